@@ -1,0 +1,66 @@
+# Studio: the only commands a developer must remember.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+TEST_ENV := DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/studio \
+	REDIS_URL=redis://127.0.0.1:6379/14 SECRET_KEY=test-only-not-secret DEBUG=false \
+	STUDIO_VAR_DIR=$(CURDIR)/var/test DJANGO_ALLOW_ASYNC_UNSAFE=true
+
+.PHONY: install run worker services test test-fast e2e reliability lint fmt migrations-check \
+	bench vendor clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Studio needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@bash scripts/run.sh
+
+worker: install
+	$(VENV)/bin/celery -A studio worker -c 1 -P prefork -l info
+
+services:
+	@bash scripts/services.sh
+
+test: install services
+	$(VENV)/bin/ruff check .
+	$(TEST_ENV) $(PYTEST) -m "not slow and not e2e" -q
+	$(MAKE) e2e
+
+test-fast: install
+	$(PYTEST) -p no:django tests/audio/engine -q
+
+e2e: install services
+	@bash scripts/e2e-deps.sh
+	$(TEST_ENV) $(PYTEST) -m e2e -q tests/e2e
+
+reliability: install services
+	$(TEST_ENV) $(PYTEST) -m slow -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	@bash scripts/lint-rules.sh
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: install services
+	$(TEST_ENV) $(PY) -m tests.bench
+
+vendor:
+	@bash scripts/vendor.sh
+
+clean:
+	rm -rf var/test test-results

@@ -1,0 +1,157 @@
+from django.conf import settings as django_settings
+from django.db import models
+
+from studio.querysets import ProjectScopedQuerySet
+
+
+class Asset(models.Model):
+    """A stored audio file, probed and checked; deduplicated by checksum within a project."""
+
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="assets")
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField()
+    storage_name = models.CharField(max_length=300)
+    original_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=16)
+    codec = models.CharField(max_length=32, blank=True)
+    sample_rate = models.PositiveIntegerField()
+    channels = models.PositiveSmallIntegerField()
+    bit_depth = models.PositiveSmallIntegerField(null=True, blank=True)
+    frames = models.PositiveBigIntegerField()
+    duration_s = models.FloatField()
+    analysis = models.JSONField(null=True, blank=True)
+    peaks = models.JSONField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sha256"], name="asset_unique_checksum"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name or self.sha256[:12]
+
+
+class Stem(models.Model):
+    """An asset attached to a song as a stem (an instrument's track)."""
+
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="stems")
+    song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="stems")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="stems")
+    instrument = models.CharField(max_length=100, blank=True)
+    notes = models.TextField(blank=True, max_length=5000)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["song_id", "id"]
+
+    def __str__(self) -> str:
+        return self.instrument or f"Stem {self.pk}"
+
+
+class Take(models.Model):
+    """An asset attached to a song as a take of a part; the keeper flag marks the one to use.
+    A take may belong to a working session (sessions.WorkingSession, label "live")."""
+
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="takes")
+    song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="takes")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="takes")
+    part = models.CharField(max_length=100)
+    number = models.PositiveIntegerField()
+    is_keeper = models.BooleanField(default=False)
+    notes = models.TextField(blank=True, max_length=5000)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["song_id", "part", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["song", "part", "number"], name="take_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part} take {self.number}"
+
+
+class MixSource(models.TextChoices):
+    UPLOAD = "upload", "Upload"
+    RENDER = "render", "Render"
+
+
+class Mix(models.Model):
+    """A numbered version of a song's mixdown (1, 2, 3 ... per song).
+
+    `is_approved` is maintained by the approvals service (sessions.services), the one place that
+    decides what "approved" means; the stage gate reads it.
+    """
+
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="mixes")
+    song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="mixes")
+    number = models.PositiveIntegerField()
+    note = models.CharField(max_length=1000, blank=True)
+    source = models.CharField(max_length=10, choices=MixSource.choices, default=MixSource.UPLOAD)
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="mixes"
+    )
+    spec = models.JSONField(null=True, blank=True)
+    is_approved = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["song_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["song", "number"], name="mix_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Mix {self.number}"
+
+
+class Master(models.Model):
+    """A mastered version of a mix: chain settings, loudness target, report, approval."""
+
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="masters")
+    song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="masters")
+    mix = models.ForeignKey(Mix, on_delete=models.CASCADE, related_name="masters")
+    number = models.PositiveIntegerField()
+    settings = models.JSONField(default=dict)
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="masters"
+    )
+    report = models.JSONField(null=True, blank=True)
+    is_approved = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["song_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["song", "number"], name="master_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Master {self.number}"

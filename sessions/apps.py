@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class LiveConfig(AppConfig):
+    """The live layer. Label "live": "sessions" is taken by django.contrib.sessions."""
+
+    name = "sessions"
+    label = "live"
+    verbose_name = "Live"

@@ -1,0 +1,53 @@
+"""The only importer of channels.layers: rings the doorbell after commit.
+
+Delivery over the layer is best effort (it drops under load and during Redis restarts); the event
+log is the truth and consumers catch up from it. So every error here is logged and swallowed: a
+Redis outage never turns a committed write into a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+def project_group(project_id: int) -> str:
+    return f"project.{project_id}"
+
+
+def _group_send(project_id: int, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(project_group(project_id), message)
+    except Exception:
+        logger.warning("channel layer send to project %s failed", project_id, exc_info=True)
+
+
+def broadcast_event(event_id: int) -> None:
+    """Forward a committed event to the project's group."""
+    from sessions.models import Event
+
+    try:
+        event = Event.objects.select_related("actor").get(pk=event_id)
+    except Event.DoesNotExist:
+        return
+    _group_send(event.project_id, {"type": "event.forward", "event": event.to_frame()})
+
+
+def send_ephemeral(project_id: int, frame: dict[str, Any]) -> None:
+    """Frames without a seq (job progress, presence): never stored, never replayed."""
+    _group_send(project_id, {"type": "ephemeral.forward", "frame": frame})
+
+
+def send_progress(project_id: int, job_id: int, fraction: float, *, kind: str = "") -> None:
+    send_ephemeral(
+        project_id,
+        {"type": "job.progress", "payload": {"job": job_id, "kind": kind, "progress": fraction}},
+    )

@@ -1,0 +1,87 @@
+"""The shared shape of Studio's viewsets: scoped querysets, declared capabilities, query filters."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rest_framework import mixins, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from studio.api.permissions import HasActionCapability
+
+READ_ACTIONS = ("list", "retrieve")
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """Querysets only ever hold rows of the user's projects (another project's id is 404).
+
+    Subclasses declare `model`, `action_capabilities` (every action, including extra @actions)
+    and `filters` ({query param: ORM lookup}, integer ids or choices).
+    """
+
+    permission_classes = [HasActionCapability]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    model: ClassVar[Any]
+    action_capabilities: ClassVar[dict[str, str | None]] = {}
+    filters: ClassVar[dict[str, str]] = {}
+    choice_filters: ClassVar[dict[str, tuple[str, list[str]]]] = {}
+    select: ClassVar[tuple[str, ...]] = ()
+
+    def base_queryset(self) -> Any:
+        return self.model.objects.visible_to(self.request.user)
+
+    def get_queryset(self) -> Any:
+        qs = self.base_queryset()
+        if self.select:
+            qs = qs.select_related(*self.select)
+        if self.action == "list":
+            qs = self.apply_filters(qs)
+        return qs
+
+    def apply_filters(self, qs: Any) -> Any:
+        params = self.request.query_params
+        for name, lookup in self.filters.items():
+            raw = params.get(name)
+            if raw in (None, ""):
+                continue
+            if not raw.isdigit() or len(raw) > 18:
+                raise ValidationError({name: [f"'{raw[:40]}' is not an id"]})
+            qs = qs.filter(**{lookup: int(raw)})
+        for name, (lookup, choices) in self.choice_filters.items():
+            raw = params.get(name)
+            if raw in (None, ""):
+                continue
+            if raw not in choices:
+                raise ValidationError({name: [f"choose one of {', '.join(choices)}"]})
+            qs = qs.filter(**{lookup: raw})
+        return qs
+
+    def get_object(self) -> Any:
+        lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
+        if not str(lookup).isdigit() or len(str(lookup)) > 18:
+            from django.http import Http404
+
+            raise Http404
+        return super().get_object()
+
+    def input(self, serializer_class: Any, *, partial: bool = False) -> dict[str, Any]:
+        if not isinstance(self.request.data, dict):
+            raise ValidationError({"non_field_errors": ["expected a JSON object"]})
+        serializer = serializer_class(
+            data=self.request.data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def output(self, instance: Any, *, status: int = 200) -> Response:
+        return Response(self.get_serializer(instance).data, status=status)
+
+
+class ListRetrieveMixin(mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    """Plain scoped list and detail reads."""
+
+
+def no_content(_: Request | None = None) -> Response:
+    return Response(status=204)

@@ -1,0 +1,343 @@
+"""Input and output serializers. They validate shapes; the services decide."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from sessions.models import Event
+from studio.models import (
+    Clearance,
+    Credit,
+    CreditRole,
+    Membership,
+    Project,
+    Right,
+    SampleKind,
+    SampleUse,
+    Song,
+    Stage,
+    StageChange,
+    Task,
+    TaskStatus,
+)
+from studio.roles import Role
+
+
+class UserBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id that must be visible to the requesting user: another project's id is
+    refused as "does not exist", never linked."""
+
+    def __init__(self, model: Any, **kwargs: Any):
+        self.model = model
+        super().__init__(queryset=model.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        manager = self.model.objects
+        if self.model is Project:
+            return manager.for_member(user)
+        return manager.visible_to(user)
+
+
+class ProjectMemberField(serializers.PrimaryKeyRelatedField):
+    """A user id; membership of the right project is checked by the service."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(queryset=get_user_model().objects.filter(is_active=True), **kwargs)
+
+
+# --- projects and members -------------------------------------------------------------------
+class ProjectSerializer(serializers.ModelSerializer):
+    my_role = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "name",
+            "description",
+            "created_at",
+            "last_event_seq",
+            "event_epoch",
+            "my_role",
+        ]
+        read_only_fields = ["id", "created_at", "last_event_seq", "event_epoch", "my_role"]
+
+    def get_my_role(self, project: Project) -> str | None:
+        roles = self.context.get("roles", {})
+        return roles.get(project.pk)
+
+
+class ProjectInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "project", "user", "role", "created_at"]
+        read_only_fields = fields
+
+
+class MembershipCreateSerializer(serializers.Serializer):
+    project = VisibleRelatedField(Project)
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+# --- songs ------------------------------------------------------------------------------------
+class SongSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Song
+        fields = [
+            "id",
+            "project",
+            "title",
+            "stage",
+            "key",
+            "tempo_bpm",
+            "isrc",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "stage", "created_at", "updated_at"]
+
+
+class SongCreateSerializer(serializers.Serializer):
+    project = VisibleRelatedField(Project)
+    title = serializers.CharField(max_length=200)
+    key = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    tempo_bpm = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=Decimal("1"),
+        max_value=Decimal("999"),
+    )
+    isrc = serializers.RegexField(
+        r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$",
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": "an ISRC is like USABC2600001"},
+    )
+    notes = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+
+
+class SongUpdateSerializer(SongCreateSerializer):
+    project = None  # type: ignore[assignment]
+    title = serializers.CharField(max_length=200, required=False)
+
+
+class SongMoveSerializer(serializers.Serializer):
+    to = serializers.ChoiceField(choices=Stage.choices)
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class StageChangeSerializer(serializers.ModelSerializer):
+    actor = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = StageChange
+        fields = ["id", "song", "from_stage", "to_stage", "actor", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class GateSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    direction = serializers.ChoiceField(choices=["forward", "back", "current"])
+    allowed = serializers.BooleanField()
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+# --- tasks ------------------------------------------------------------------------------------
+class TaskSerializer(serializers.ModelSerializer):
+    assignee = UserBriefSerializer(read_only=True, allow_null=True)
+    is_late = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "project",
+            "song",
+            "stage",
+            "title",
+            "description",
+            "assignee",
+            "due_date",
+            "status",
+            "rank",
+            "is_late",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_late(self, task: Task) -> bool:
+        from django.utils import timezone
+
+        return bool(
+            task.due_date
+            and task.status != TaskStatus.DONE
+            and task.due_date < timezone.localdate()
+        )
+
+
+class TaskCreateSerializer(serializers.Serializer):
+    song = VisibleRelatedField(Song)
+    title = serializers.CharField(max_length=200)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    assignee = ProjectMemberField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+
+
+class TaskUpdateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    assignee = ProjectMemberField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class TaskMoveSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TaskStatus.choices)
+    rank = serializers.IntegerField(min_value=0, max_value=100000, required=False, allow_null=True)
+
+
+# --- credits and rights -----------------------------------------------------------------------
+class CreditSerializer(serializers.ModelSerializer):
+    user = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Credit
+        fields = [
+            "id",
+            "song",
+            "role",
+            "contributor_name",
+            "instrument",
+            "user",
+            "ipi",
+            "isni",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CreditCreateSerializer(serializers.Serializer):
+    song = VisibleRelatedField(Song)
+    role = serializers.ChoiceField(choices=CreditRole.choices)
+    contributor_name = serializers.CharField(max_length=200)
+    instrument = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    user = ProjectMemberField(required=False, allow_null=True)
+    ipi = serializers.CharField(max_length=11, required=False, allow_blank=True)
+    isni = serializers.CharField(max_length=19, required=False, allow_blank=True)
+
+
+class CreditUpdateSerializer(CreditCreateSerializer):
+    song = None  # type: ignore[assignment]
+    role = serializers.ChoiceField(choices=CreditRole.choices, required=False)
+    contributor_name = serializers.CharField(max_length=200, required=False)
+
+
+class ShareSerializer(serializers.Serializer):
+    party = serializers.CharField(max_length=200)
+    share = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        coerce_to_string=True,
+    )
+
+
+class SplitSetSerializer(serializers.Serializer):
+    right = serializers.ChoiceField(choices=Right.choices)
+    shares = ShareSerializer(many=True, max_length=100)
+
+
+class SplitsSerializer(serializers.Serializer):
+    """Both rights of a song, with their totals."""
+
+    composition = ShareSerializer(many=True)
+    master = ShareSerializer(many=True)
+    totals = serializers.DictField(child=serializers.CharField())
+
+
+class SampleUseSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SampleUse
+        fields = [
+            "id",
+            "song",
+            "source_work",
+            "rights_holder",
+            "kind",
+            "clearance",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SampleUseCreateSerializer(serializers.Serializer):
+    song = VisibleRelatedField(Song)
+    source_work = serializers.CharField(max_length=300)
+    rights_holder = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=SampleKind.choices)
+    clearance = serializers.ChoiceField(choices=Clearance.choices, required=False)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class SampleUseUpdateSerializer(SampleUseCreateSerializer):
+    song = None  # type: ignore[assignment]
+    source_work = serializers.CharField(max_length=300, required=False)
+    kind = serializers.ChoiceField(choices=SampleKind.choices, required=False)
+
+
+# --- events -----------------------------------------------------------------------------------
+class EventSerializer(serializers.ModelSerializer):
+    actor = UserBriefSerializer(read_only=True, allow_null=True)
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = ["seq", "type", "payload", "actor", "at"]
+        read_only_fields = fields
+
+
+class EventPageSerializer(serializers.Serializer):
+    epoch = serializers.CharField()
+    last_seq = serializers.IntegerField()
+    events = EventSerializer(many=True)
+    more = serializers.BooleanField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, style={"input_type": "password"})
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

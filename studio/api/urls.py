@@ -1,0 +1,23 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from studio.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("members", views.MembershipViewSet, basename="membership")
+router.register("songs", views.SongViewSet, basename="song")
+router.register("tasks", views.TaskViewSet, basename="task")
+router.register("credits", views.CreditViewSet, basename="credit")
+router.register("sample-uses", views.SampleUseViewSet, basename="sampleuse")
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+    path("", include("sessions.api.urls")),
+    path("", include("audio.api.urls")),
+]

@@ -1,0 +1,3 @@
+"""Server-rendered pages (templates + htmx)."""
+
+urlpatterns: list = []

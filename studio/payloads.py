@@ -1,0 +1,89 @@
+"""Plain-dict forms of domain objects, as carried in event payloads (part of the protocol).
+
+A client applies these to its snapshot; tests check snapshot + events == fresh snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from studio.models import Credit, Membership, Project, SampleUse, Song, StageChange, Task
+
+
+def _user(user: Any) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username}
+
+
+def project_payload(project: Project) -> dict[str, Any]:
+    return {"id": project.pk, "name": project.name, "description": project.description}
+
+
+def membership_payload(m: Membership) -> dict[str, Any]:
+    return {"id": m.pk, "project": m.project_id, "user": _user(m.user), "role": m.role}
+
+
+def song_payload(song: Song) -> dict[str, Any]:
+    return {
+        "id": song.pk,
+        "project": song.project_id,
+        "title": song.title,
+        "stage": song.stage,
+        "key": song.key,
+        "tempo_bpm": str(song.tempo_bpm) if song.tempo_bpm is not None else None,
+        "isrc": song.isrc,
+        "notes": song.notes,
+    }
+
+
+def stage_change_payload(change: StageChange) -> dict[str, Any]:
+    return {
+        "id": change.pk,
+        "song": change.song_id,
+        "from_stage": change.from_stage,
+        "to_stage": change.to_stage,
+        "actor": _user(change.actor),
+        "reason": change.reason,
+        "at": change.created_at.isoformat(),
+    }
+
+
+def task_payload(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.pk,
+        "project": task.project_id,
+        "song": task.song_id,
+        "stage": task.stage,
+        "title": task.title,
+        "description": task.description,
+        "assignee": _user(task.assignee),
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "status": task.status,
+        "rank": task.rank,
+    }
+
+
+def credit_payload(credit: Credit) -> dict[str, Any]:
+    return {
+        "id": credit.pk,
+        "song": credit.song_id,
+        "role": credit.role,
+        "contributor_name": credit.contributor_name,
+        "instrument": credit.instrument,
+        "user": _user(credit.user),
+        "ipi": credit.ipi,
+        "isni": credit.isni,
+    }
+
+
+def sample_use_payload(sample: SampleUse) -> dict[str, Any]:
+    return {
+        "id": sample.pk,
+        "song": sample.song_id,
+        "source_work": sample.source_work,
+        "rights_holder": sample.rights_holder,
+        "kind": sample.kind,
+        "clearance": sample.clearance,
+        "notes": sample.notes,
+    }

@@ -1,0 +1,61 @@
+"""Roles and the capability table: who may do what in a project, written down once.
+
+Views, serializers and consumers ask `role_can(role, capability)`; they never list roles themselves.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    PRODUCER = "producer", "Producer"
+    ENGINEER = "engineer", "Engineer"
+    ARTIST = "artist", "Artist"
+    VIEWER = "viewer", "Viewer"
+
+
+class Capability(models.TextChoices):
+    VIEW = "view", "read anything in the project"
+    MEMBERS_MANAGE = "members.manage", "add, re-role and remove members"
+    PROJECT_EDIT = "project.edit", "rename the project"
+    SONG_EDIT = "song.edit", "create, rename and delete songs"
+    SONG_MOVE = "song.move", "move songs between stages"
+    TASK_EDIT = "task.edit", "create, assign, edit and delete tasks"
+    TASK_MOVE = "task.move", "change a task's status and rank on the board"
+    CREDIT_EDIT = "credit.edit", "edit credits"
+    RIGHTS_EDIT = "rights.edit", "edit splits and sample uses"
+    ASSET_UPLOAD = "asset.upload", "upload stems, takes and mixes"
+    MIX_EDIT = "mix.edit", "create mix versions and run jobs"
+    COMMENT = "comment", "comment on versions"
+    MIX_APPROVE = "mix.approve", "approve a mix or request changes"
+    MASTER_APPROVE = "master.approve", "approve a master or request changes"
+    SESSION_EDIT = "session.edit", "schedule working sessions and mark keeper takes"
+
+
+P, E, A, V = Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER
+
+CAPABILITIES: dict[str, frozenset[str]] = {
+    Capability.VIEW: frozenset({P, E, A, V}),
+    Capability.MEMBERS_MANAGE: frozenset({P}),
+    Capability.PROJECT_EDIT: frozenset({P}),
+    Capability.SONG_EDIT: frozenset({P}),
+    Capability.SONG_MOVE: frozenset({P}),
+    Capability.TASK_EDIT: frozenset({P}),
+    Capability.TASK_MOVE: frozenset({P, E, A}),
+    Capability.CREDIT_EDIT: frozenset({P, E}),
+    Capability.RIGHTS_EDIT: frozenset({P}),
+    Capability.ASSET_UPLOAD: frozenset({P, E}),
+    Capability.MIX_EDIT: frozenset({P, E}),
+    Capability.COMMENT: frozenset({P, E, A}),
+    Capability.MIX_APPROVE: frozenset({P, A}),
+    Capability.MASTER_APPROVE: frozenset({P, E, A}),
+    Capability.SESSION_EDIT: frozenset({P, E}),
+}
+
+
+def role_can(role: str | None, capability: str) -> bool:
+    """True when a member with `role` holds `capability`. A non-member (None) holds nothing."""
+    return role is not None and role in CAPABILITIES[capability]
+
+
+def roles_with(capability: str) -> frozenset[str]:
+    return CAPABILITIES[capability]

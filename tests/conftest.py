@@ -1,0 +1,60 @@
+"""Scenario fixtures: a project with one member per role, plus an outsider, built through the
+real services so tests walk the same code paths as the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from studio.roles import Role
+from tests.factories import UserFactory
+
+ROLES = [Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER]
+
+
+@dataclass
+class Scenario:
+    project: Any
+    users: dict[str, Any]  # role name (and "outsider") -> user
+
+    def client(self, who: str | None) -> APIClient:
+        client = APIClient()
+        if who is not None:
+            client.force_authenticate(self.users[who])
+        return client
+
+
+def make_scenario(name: str = "Night Drive EP", prefix: str = "") -> Scenario:
+    from studio.services.projects import member_add, project_create
+
+    producer = UserFactory(username=f"{prefix}producer")
+    project = project_create(actor=producer, name=name)
+    users: dict[str, Any] = {"producer": producer}
+    for role in ROLES[1:]:
+        user = UserFactory(username=f"{prefix}{role}")
+        member_add(actor=producer, project=project, username=user.username, role=role)
+        users[str(role)] = user
+    users["outsider"] = UserFactory(username=f"{prefix}outsider")
+    return Scenario(project=project, users=users)
+
+
+@pytest.fixture
+def scenario(db: Any) -> Scenario:
+    return make_scenario()
+
+
+@pytest.fixture
+def other_scenario(db: Any) -> Scenario:
+    return make_scenario("Someone else's LP", prefix="x")
+
+
+@pytest.fixture
+def song(scenario: Scenario) -> Any:
+    from studio.services.songs import song_create
+
+    return song_create(
+        actor=scenario.users["producer"], project=scenario.project, title="Night Drive"
+    )
