@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 TEST_ENV := DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/studio \
 	REDIS_URL=redis://127.0.0.1:6379/14 SECRET_KEY=test-only-not-secret DEBUG=false \
-	STUDIO_VAR_DIR=$(CURDIR)/var/test DJANGO_ALLOW_ASYNC_UNSAFE=true
+	STUDIO_VAR_DIR=$(CURDIR)/var/test DJANGO_ALLOW_ASYNC_UNSAFE=true STUDIO_FAST_PASSWORD_HASHER=1
 
 .PHONY: install run worker services test test-fast e2e reliability lint fmt migrations-check \
 	bench vendor clean

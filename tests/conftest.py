@@ -6,11 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import os
+
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from studio.roles import Role
 from tests.factories import UserFactory
+
+# PBKDF2 costs ~0.3 s per user; tests and the servers they start use a fast hasher.
+os.environ["STUDIO_FAST_PASSWORD_HASHER"] = "1"
+settings.PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 ROLES = [Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER]
 

@@ -151,7 +151,7 @@ class MembershipViewSet(ListRetrieveMixin, ScopedViewSet):
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
-        "create": None,
+        "create": C.MEMBERS_MANAGE,
         "partial_update": C.MEMBERS_MANAGE,
         "destroy": C.MEMBERS_MANAGE,
     }
@@ -185,7 +185,7 @@ class SongViewSet(ListRetrieveMixin, ScopedViewSet):
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
-        "create": None,
+        "create": C.SONG_EDIT,
         "partial_update": C.SONG_EDIT,
         "destroy": C.SONG_EDIT,
         "move": C.SONG_MOVE,
@@ -298,7 +298,7 @@ class TaskViewSet(ListRetrieveMixin, ScopedViewSet):
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
-        "create": None,
+        "create": C.TASK_EDIT,
         "partial_update": C.TASK_EDIT,
         "destroy": C.TASK_EDIT,
         "move": C.TASK_MOVE,
@@ -349,7 +349,7 @@ class CreditViewSet(ListRetrieveMixin, ScopedViewSet):
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
-        "create": None,
+        "create": C.CREDIT_EDIT,
         "partial_update": C.CREDIT_EDIT,
         "destroy": C.CREDIT_EDIT,
     }
@@ -386,7 +386,7 @@ class SampleUseViewSet(ListRetrieveMixin, ScopedViewSet):
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
-        "create": None,
+        "create": C.RIGHTS_EDIT,
         "partial_update": C.RIGHTS_EDIT,
         "destroy": C.RIGHTS_EDIT,
     }

@@ -148,6 +148,7 @@ def task_delete(*, actor: Any, task: Task) -> None:
     require_capability(user=actor, project_id=task.project_id, capability=Capability.TASK_EDIT)
     with transaction.atomic():
         project_lock(task.project_id)
+        task = Task.objects.get(pk=task.pk)  # the caller's copy may be stale
         project_id, status, task_id = task.project_id, task.status, task.pk
         Task.objects.filter(pk=task_id).delete()
         remaining = _column_ids(project_id, status)

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make run`: migrate, load the demo, start a Celery worker (with its beat for the stale-job
+# sweeper) and Daphne on the embedded defaults unless DATABASE_URL/REDIS_URL say otherwise.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+export DEBUG=${DEBUG:-true}
+mkdir -p var/log
+
+.venv/bin/python manage.py migrate --noinput
+.venv/bin/python manage.py seed_demo
+
+.venv/bin/celery -A studio worker -B -c 1 -P prefork -l warning \
+  --schedule var/celerybeat-schedule >var/log/worker.log 2>&1 &
+WORKER=$!
+trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT INT TERM
+
+echo
+echo "Studio is running at http://$HOST:$PORT/   (API docs: http://$HOST:$PORT/api/docs/)"
+echo "Worker log: var/log/worker.log. Stop with Ctrl-C."
+echo
+.venv/bin/daphne -b "$HOST" -p "$PORT" studio.asgi:application

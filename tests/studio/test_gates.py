@@ -1,0 +1,79 @@
+"""Stage gates as pure rules: every branch, no database."""
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from studio.gates import STAGES, SongFacts, is_forward, song_can_enter_stage
+
+READY = SongFacts(
+    stage="mastering",
+    has_approved_mix=True,
+    has_approved_master=True,
+    split_totals={"composition": Decimal("100.00"), "master": Decimal("100.00")},
+    pending_or_denied_samples=0,
+    composer_credits=1,
+    performer_credits=1,
+)
+
+
+def test_ready_song_may_be_delivered():
+    assert song_can_enter_stage(READY, "delivered") == []
+
+
+@pytest.mark.parametrize("to", ["recording", "editing", "mixing"])
+def test_early_stages_have_no_gate(to):
+    facts = replace(READY, stage="pre_production", has_approved_mix=False)
+    assert song_can_enter_stage(facts, to) == []
+
+
+def test_move_into_mastering_requires_approved_mix():
+    facts = replace(READY, stage="mixing", has_approved_mix=False)
+    assert song_can_enter_stage(facts, "mastering") == ["no approved mix yet"]
+
+
+def test_jumping_past_mastering_still_needs_its_gate():
+    facts = replace(READY, stage="editing", has_approved_mix=False)
+    assert "no approved mix yet" in song_can_enter_stage(facts, "delivered")
+
+
+def test_delivery_lists_every_unmet_reason():
+    facts = SongFacts(
+        stage="mastering",
+        has_approved_mix=True,
+        has_approved_master=False,
+        split_totals={"composition": Decimal("90.00")},
+        pending_or_denied_samples=2,
+        composer_credits=0,
+        performer_credits=0,
+    )
+    assert song_can_enter_stage(facts, "delivered") == [
+        "no approved master yet",
+        "composition splits total 90.00, not 100.00",
+        "no master recording splits yet",
+        "2 sample uses pending or denied clearance",
+        "no composer credited",
+        "no performer credited",
+    ]
+
+
+def test_one_pending_sample_is_singular():
+    facts = replace(READY, pending_or_denied_samples=1)
+    assert song_can_enter_stage(facts, "delivered") == ["1 sample use pending or denied clearance"]
+
+
+@pytest.mark.parametrize("to", STAGES[:4])
+def test_moving_back_has_no_gate(to):
+    facts = replace(READY, has_approved_mix=False, has_approved_master=False)
+    assert song_can_enter_stage(facts, to) == []
+
+
+def test_same_stage_and_unknown_stage_are_refused():
+    assert song_can_enter_stage(READY, "mastering") == ["the song is already in mastering"]
+    assert song_can_enter_stage(READY, "karaoke") == ["unknown stage 'karaoke'"]
+
+
+def test_is_forward_follows_the_pipeline_order():
+    assert is_forward("pre_production", "delivered")
+    assert not is_forward("mastering", "mixing")

@@ -1,0 +1,107 @@
+"""The event outbox: seqs under concurrency, broadcast and enqueue after commit only."""
+
+import threading
+
+import pytest
+from django.db import close_old_connections, connection, transaction
+
+from sessions import broadcast
+from sessions.events import event_record
+from sessions.models import Event
+from studio.models import Project
+from studio.services import songs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seqs_are_gapless_under_concurrency():
+    """8 threads making 50 changes each on one project end with seqs exactly 1..400."""
+    assert connection.vendor == "postgresql", "select_for_update needs PostgreSQL"
+    from tests.conftest import make_scenario
+
+    scenario = make_scenario()
+    producer, project = scenario.users["producer"], scenario.project
+    start = Project.objects.get(pk=project.pk).last_event_seq
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(50):
+                songs.song_create(actor=producer, project=project, title=f"t{n}-{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    seqs = list(Event.objects.filter(project=project, seq__gt=start).values_list("seq", flat=True))
+    assert sorted(seqs) == list(range(start + 1, start + 401))
+    assert Project.objects.get(pk=project.pk).last_event_seq == start + 400
+
+
+@pytest.mark.django_db
+def test_broadcast_happens_after_commit(scenario, django_capture_on_commit_callbacks, monkeypatch):
+    sent: list[int] = []
+    monkeypatch.setattr(broadcast, "broadcast_event", sent.append)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        songs.song_create(
+            actor=scenario.users["producer"], project=scenario.project, title="On commit"
+        )
+        assert sent == []  # nothing before the commit
+    assert len(callbacks) == 1
+    event = Event.objects.get(pk=sent[0])
+    assert event.type == "song.created"
+
+
+@pytest.mark.django_db
+def test_nothing_is_broadcast_on_rollback(
+    scenario, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent: list[int] = []
+    monkeypatch.setattr(broadcast, "broadcast_event", sent.append)
+    last = Event.objects.count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            songs.song_create(
+                actor=scenario.users["producer"], project=scenario.project, title="Rolled back"
+            )
+            raise RuntimeError("abort")
+    assert callbacks == []
+    assert sent == []
+    assert Event.objects.count() == last
+
+
+@pytest.mark.django_db(transaction=True)
+def test_event_record_refuses_to_run_outside_a_transaction():
+    from tests.conftest import make_scenario
+
+    scenario = make_scenario()
+    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+        event_record(project=scenario.project, type="x", payload={}, actor=None)
+
+
+@pytest.mark.django_db
+def test_a_broken_channel_layer_never_fails_the_write(scenario, settings, caplog):
+    """A Redis outage during broadcast is logged and swallowed (RELIABILITY.md section 0, D)."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": "redis://127.0.0.1:1/0"}]},
+        }
+    }
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    try:
+        event = Event.objects.filter(project=scenario.project).last()
+        broadcast.broadcast_event(event.pk)
+    finally:
+        channel_layers.backends.clear()
+    assert "channel layer send" in caplog.text
