@@ -3,10 +3,9 @@ real services so tests walk the same code paths as the app."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
-
-import os
 
 import pytest
 from django.conf import settings

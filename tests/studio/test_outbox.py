@@ -67,12 +67,15 @@ def test_nothing_is_broadcast_on_rollback(
     sent: list[int] = []
     monkeypatch.setattr(broadcast, "broadcast_event", sent.append)
     last = Event.objects.count()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            songs.song_create(
-                actor=scenario.users["producer"], project=scenario.project, title="Rolled back"
-            )
-            raise RuntimeError("abort")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        songs.song_create(
+            actor=scenario.users["producer"], project=scenario.project, title="Rolled back"
+        )
+        raise RuntimeError("abort")
     assert callbacks == []
     assert sent == []
     assert Event.objects.count() == last
@@ -83,7 +86,7 @@ def test_event_record_refuses_to_run_outside_a_transaction():
     from tests.conftest import make_scenario
 
     scenario = make_scenario()
-    with pytest.raises(RuntimeError, match="inside transaction.atomic"):
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         event_record(project=scenario.project, type="x", payload={}, actor=None)
 
 

@@ -130,7 +130,7 @@ def test_delivery_gate_reads_splits_samples_and_credits(scenario, song):
 # --- splits -------------------------------------------------------------------------------
 def test_splits_must_total_exactly_100(scenario, song):
     producer = scenario.users["producer"]
-    with pytest.raises(SplitTotalInvalid, match="total 99.99"):
+    with pytest.raises(SplitTotalInvalid, match=r"total 99\.99"):
         rights.split_set(
             actor=producer,
             song=song,

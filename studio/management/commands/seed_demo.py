@@ -14,7 +14,7 @@ from django.utils import timezone
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
 
-DEMO_PASSWORD = "studio-demo"
+DEMO_PASSWORD = "studio-demo"  # noqa: S105  (printed demo login, by design)
 DEMO_USERS = [
     ("mia", "Mia", "producer"),
     ("leo", "Leo", "engineer"),
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             project = self._project(users)
             self._audio(project, users)
         self.stdout.write(self.style.SUCCESS(f"Demo project: {project.name} (id {project.pk})"))
-        self.stdout.write("Logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, _, role in DEMO_USERS:
             self.stdout.write(f"  {username:<5} {role}")
 
