@@ -1,0 +1,407 @@
+"""ProjectConsumer: the project's event log, live, over a websocket (protocol: sessions.protocol).
+
+Delivery is best effort on every path (the channel layer drops under load and loses its groups
+in a Redis restart), so the log is the truth. The consumer
+
+1. checks the session user and membership (4401 / 4404),
+2. joins the group `project.<id>` FIRST, then reads the log position and replays the events
+   after `?after=` from the database (or sends `resync`),
+3. forwards live events strictly in seq order: a seq already sent is dropped, a gap is filled
+   from the database before anything later is sent,
+4. is caught up from the event table by a per-process timer (`Hub`, every TICK_S), which is how
+   events written by worker processes reach browsers in embedded mode (in-memory layer) and how
+   deliveries the layer dropped are healed. The same tick re-checks every open socket's
+   membership in one query; a `member.removed` event for the user closes the socket at once.
+   A removed member gets nothing after the removal event and is closed with 4403.
+
+A channel-layer failure (Redis down) does not kill the socket: the layer receive is retried with
+backoff and the group re-joined when Redis is back; meanwhile the timer keeps delivering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import defaultdict
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from sessions import presence, selectors
+from sessions.protocol import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_NO_SESSION,
+    CLOSE_NOT_MEMBER,
+    CLOSE_REMOVED,
+    PROTOCOL_VERSION,
+)
+
+logger = logging.getLogger(__name__)
+
+TICK_S = 0.5  # catch-up and membership timer
+REPLAY_LIMIT = 1000  # more missed events than this: resync instead of replay
+BATCH = 500
+PROGRESS_MIN_INTERVAL_S = 0.25  # at most ~4 job.progress frames per job per second
+PRESENCE_MIN_INTERVAL_S = 0.2
+
+
+# Bumped whenever any consumer of this process sees the channel layer fail; consumers whose
+# group join is older re-join on the next tick (a Redis restart loses group membership).
+_layer_generation = 0
+
+
+def _bump_layer_generation() -> None:
+    global _layer_generation
+    _layer_generation += 1
+
+
+class Hub:
+    """One per event loop (a Daphne process): a single timer for every open socket, so the
+    safety net costs one or two queries per tick however many sockets are open."""
+
+    def __init__(self) -> None:
+        self.consumers: dict[int, set[ProjectConsumer]] = defaultdict(set)
+        self.task: asyncio.Task[None] | None = None
+        self.seen: dict[int, int] = {}
+        self.last_presence = time.monotonic()
+
+    def add(self, consumer: ProjectConsumer) -> None:
+        self.consumers[consumer.project_id].add(consumer)
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def remove(self, consumer: ProjectConsumer) -> None:
+        group = self.consumers.get(consumer.project_id)
+        if group is not None:
+            group.discard(consumer)
+            if not group:
+                del self.consumers[consumer.project_id]
+                self.seen.pop(consumer.project_id, None)
+
+    async def run(self) -> None:
+        while self.consumers:
+            await asyncio.sleep(TICK_S)
+            try:
+                await self.tick()
+            except Exception:
+                logger.warning("live catch-up tick failed", exc_info=True)
+
+    async def tick(self) -> None:
+        if not self.consumers:
+            return
+        project_ids = list(self.consumers)
+        user_ids = sorted({c.user_id for group in self.consumers.values() for c in group})
+        last, members = await database_sync_to_async(selectors.live_poll)(
+            project_ids=project_ids, user_ids=user_ids
+        )
+        for project_id in project_ids:
+            group = [c for c in self.consumers.get(project_id, ()) if c.ready and not c.closed]
+            for consumer in group:
+                if (project_id, consumer.user_id) not in members:
+                    await consumer.revoke()
+            group = [c for c in group if not c.closed]
+            # Only chase what was already committed one tick ago: live delivery normally gets
+            # there first, and the database is not read for nothing.
+            previous = self.seen.get(project_id)
+            self.seen[project_id] = last.get(project_id, 0)
+            lagging = [c for c in group if previous is not None and c.last_sent < previous]
+            if lagging:
+                start = min(c.last_sent for c in lagging)
+                frames = await database_sync_to_async(selectors.event_frames_after)(
+                    project_id=project_id, after=start, limit=BATCH
+                )
+                for consumer in lagging:
+                    await consumer.deliver(frames, source="timer")
+            for consumer in group:
+                if consumer.joined_generation != _layer_generation:
+                    await consumer.rejoin()
+        if time.monotonic() - self.last_presence >= presence.PRESENCE_REFRESH_S:
+            self.last_presence = time.monotonic()
+            for group in self.consumers.values():
+                for consumer in group:
+                    await consumer.presence_refresh()
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = Hub()
+    return _hubs[loop]
+
+
+class ProjectConsumer(AsyncJsonWebsocketConsumer):
+    project_id: int = 0
+    user_id: int = 0
+    last_sent: int = 0
+    ready = False
+    closed = False
+    in_group = False
+    joined_generation = -1
+    member_since_seq = 0
+
+    # --- a channel layer receive that survives a Redis restart ------------------------------
+    # AsyncConsumer.__call__ assigns `self.channel_receive`; the property keeps the layer's
+    # receive and hands the dispatcher a retrying wrapper instead.
+    @property
+    def channel_receive(self) -> Any:
+        return self._resilient_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Any) -> None:
+        self._layer_receive = receive
+
+    async def _resilient_receive(self) -> dict[str, Any]:
+        delay = 0.25
+        while True:
+            try:
+                return await self._layer_receive()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _bump_layer_generation()
+                logger.warning("channel layer receive failed (%s); retrying", exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
+
+    # --- connect: auth, membership, join, replay ---------------------------------------------
+    async def connect(self) -> None:
+        self.lock = asyncio.Lock()
+        self.progress_sent: dict[Any, float] = {}
+        self.presence_at = 0.0
+        self.presence_entry: dict[str, Any] | None = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self._refuse(CLOSE_NO_SESSION)
+            return
+        self.user = user
+        self.user_id = user.pk
+        try:
+            self.project_id = int(self.scope["url_route"]["kwargs"]["project_id"])
+            query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+            after_raw = query.get("after", [""])[0]
+            after = int(after_raw) if after_raw != "" else None
+            epoch = query.get("epoch", [""])[0] or None
+            if (after is not None and after < 0) or self.project_id > 2**62:
+                raise ValueError
+        except (KeyError, ValueError):
+            await self._refuse(CLOSE_BAD_REQUEST)
+            return
+        member = await database_sync_to_async(selectors.is_member)(
+            user_id=self.user_id, project_id=self.project_id
+        )
+        if not member:
+            await self._refuse(CLOSE_NOT_MEMBER)
+            return
+        await self.join()  # subscribe first, then read the log: nothing falls in between
+        position = await database_sync_to_async(selectors.log_position)(
+            project_id=self.project_id, user_id=self.user_id
+        )
+        if position is None or not position[3]:
+            await self._refuse(CLOSE_NOT_MEMBER)
+            return
+        log_epoch, last_seq, first_kept, _ = position
+        # A member.removed for this user at or before this seq was undone (they are a member
+        # now); one after it closes the socket.
+        self.member_since_seq = last_seq
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "hello",
+                "epoch": log_epoch,
+                "last_seq": last_seq,
+                "project": self.project_id,
+                "version": PROTOCOL_VERSION,
+            }
+        )
+        reason = None
+        if after is None:
+            after = last_seq  # no position given: start live from now
+        elif epoch is not None and epoch != log_epoch:
+            reason = "epoch"
+        elif after > last_seq:
+            reason = "ahead"
+        elif after + 1 < first_kept:
+            reason = "pruned"
+        elif last_seq - after > REPLAY_LIMIT:
+            reason = "too_far_behind"
+        async with self.lock:
+            if reason is not None:
+                await self.send_json(
+                    {"type": "resync", "reason": reason, "epoch": log_epoch, "last_seq": last_seq}
+                )
+                after = last_seq
+            self.last_sent = after
+        while True:  # replay in batches up to where the log was when we looked
+            frames = await database_sync_to_async(selectors.event_frames_after)(
+                project_id=self.project_id, after=self.last_sent, limit=BATCH
+            )
+            await self.deliver(frames, source="replay")
+            if self.closed or len(frames) < BATCH or self.last_sent >= last_seq:
+                break
+        if self.closed:
+            return
+        self.ready = True
+        hub().add(self)
+        self.presence_entry = presence.presence_entry(user=self.user, song=None, mix=None)
+        await self._presence_publish("online")
+
+    async def _refuse(self, code: int) -> None:
+        self.closed = True
+        await self.accept()
+        await self.close(code=code)
+
+    async def join(self) -> None:
+        generation = _layer_generation
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+        except Exception as exc:
+            _bump_layer_generation()
+            logger.warning("group_add failed (%s); the timer delivers until it works", exc)
+            return
+        self.in_group = True
+        self.joined_generation = generation
+
+    async def rejoin(self) -> None:
+        await self.join()
+
+    @property
+    def group(self) -> str:
+        return f"project.{self.project_id}"
+
+    # --- delivery ------------------------------------------------------------------------------
+    async def deliver(self, frames: list[dict[str, Any]], *, source: str) -> None:
+        """Send frames in seq order, each once. A gap is filled from the database first."""
+        async with self.lock:
+            pending = sorted(frames, key=lambda f: f["seq"])
+            while pending and not self.closed:
+                frame = pending.pop(0)
+                seq = frame["seq"]
+                if seq <= self.last_sent:
+                    continue
+                if seq > self.last_sent + 1:
+                    # Missed something (dropped or reordered by the layer): read the log from
+                    # where we are; it holds this frame too (broadcast runs after commit).
+                    fetched = await database_sync_to_async(selectors.event_frames_after)(
+                        project_id=self.project_id, after=self.last_sent, limit=BATCH
+                    )
+                    if not fetched or fetched[0]["seq"] != self.last_sent + 1:
+                        logger.warning(
+                            "project %s: seq %s missing from the log", self.project_id, seq
+                        )
+                        return
+                    pending = sorted(
+                        [f for f in pending if f["seq"] > fetched[-1]["seq"]] + fetched,
+                        key=lambda f: f["seq"],
+                    )
+                    continue
+                if self._removes_me(frame):
+                    await self._close_removed()
+                    return
+                await self.send_json(frame)
+                self.last_sent = seq
+
+    def _removes_me(self, frame: dict[str, Any]) -> bool:
+        if frame["type"] != "member.removed":
+            return False
+        if frame["seq"] <= self.member_since_seq:
+            return False
+        member = frame.get("payload", {}).get("member") or {}
+        return (member.get("user") or {}).get("id") == self.user_id
+
+    async def revoke(self) -> None:
+        """Membership is gone (seen by the timer): close now, send nothing more."""
+        async with self.lock:
+            if not self.closed:
+                await self._close_removed()
+
+    async def _close_removed(self) -> None:
+        self.closed = True
+        await self.close(code=CLOSE_REMOVED)
+
+    async def event_forward(self, message: dict[str, Any]) -> None:
+        if self.ready and not self.closed:
+            await self.deliver([message["event"]], source="live")
+
+    async def ephemeral_forward(self, message: dict[str, Any]) -> None:
+        if not self.ready or self.closed:
+            return
+        frame = message["frame"]
+        if frame.get("type") == "job.progress":
+            payload = frame.get("payload") or {}
+            key = payload.get("job")
+            now = time.monotonic()
+            done = (payload.get("progress") or 0) >= 1
+            if not done and now - self.progress_sent.get(key, 0.0) < PROGRESS_MIN_INTERVAL_S:
+                return
+            self.progress_sent[key] = now
+        await self.send_json(frame)
+
+    # --- presence ------------------------------------------------------------------------------
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not self.ready or self.closed or not isinstance(content, dict):
+            return
+        if content.get("type") == "presence":
+            now = time.monotonic()
+            if now - self.presence_at < PRESENCE_MIN_INTERVAL_S:
+                return
+            self.presence_at = now
+            song, mix = content.get("song"), content.get("mix")
+            valid = all(v is None or (isinstance(v, int) and 0 < v < 2**62) for v in (song, mix))
+            if not valid:
+                return
+            self.presence_entry = presence.presence_entry(user=self.user, song=song, mix=mix)
+            await self._presence_publish("online")
+
+    async def _presence_publish(self, state: str) -> None:
+        entry = self.presence_entry
+        if entry is None:
+            return
+        if state == "online":
+            await sync_to_async(presence.presence_put, thread_sensitive=False)(
+                project_id=self.project_id, conn=self.channel_name, entry=entry
+            )
+        else:
+            await sync_to_async(presence.presence_drop, thread_sensitive=False)(
+                project_id=self.project_id, conn=self.channel_name
+            )
+            others = await sync_to_async(presence.presence_list, thread_sensitive=False)(
+                project_id=self.project_id
+            )
+            if any(e["user"]["id"] == self.user_id for e in others):
+                return  # still online in another tab
+        frame = presence.presence_frame(entry, state=state)
+        try:
+            await self.channel_layer.group_send(
+                self.group, {"type": "ephemeral.forward", "frame": frame}
+            )
+        except Exception as exc:
+            logger.warning("presence broadcast failed (%s)", exc)
+
+    async def presence_refresh(self) -> None:
+        if self.presence_entry is not None and not self.closed:
+            await sync_to_async(presence.presence_put, thread_sensitive=False)(
+                project_id=self.project_id, conn=self.channel_name, entry=self.presence_entry
+            )
+
+    # --- disconnect ----------------------------------------------------------------------------
+    async def disconnect(self, code: int) -> None:
+        was_ready = self.ready
+        self.ready = False
+        self.closed = True
+        if self.project_id:
+            hub().remove(self)
+        if was_ready:
+            await self._presence_publish("offline")
+        if self.in_group:
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as exc:
+                logger.info("group_discard failed (%s)", exc)

@@ -1,0 +1,244 @@
+"""JSON Schemas (draft 2020-12) of every event type's payload: part of the protocol.
+
+`EVENT_SCHEMAS[type]` validates `Event.payload`; `FRAME_SCHEMA` validates the frame around it.
+Tests validate every event the services record against these (tests/live/test_verify_action.py)
+and fail on an event type that has no schema here, so a new event type needs an entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+INT = {"type": "integer"}
+STR = {"type": "string"}
+BOOL = {"type": "boolean"}
+NUM = {"type": "number"}
+ID = {"type": "integer", "minimum": 1}
+OPT_ID = {"type": ["integer", "null"]}
+OPT_STR = {"type": ["string", "null"]}
+OPT_NUM = {"type": ["number", "null"]}
+USER = {
+    "type": "object",
+    "required": ["id", "username"],
+    "properties": {"id": ID, "username": STR},
+    "additionalProperties": False,
+}
+OPT_USER = {"anyOf": [USER, {"type": "null"}]}
+IDS = {"type": "array", "items": ID}
+
+
+def obj(props: dict[str, Any], *, strict: bool = True, optional: tuple[str, ...] = ()) -> dict:
+    return {
+        "type": "object",
+        "required": [k for k in props if k not in optional],
+        "properties": props,
+        "additionalProperties": not strict,
+    }
+
+
+def wrap(key: str, schema: dict) -> dict:
+    return obj({key: schema})
+
+
+PROJECT = obj({"id": ID, "name": STR, "description": STR})
+MEMBER = obj({"id": ID, "project": ID, "user": USER, "role": STR})
+SONG = obj(
+    {
+        "id": ID,
+        "project": ID,
+        "title": STR,
+        "stage": STR,
+        "key": STR,
+        "tempo_bpm": OPT_STR,
+        "isrc": STR,
+        "notes": STR,
+    }
+)
+STAGE_CHANGE = obj(
+    {
+        "id": ID,
+        "song": ID,
+        "from_stage": STR,
+        "to_stage": STR,
+        "actor": OPT_USER,
+        "reason": STR,
+        "at": STR,
+    }
+)
+TASK = obj(
+    {
+        "id": ID,
+        "project": ID,
+        "song": ID,
+        "stage": STR,
+        "title": STR,
+        "description": STR,
+        "assignee": OPT_USER,
+        "due_date": OPT_STR,
+        "status": STR,
+        "rank": INT,
+    }
+)
+COLUMNS = {"type": "object", "additionalProperties": IDS}
+CREDIT = obj(
+    {
+        "id": ID,
+        "song": ID,
+        "role": STR,
+        "contributor_name": STR,
+        "instrument": STR,
+        "user": OPT_USER,
+        "ipi": STR,
+        "isni": STR,
+    }
+)
+SAMPLE_USE = obj(
+    {
+        "id": ID,
+        "song": ID,
+        "source_work": STR,
+        "rights_holder": STR,
+        "kind": STR,
+        "clearance": STR,
+        "notes": STR,
+    }
+)
+REF_ON_SONG = obj({"id": ID, "song": ID})
+
+COMMENT = obj(
+    {
+        "id": ID,
+        "project": ID,
+        "mix": OPT_ID,
+        "master": OPT_ID,
+        "parent": OPT_ID,
+        "author": OPT_USER,
+        "body": STR,
+        "start_s": OPT_NUM,
+        "end_s": OPT_NUM,
+        "mentions": IDS,
+        "resolved_at": OPT_STR,
+        "resolved_by": OPT_USER,
+        "edited_at": OPT_STR,
+        "deleted": BOOL,
+        "created_at": STR,
+    }
+)
+APPROVAL = obj(
+    {
+        "id": ID,
+        "project": ID,
+        "mix": OPT_ID,
+        "master": OPT_ID,
+        "reviewer": USER,
+        "verdict": {"enum": ["approved", "changes_requested"]},
+        "note": STR,
+        "created_at": STR,
+    }
+)
+APPROVAL_CHANGE = obj({"id": ID, "song": ID, "is_approved": BOOL})
+SESSION = obj(
+    {
+        "id": ID,
+        "project": ID,
+        "song": ID,
+        "kind": {"enum": ["recording", "overdub", "mix", "listening"]},
+        "starts_at": STR,
+        "ends_at": STR,
+        "participants": IDS,
+        "notes": STR,
+        "takes": IDS,
+    }
+)
+KEEPER = obj({"id": ID, "song": ID, "part": STR, "is_keeper": BOOL})
+
+# The audio room's payloads (audio/payloads.py). Checked for their identifying fields; extra
+# fields are allowed so the audio room can add to them without breaking clients.
+ASSET = obj(
+    {"id": ID, "project": ID, "sha256": STR, "duration_s": NUM, "format": STR}, strict=False
+)
+STEM = obj({"id": ID, "project": ID, "song": ID, "asset": ID}, strict=False)
+TAKE = obj(
+    {
+        "id": ID,
+        "project": ID,
+        "song": ID,
+        "asset": ID,
+        "part": STR,
+        "number": INT,
+        "is_keeper": BOOL,
+    },
+    strict=False,
+)
+MIX = obj({"id": ID, "project": ID, "song": ID, "number": INT}, strict=False)
+MASTER = obj({"id": ID, "project": ID, "song": ID, "number": INT}, strict=False)
+JOB = obj({"id": ID, "project": ID, "kind": STR, "state": STR}, strict=False)
+
+EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
+    # studio
+    "project.created": wrap("project", PROJECT),
+    "project.updated": wrap("project", PROJECT),
+    "member.added": wrap("member", MEMBER),
+    "member.role_changed": wrap("member", MEMBER),
+    "member.removed": wrap("member", MEMBER),
+    "song.created": wrap("song", SONG),
+    "song.updated": wrap("song", SONG),
+    "song.deleted": wrap("song", obj({"id": ID})),
+    "song.stage_changed": obj({"song": SONG, "change": STAGE_CHANGE}),
+    "task.created": wrap("task", TASK),
+    "task.updated": wrap("task", TASK),
+    "task.moved": obj({"task": TASK, "columns": COLUMNS}),
+    "task.deleted": obj({"task": obj({"id": ID}), "columns": COLUMNS}),
+    "credit.added": wrap("credit", CREDIT),
+    "credit.updated": wrap("credit", CREDIT),
+    "credit.removed": wrap("credit", REF_ON_SONG),
+    "splits.set": obj(
+        {
+            "song": ID,
+            "right": STR,
+            "shares": {"type": "array", "items": obj({"party": STR, "share": STR})},
+        }
+    ),
+    "sample_use.added": wrap("sample_use", SAMPLE_USE),
+    "sample_use.updated": wrap("sample_use", SAMPLE_USE),
+    "sample_use.removed": wrap("sample_use", REF_ON_SONG),
+    # live (sessions.services)
+    "comment.added": wrap("comment", COMMENT),
+    "comment.edited": wrap("comment", COMMENT),
+    "comment.deleted": wrap("comment", COMMENT),
+    "comment.resolved": wrap("comment", COMMENT),
+    "comment.reopened": wrap("comment", COMMENT),
+    "approval.given": wrap("approval", APPROVAL),
+    "mix.approval_changed": wrap("mix", APPROVAL_CHANGE),
+    "master.approval_changed": wrap("master", APPROVAL_CHANGE),
+    "session.scheduled": wrap("session", SESSION),
+    "session.updated": wrap("session", SESSION),
+    "session.deleted": wrap("session", REF_ON_SONG),
+    "take.keeper_changed": wrap("takes", {"type": "array", "items": KEEPER}),
+    # audio
+    "asset.created": wrap("asset", ASSET),
+    "stem.attached": wrap("stem", STEM),
+    "take.attached": wrap("take", TAKE),
+    "take.updated": wrap("take", TAKE),
+    "mix.created": wrap("mix", MIX),
+    "master.created": wrap("master", MASTER),
+    "job.queued": wrap("job", JOB),
+    "job.started": wrap("job", JOB),
+    "job.finished": wrap("job", JOB),
+    "job.failed": wrap("job", JOB),
+}
+
+FRAME_SCHEMA: dict[str, Any] = obj(
+    {
+        "seq": ID,
+        "type": {"enum": sorted(EVENT_SCHEMAS)},
+        "payload": {"type": "object"},
+        "actor": OPT_USER,
+        "at": STR,
+    }
+)
+
+
+def schema_for(event_type: str) -> dict[str, Any]:
+    """The payload schema of an event type; KeyError for a type nobody declared."""
+    return EVENT_SCHEMAS[event_type]
