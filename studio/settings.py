@@ -156,6 +156,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # A job whose lease lapsed (worker died) is re-run; a live lease means a duplicate delivery.
 JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
 JOB_MAX_ATTEMPTS = 3
+# Queued jobs whose message is older than this are sent again by requeue_stale_jobs.
+JOB_REQUEUE_AFTER_SECONDS = int(os.environ.get("JOB_REQUEUE_AFTER_SECONDS", "120"))
+# Test hooks in audio.tasks (a poison input that crashes the worker); never on in production.
+JOB_TEST_HOOKS = env_bool("STUDIO_JOB_TEST_HOOKS", False)
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {"task": "audio.tasks.requeue_stale_jobs", "schedule": 30.0},
 }
@@ -219,8 +223,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous request then gets 401 with WWW-Authenticate, not 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -235,7 +240,18 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "MemberRoleEnum": "studio.roles.Role",
+        "CreditRoleEnum": "studio.models.credit.CreditRole",
+        "StageEnum": "studio.models.song.Stage",
+        "TaskStatusEnum": "studio.models.task.TaskStatus",
+        "SessionKindEnum": "sessions.models.SessionKind",
+        "SampleKindEnum": "studio.models.rights.SampleKind",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "studio.api.schema.add_error_responses",
+    ],
 }
 
 # --- Security -------------------------------------------------------------------------------

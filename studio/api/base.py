@@ -22,7 +22,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """
 
     permission_classes = [HasActionCapability]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     model: ClassVar[Any]
     action_capabilities: ClassVar[dict[str, str | None]] = {}
     filters: ClassVar[dict[str, str]] = {}

@@ -6,12 +6,12 @@ from studio.api import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("projects", views.ProjectViewSet, basename="project")
-router.register("members", views.MembershipViewSet, basename="membership")
-router.register("songs", views.SongViewSet, basename="song")
-router.register("tasks", views.TaskViewSet, basename="task")
-router.register("credits", views.CreditViewSet, basename="credit")
-router.register("sample-uses", views.SampleUseViewSet, basename="sampleuse")
+router.register("projects", views.ProjectViewSet, basename="api-project")
+router.register("members", views.MembershipViewSet, basename="api-membership")
+router.register("songs", views.SongViewSet, basename="api-song")
+router.register("tasks", views.TaskViewSet, basename="api-task")
+router.register("credits", views.CreditViewSet, basename="api-credit")
+router.register("sample-uses", views.SampleUseViewSet, basename="api-sampleuse")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),

@@ -1,0 +1,124 @@
+"""Shared plumbing for server-rendered pages (owned by the front end; used by studio/views.py,
+sessions/pages.py and audio/pages.py).
+
+Page views call services and selectors directly. Domain errors become:
+- NotFound -> 404 (no existence leak);
+- Invalid -> the sentence as a fragment with 200 when the caller names a form error target (a form
+  to correct), otherwise 400;
+- Forbidden / Conflict -> the sentence as a fragment with 403 / 409 (a real refusal), retargeted
+  into the page's #flash region for htmx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.html import format_html
+from django.views.decorators.vary import vary_on_headers
+
+from studio.errors import DomainError, Invalid, NotFound
+from studio.models import Project
+from studio.roles import Capability, role_can
+from studio.selectors import member_role, project_get_for_member
+
+
+def capabilities(role: str | None) -> dict[str, bool]:
+    """{"task_edit": True, ...} for templates: controls a role may not use are not rendered."""
+    return {cap.name.lower(): role_can(role, cap.value) for cap in Capability}
+
+
+def member_project(
+    request: HttpRequest, project_id: int, capability: str = Capability.VIEW
+) -> tuple[Project, str]:
+    project = project_get_for_member(
+        user=request.user, project_id=project_id, capability=capability
+    )
+    role = member_role(user=request.user, project_id=project.pk) or ""
+    return project, role
+
+
+def page_context(project: Project, role: str, **extra: Any) -> dict[str, Any]:
+    """The base template's context. `project.last_event_seq` was read with the project row, i.e.
+    before anything else the page shows, so replaying `after=last_seq` never misses a change."""
+    return {
+        "project": project,
+        "role": role,
+        "can": capabilities(role),
+        "last_seq": project.last_event_seq,
+        **extra,
+    }
+
+
+def refusal(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """The error sentence as a fragment with the error's 4xx status."""
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(
+            format_html('<p class="refusal" data-code="{}">{}</p>', error.code, error.detail),
+            status=error.status,
+        )
+        response["HX-Retarget"] = "#flash"
+        response["HX-Reswap"] = "innerHTML"
+        return response
+    return render(
+        request,
+        "refused.html",
+        {"error": error, "status": error.status},
+        status=error.status,
+    )
+
+
+def form_error(request: HttpRequest, error: Invalid, target: str) -> HttpResponse:
+    """An invalid form: 200, the sentence into the form's error slot (not a refusal)."""
+    response = HttpResponse(
+        format_html('<span data-code="{}">{}</span>', error.code, error.detail), status=200
+    )
+    response["HX-Retarget"] = target
+    response["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """login_required + Vary: HX-Request + domain errors mapped to pages/fragments."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+        except DomainError as error:
+            return refusal(request, error)
+
+    return login_required(vary_on_headers("HX-Request")(wrapper))
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return bool(request.headers.get("HX-Request")) and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def display_name(user: Any) -> str:
+    if user is None:
+        return "Someone"
+    return user.get_short_name() or user.username
+
+
+def clock(seconds: float | None) -> str:
+    """62.4 -> "1:02"."""
+    if seconds is None:
+        return ""
+    total = max(0, int(seconds))
+    return f"{total // 60}:{total % 60:02d}"
