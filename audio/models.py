@@ -155,3 +155,105 @@ class Master(models.Model):
 
     def __str__(self) -> str:
         return f"Master {self.number}"
+
+
+class JobKind(models.TextChoices):
+    ANALYZE = "analyze", "Analyze"
+    RENDER = "render", "Render"
+    MASTER = "master", "Master"
+    DELIVER = "deliver", "Deliver"
+    NOOP = "noop", "No-op"
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Job(models.Model):
+    """Background audio work. The row is the truth; the broker message carries only the id.
+
+    A worker claims it by a conditional update (queued -> running, attempts + 1, lease); a
+    duplicate delivery of a finished or live-leased job is skipped; a lapsed lease means the
+    worker died and the job is run again (at most JOB_MAX_ATTEMPTS times).
+    """
+
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
+    progress = models.FloatField(default=0.0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    deliveries = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.CharField(max_length=1000, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    mix = models.ForeignKey(
+        Mix, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project_id", "-id"]
+        indexes = [models.Index(fields=["state", "lease_expires_at"], name="job_state_lease")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.pk} ({self.state})"
+
+
+class UploadState(models.TextChoices):
+    ACTIVE = "active", "Receiving"
+    COMPLETING = "completing", "Checking"
+    DONE = "done", "Completed"
+    FAILED = "failed", "Refused"
+
+
+class Upload(models.Model):
+    """A tus upload session: bytes arrive in chunks at `offset`, hashed as they land.
+
+    `sha256_state` is the running hash (its consumed bytes equal `offset`), kept so a resumed
+    upload never re-reads what is already on disk.
+    """
+
+    id = models.UUIDField(primary_key=True)
+    project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="uploads")
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    length = models.PositiveBigIntegerField()
+    offset = models.PositiveBigIntegerField(default=0)
+    metadata = models.JSONField(default=dict, blank=True)
+    sha256_state = models.BinaryField(default=b"", blank=True)
+    temp_name = models.CharField(max_length=200)
+    state = models.CharField(max_length=16, choices=UploadState.choices, default=UploadState.ACTIVE)
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attached = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"upload {self.pk} ({self.offset}/{self.length})"

@@ -1,6 +1,28 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
+
+from audio.api import uploads, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.register("assets", views.AssetViewSet, basename="api-asset")
+router.register("stems", views.StemViewSet, basename="api-stem")
+router.register("takes", views.TakeViewSet, basename="api-take")
+router.register("mixes", views.MixViewSet, basename="api-mix")
+router.register("jobs", views.JobViewSet, basename="api-job")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "uploads/",
+        uploads.UploadViewSet.as_view({"post": "create"}),
+        name="api-upload-list",
+    ),
+    path(
+        "uploads/<uuid:upload_id>/",
+        uploads.UploadViewSet.as_view(
+            {"head": "status", "patch": "partial_update", "delete": "destroy"}
+        ),
+        name="api-upload-detail",
+    ),
+    *router.urls,
+]

@@ -1,0 +1,314 @@
+"""Assets: probe, store, deduplicate, analyse; and attaching them to songs as stems and takes.
+
+An asset exists only for a file the engine accepted; its bytes are stored (fsync + rename, or a
+completed PUT) before the row commits, under a generated name. A refused file leaves no row and
+no stored file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from audio import storage
+from audio.models import Asset, Job, JobKind, Stem, Take
+from audio.payloads import asset_payload, stem_payload, take_payload
+from audio.services import jobs
+from sessions.events import event_record, project_lock
+from studio.errors import DomainError, Invalid
+from studio.models import Project, Song
+from studio.roles import Capability
+from studio.selectors import require_capability
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {"wav": "wav", "aiff": "aiff", "flac": "flac", "mp3": "mp3", "ogg": "ogg"}
+
+
+class InvalidAudio(DomainError):
+    """A file the engine refused: 422 with the engine's sentence."""
+
+    status = 422
+    code = "invalid_audio"
+
+
+def engine_limits_kwargs() -> dict[str, Any]:
+    from audio.engine.io import DEFAULT_LIMITS
+
+    values = asdict(DEFAULT_LIMITS)
+    values["max_file_bytes"] = int(settings.UPLOAD_MAX_BYTES)
+    values["max_duration_s"] = float(
+        getattr(settings, "AUDIO_MAX_DURATION_S", values["max_duration_s"])
+    )
+    return values
+
+
+def _field_for(code: str) -> str:
+    return {
+        "audio.channel_limit": "channels",
+        "audio.sample_rate_limit": "sample_rate",
+        "audio.too_long": "duration",
+        "audio.too_large": "size",
+        "audio.unsupported_format": "format",
+        "audio.empty": "file",
+    }.get(code, "file")
+
+
+def audio_probe(path: Path, *, isolated: bool = True) -> dict[str, Any]:
+    """The engine's probe as a dict, or InvalidAudio naming the reason. In the web tier the
+    probe runs in the sandbox process pool (a decoder crash must not take the server down)."""
+    if isolated:
+        from audio.sandbox import ProbeCrashed, probe_isolated
+
+        try:
+            status, value = probe_isolated(str(path), engine_limits_kwargs())
+        except ProbeCrashed as exc:
+            raise InvalidAudio(
+                f"could not read the file ({exc})", fields={"file": [str(exc)]}
+            ) from None
+        if status == "error":
+            code, message = value
+            raise InvalidAudio(message, fields={_field_for(code): [message], "reason": [code]})
+        return dict(value)
+    from audio.engine.errors import AudioError
+    from audio.engine.io import Limits, probe
+
+    try:
+        return probe(path, Limits(**engine_limits_kwargs())).to_dict()
+    except AudioError as exc:
+        raise InvalidAudio(
+            str(exc), fields={_field_for(exc.code): [str(exc)], "reason": [exc.code]}
+        ) from None
+
+
+def _clean_name(name: str) -> str:
+    """Metadata only (never a path): printable characters, at most 255."""
+    cleaned = "".join(ch for ch in str(name) if ch.isprintable() and ch not in "\u202e\u202d")
+    return cleaned.strip()[:255]
+
+
+def project_bytes_used(project_id: int) -> int:
+    from django.db.models import Sum
+
+    return int(Asset.objects.filter(project_id=project_id).aggregate(t=Sum("size_bytes"))["t"] or 0)
+
+
+def asset_create_from_file(
+    *,
+    actor: Any,
+    project: Project,
+    path: Path,
+    sha256: str,
+    original_name: str,
+    info: dict[str, Any],
+    consume: bool = True,
+) -> tuple[Asset, Job | None, bool]:
+    """Store a probed local file as an Asset (or return the project's existing one with the same
+    checksum). New assets get `asset.created` and an analysis job. Returns (asset, job, created).
+    With `consume`, `path` is moved into storage (or deleted when deduplicated)."""
+    existing = Asset.objects.filter(project=project, sha256=sha256).first()
+    if existing is not None:
+        if consume:
+            path.unlink(missing_ok=True)
+        return existing, None, False
+    size = path.stat().st_size
+    name = storage.asset_storage_name(project_id=project.pk, extension=EXTENSIONS[info["format"]])
+    if consume:
+        storage.store_file(path, name)
+    else:
+        fd, tmp = tempfile.mkstemp(dir=storage.upload_dir())
+        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+            shutil.copyfileobj(src, out, storage.COPY_BLOCK)
+        storage.store_file(Path(tmp), name)
+    try:
+        with transaction.atomic():
+            project_lock(project.pk)
+            if Asset.objects.filter(project=project, sha256=sha256).exists():
+                raise IntegrityError("duplicate")
+            asset = Asset.objects.create(
+                project=project,
+                sha256=sha256,
+                size_bytes=size,
+                storage_name=name,
+                original_name=_clean_name(original_name),
+                format=info["format"],
+                codec=info.get("codec") or "",
+                sample_rate=info["sample_rate"],
+                channels=info["channels"],
+                bit_depth=info.get("bit_depth"),
+                frames=info["frames"],
+                duration_s=info["duration_s"],
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            event_record(
+                project=project.pk,
+                type="asset.created",
+                payload={"asset": asset_payload(asset)},
+                actor=actor,
+            )
+            job = jobs.job_create(
+                actor=actor, project=project.pk, kind=JobKind.ANALYZE, asset=asset
+            )
+    except IntegrityError:
+        storage.delete_file(name)
+        return Asset.objects.get(project=project, sha256=sha256), None, False
+    except BaseException:
+        storage.delete_file(name)
+        raise
+    return asset, job, True
+
+
+def asset_ingest_file(
+    *, actor: Any, project: Project, path: Path | str, original_name: str
+) -> Asset:
+    """Probe, store, dedupe and enqueue analysis for a local file (the file is left in place).
+    For scripts and the demo seeder; uploads go through services.uploads."""
+    require_capability(user=actor, project_id=project.pk, capability=Capability.ASSET_UPLOAD)
+    path = Path(path)
+    info = audio_probe(path, isolated=False)
+    sha = storage.sha256_file(path)
+    asset, _job, _created = asset_create_from_file(
+        actor=actor,
+        project=project,
+        path=path,
+        sha256=sha,
+        original_name=original_name,
+        info=info,
+        consume=False,
+    )
+    return asset
+
+
+def asset_reanalyze(*, actor: Any, asset: Asset) -> Job:
+    require_capability(user=actor, project_id=asset.project_id, capability=Capability.MIX_EDIT)
+    return jobs.job_create(actor=actor, project=asset.project_id, kind=JobKind.ANALYZE, asset=asset)
+
+
+def asset_analyze(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[str, Any]:
+    """The analysis job's work: the engine's report and peaks, written under a path keyed by the
+    job (temp name, fsync, rename) and stored on the asset. Raises the engine's AudioError."""
+    from audio.engine.analysis import analyze_file
+    from audio.engine.io import Limits
+
+    job = claim.job
+    asset = Asset.objects.get(pk=job.asset_id)
+    storage.job_clean_temp(job.pk)
+    with storage.local_path(asset.storage_name) as path:
+        report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)
+    data = report.to_dict()
+    peaks = data.pop("peaks", None)
+    output = storage.job_output_path(job.pk, "analysis.json")
+    storage.atomic_write(output, storage.json_bytes({"report": data, "peaks": peaks}))
+    Asset.objects.filter(pk=asset.pk).update(analysis=data, peaks=peaks)
+    return {"asset": asset.pk, "output": f"jobs/{job.pk}/analysis.json"}
+
+
+# --- stems and takes ---------------------------------------------------------------------------
+
+
+def _check_same_project(song: Song, asset: Asset) -> None:
+    if song.project_id != asset.project_id:
+        raise Invalid(
+            "the asset belongs to another project",
+            code="cross_project",
+            fields={"asset": ["not found in this song's project"]},
+        )
+
+
+def stem_attach(
+    *, actor: Any, song: Song, asset: Asset, instrument: str = "", notes: str = ""
+) -> Stem:
+    require_capability(user=actor, project_id=song.project_id, capability=Capability.ASSET_UPLOAD)
+    _check_same_project(song, asset)
+    with transaction.atomic():
+        project_lock(song.project_id)
+        stem = Stem.objects.create(
+            project_id=song.project_id,
+            song=song,
+            asset=asset,
+            instrument=instrument[:100],
+            notes=notes[:5000],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        event_record(
+            project=song.project_id,
+            type="stem.attached",
+            payload={"stem": stem_payload(stem)},
+            actor=actor,
+        )
+    return stem
+
+
+def take_attach(
+    *,
+    actor: Any,
+    song: Song,
+    asset: Asset,
+    part: str,
+    number: int | None = None,
+    is_keeper: bool = False,
+    notes: str = "",
+) -> Take:
+    """Attach a take of `part`; without a number it gets the next one for that part."""
+    require_capability(user=actor, project_id=song.project_id, capability=Capability.ASSET_UPLOAD)
+    _check_same_project(song, asset)
+    part = (part or "").strip()[:100]
+    if not part:
+        raise Invalid("a take needs a part", fields={"part": ["name the part, e.g. lead vocal"]})
+    with transaction.atomic():
+        project_lock(song.project_id)
+        if number is None:
+            top = Take.objects.filter(song=song, part=part).aggregate(m=Max("number"))["m"]
+            number = (top or 0) + 1
+        elif Take.objects.filter(song=song, part=part, number=number).exists():
+            raise Invalid(
+                f"{part} already has a take {number}",
+                code="take_exists",
+                fields={"number": ["already taken for this part"]},
+            )
+        take = Take.objects.create(
+            project_id=song.project_id,
+            song=song,
+            asset=asset,
+            part=part,
+            number=number,
+            is_keeper=is_keeper,
+            notes=notes[:5000],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        event_record(
+            project=song.project_id,
+            type="take.attached",
+            payload={"take": take_payload(take)},
+            actor=actor,
+        )
+    return take
+
+
+def take_update(*, actor: Any, take: Take, **fields: Any) -> Take:
+    """Change a take's keeper flag or notes."""
+    require_capability(user=actor, project_id=take.project_id, capability=Capability.ASSET_UPLOAD)
+    with transaction.atomic():
+        project_lock(take.project_id)
+        take = Take.objects.select_for_update(no_key=True).get(pk=take.pk)
+        if "is_keeper" in fields:
+            take.is_keeper = bool(fields["is_keeper"])
+        if "notes" in fields:
+            take.notes = str(fields["notes"])[:5000]
+        take.save()
+        event_record(
+            project=take.project_id,
+            type="take.updated",
+            payload={"take": take_payload(take)},
+            actor=actor,
+        )
+    return take

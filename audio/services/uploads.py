@@ -1,0 +1,435 @@
+"""Resumable uploads with tus 1.0 semantics (core, creation, checksum, expiration, termination).
+
+Every request body is bounded (UPLOAD_MAX_CHUNK_BYTES) and streamed to disk in small blocks
+while the running SHA-256 (whose state is stored with the upload) and the chunk checksum are
+computed. A chunk that is short, or whose checksum does not match, is cut off again: the offset
+only moves after the bytes are fsynced. The last chunk triggers completion: the engine probes the
+file (in the sandbox), and an accepted file becomes an Asset (deduplicated by checksum) with an
+analysis job, attached to a song when the metadata says so.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from audio import storage
+from audio.models import Asset, Upload, UploadState
+from audio.services import assets as asset_services
+from audio.services import mixes as mix_services
+from studio.errors import Conflict, DomainError, Invalid, NotFound
+from studio.models import Project, Song
+from studio.roles import Capability
+from studio.selectors import require_capability
+
+logger = logging.getLogger(__name__)
+
+READ_BLOCK = 1024 * 1024
+KINDS = ("stem", "take", "mix")
+CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
+METADATA_KEYS = ("filename", "project", "song", "kind", "instrument", "part", "note", "filetype")
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+class QuotaExceeded(DomainError):
+    status = 413
+    code = "quota_exceeded"
+
+
+class TooManyUploads(DomainError):
+    status = 429
+    code = "too_many_uploads"
+
+
+class UploadGone(DomainError):
+    status = 410
+    code = "upload_expired"
+
+
+class ChecksumMismatch(DomainError):
+    status = 460
+    code = "checksum_mismatch"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+def _human_bytes(n: int) -> str:
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """tus Upload-Metadata: comma-separated `key base64value` pairs."""
+    out: dict[str, str] = {}
+    if not header:
+        return out
+    if len(header) > 8192:
+        raise Invalid("Upload-Metadata is too long", fields={"Upload-Metadata": ["too long"]})
+    for item in header.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition(" ")
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise Invalid(
+                f"Upload-Metadata value for '{key[:40]}' is not base64 UTF-8",
+                fields={"Upload-Metadata": [f"bad value for {key[:40]}"]},
+            ) from None
+        out[key[:40]] = decoded[:2000]
+    return out
+
+
+def parse_checksum(header: str) -> tuple[str, bytes] | None:
+    """tus Upload-Checksum: `<algorithm> <base64 digest>`."""
+    if not header:
+        return None
+    algo, _, value = header.strip().partition(" ")
+    algo = algo.lower()
+    if algo not in CHECKSUM_ALGORITHMS:
+        raise Invalid(
+            f"checksum algorithm '{algo[:20]}' is not supported (use sha1, sha256 or md5)",
+            code="bad_checksum_algorithm",
+            fields={"Upload-Checksum": ["use sha1, sha256 or md5"]},
+        )
+    try:
+        digest = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid(
+            "Upload-Checksum digest is not base64", fields={"Upload-Checksum": ["not base64"]}
+        ) from None
+    return algo, digest
+
+
+def _int_meta(meta: dict[str, str], key: str) -> int | None:
+    raw = meta.get(key, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid(f"metadata '{key}' must be an id", fields={key: ["must be an id"]})
+    return int(raw)
+
+
+def _project_for(actor: Any, meta: dict[str, str]) -> Project:
+    project_id = _int_meta(meta, "project")
+    if project_id is None:
+        raise Invalid("metadata 'project' is required", fields={"project": ["required"]})
+    require_capability(user=actor, project_id=project_id, capability=Capability.ASSET_UPLOAD)
+    return Project.objects.get(pk=project_id)
+
+
+def _validate_attach(actor: Any, project: Project, meta: dict[str, str]) -> None:
+    kind = meta.get("kind", "").strip()
+    song_id = _int_meta(meta, "song")
+    if not kind and song_id is None:
+        return
+    if kind not in KINDS:
+        raise Invalid(
+            f"metadata 'kind' must be one of {', '.join(KINDS)}", fields={"kind": list(KINDS)}
+        )
+    if song_id is None:
+        raise Invalid("metadata 'song' is required with 'kind'", fields={"song": ["required"]})
+    if not Song.objects.filter(pk=song_id, project=project).exists():
+        raise NotFound("song not found", fields={"song": ["not found in this project"]})
+    if kind == "take" and not meta.get("part", "").strip():
+        raise Invalid("a take needs metadata 'part'", fields={"part": ["required for a take"]})
+    if kind == "mix":
+        require_capability(user=actor, project_id=project.pk, capability=Capability.MIX_EDIT)
+
+
+def _bytes_reserved(project_id: int, now: Any) -> int:
+    active = Upload.objects.filter(
+        project_id=project_id, state=UploadState.ACTIVE, expires_at__gt=now
+    ).aggregate(t=Sum("length"))["t"]
+    return asset_services.project_bytes_used(project_id) + int(active or 0)
+
+
+def upload_create(*, actor: Any, length: int, metadata: dict[str, str]) -> Upload:
+    """Open an upload session. Refused before any byte is stored: over the size limit (413),
+    over the project's quota (413), or over the user's concurrent uploads (429)."""
+    project = _project_for(actor, metadata)
+    if length > settings.UPLOAD_MAX_BYTES:
+        cap = _human_bytes(settings.UPLOAD_MAX_BYTES)
+        raise TooLarge(
+            f"the file is {_human_bytes(length)}, over the {cap} upload limit",
+            fields={"Upload-Length": [f"at most {settings.UPLOAD_MAX_BYTES}"]},
+        )
+    if length <= 0:
+        raise Invalid("Upload-Length must be positive", fields={"Upload-Length": ["positive"]})
+    _validate_attach(actor, project, metadata)
+    now = timezone.now()
+    with transaction.atomic():
+        # Serialise quota decisions per project (and per user count) under the project lock.
+        Project.objects.select_for_update(no_key=True).get(pk=project.pk)
+        active = Upload.objects.filter(
+            user=actor, state=UploadState.ACTIVE, expires_at__gt=now
+        ).count()
+        limit = settings.UPLOAD_MAX_CONCURRENT_PER_USER
+        if active >= limit:
+            raise TooManyUploads(
+                f"you already have {active} uploads in progress (the limit is {limit}); "
+                "finish or cancel one first"
+            )
+        quota = settings.PROJECT_STORAGE_QUOTA_BYTES
+        if _bytes_reserved(project.pk, now) + length > quota:
+            raise QuotaExceeded(
+                f"project storage quota ({_human_bytes(quota)}) exceeded",
+                fields={"Upload-Length": ["over the project's storage quota"]},
+            )
+        upload_id = uuid.uuid4()
+        temp_name = f"{upload_id.hex}.part"
+        storage.upload_temp_path(temp_name).touch()
+        upload = Upload.objects.create(
+            id=upload_id,
+            project=project,
+            user=actor,
+            length=length,
+            metadata={k: v for k, v in metadata.items() if k in METADATA_KEYS},
+            sha256_state=storage.ResumableSha256().state()
+            if storage.ResumableSha256.available()
+            else b"",
+            temp_name=temp_name,
+            expires_at=now + timedelta(seconds=settings.UPLOAD_EXPIRY_SECONDS),
+        )
+    return upload
+
+
+def upload_get_for_user(*, actor: Any, upload_id: str | uuid.UUID) -> Upload:
+    """Only the uploader sees an upload (404 for everyone else); an expired one is 410."""
+    try:
+        upload = Upload.objects.get(pk=upload_id, user=actor)
+    except (Upload.DoesNotExist, ValueError, TypeError, DjangoValidationError):
+        raise NotFound("upload not found") from None
+    if upload.state == UploadState.FAILED:
+        raise UploadGone("this upload was refused or cancelled")
+    if upload.state == UploadState.ACTIVE and upload.expires_at <= timezone.now():
+        _discard(upload, UploadState.FAILED, {"code": "upload_expired"})
+        raise UploadGone("this upload expired; start again")
+    return upload
+
+
+def _discard(upload: Upload, state: str, error: dict[str, Any] | None) -> None:
+    storage.upload_temp_path(upload.temp_name).unlink(missing_ok=True)
+    Upload.objects.filter(pk=upload.pk).update(state=state, error=error, sha256_state=b"")
+
+
+def upload_write(
+    *,
+    actor: Any,
+    upload_id: str | uuid.UUID,
+    offset: int,
+    content_length: int,
+    read: Callable[[int], bytes],
+    checksum: tuple[str, bytes] | None = None,
+) -> Upload:
+    """Append one chunk at `offset` (409 if the server's offset differs, unchanged). When the
+    upload is complete, run `upload_complete`."""
+    upload = upload_get_for_user(actor=actor, upload_id=upload_id)
+    require_capability(user=actor, project_id=upload.project_id, capability=Capability.ASSET_UPLOAD)
+    if content_length > settings.UPLOAD_MAX_CHUNK_BYTES:
+        raise TooLarge(
+            f"chunks are at most {_human_bytes(settings.UPLOAD_MAX_CHUNK_BYTES)}",
+            code="chunk_too_large",
+        )
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        if upload.state == UploadState.DONE and offset == upload.length == upload.offset:
+            return upload
+        if upload.state != UploadState.ACTIVE:
+            raise Conflict("this upload is already complete", code="upload_complete")
+        if offset != upload.offset:
+            raise Conflict(
+                f"offset {offset} does not match the server's offset {upload.offset}",
+                code="offset_mismatch",
+                fields={"Upload-Offset": [str(upload.offset)]},
+            )
+        if offset + content_length > upload.length:
+            raise TooLarge(
+                f"the chunk runs past the declared length of {upload.length} bytes",
+                code="past_length",
+            )
+        state, written = _write_chunk(upload, offset, content_length, read, checksum)
+        upload.offset = offset + written
+        upload.sha256_state = state
+        upload.save(update_fields=["offset", "sha256_state"])
+        complete = upload.offset == upload.length
+        if complete:
+            upload.state = UploadState.COMPLETING
+            upload.save(update_fields=["state"])
+    if complete:
+        return upload_complete(actor=actor, upload=upload)
+    return upload
+
+
+def _write_chunk(
+    upload: Upload,
+    offset: int,
+    content_length: int,
+    read: Callable[[int], bytes],
+    checksum: tuple[str, bytes] | None,
+) -> tuple[bytes, int]:
+    """Stream the body to the file at `offset`; returns (new hash state, bytes written)."""
+    path = storage.upload_temp_path(upload.temp_name)
+    hasher = storage.ResumableSha256(bytes(upload.sha256_state)) if upload.sha256_state else None
+    chunk_hash = hashlib.new(checksum[0]) if checksum else None
+    got = 0
+    with open(path, "r+b") as fh:
+        fh.truncate(offset)
+        fh.seek(offset)
+        try:
+            while got < content_length:
+                data = read(min(READ_BLOCK, content_length - got))
+                if not data:
+                    break
+                fh.write(data)
+                got += len(data)
+                if hasher is not None:
+                    hasher.update(data)
+                if chunk_hash is not None:
+                    chunk_hash.update(data)
+        except OSError:
+            fh.truncate(offset)
+            raise Invalid(
+                "the connection broke during the chunk", code="incomplete_chunk"
+            ) from None
+        if got != content_length:
+            fh.truncate(offset)
+            raise Invalid(
+                f"the chunk ended after {got} of {content_length} bytes",
+                code="incomplete_chunk",
+            )
+        if chunk_hash is not None and checksum is not None and chunk_hash.digest() != checksum[1]:
+            fh.truncate(offset)
+            raise ChecksumMismatch(
+                "the chunk's checksum does not match its bytes; send it again",
+                fields={"Upload-Checksum": ["mismatch"]},
+            )
+        fh.flush()
+        os.fdatasync(fh.fileno())
+    return (hasher.state() if hasher is not None else b""), got
+
+
+def upload_complete(*, actor: Any, upload: Upload) -> Upload:
+    """Probe the finished file; accept it as an Asset (and attach it) or refuse it with the
+    engine's reason, leaving no row and no stored file."""
+    path = storage.upload_temp_path(upload.temp_name)
+    if upload.sha256_state:
+        sha = storage.ResumableSha256(bytes(upload.sha256_state)).hexdigest()
+    else:
+        sha = storage.sha256_file(path)
+    meta = upload.metadata or {}
+    try:
+        info = asset_services.audio_probe(path)
+    except asset_services.InvalidAudio as exc:
+        _discard(upload, UploadState.FAILED, {"code": exc.code, "detail": exc.detail})
+        raise
+    try:
+        asset, job, _created = asset_services.asset_create_from_file(
+            actor=actor,
+            project=upload.project,
+            path=path,
+            sha256=sha,
+            original_name=meta.get("filename", ""),
+            info=info,
+        )
+        attached = _attach(actor, asset, meta)
+    except BaseException:
+        _discard(upload, UploadState.FAILED, {"code": "store_failed"})
+        raise
+    Upload.objects.filter(pk=upload.pk).update(
+        state=UploadState.DONE,
+        asset=asset,
+        job=job or asset.jobs.order_by("-id").first(),
+        attached=attached,
+        sha256_state=b"",
+    )
+    upload.refresh_from_db()
+    return upload
+
+
+def _attach(actor: Any, asset: Asset, meta: dict[str, str]) -> dict[str, Any] | None:
+    kind = meta.get("kind", "").strip()
+    song_id = _int_meta(meta, "song")
+    if not kind or song_id is None:
+        return None
+    song = Song.objects.get(pk=song_id, project_id=asset.project_id)
+    if kind == "stem":
+        stem = asset_services.stem_attach(
+            actor=actor,
+            song=song,
+            asset=asset,
+            instrument=meta.get("instrument", ""),
+            notes=meta.get("note", ""),
+        )
+        return {"type": "stem", "id": stem.pk}
+    if kind == "take":
+        take = asset_services.take_attach(
+            actor=actor,
+            song=song,
+            asset=asset,
+            part=meta.get("part", ""),
+            notes=meta.get("note", ""),
+        )
+        return {"type": "take", "id": take.pk}
+    mix = mix_services.mix_create(actor=actor, song=song, asset=asset, note=meta.get("note", ""))
+    return {"type": "mix", "id": mix.pk}
+
+
+def upload_terminate(*, actor: Any, upload_id: str | uuid.UUID) -> None:
+    """tus termination: drop the session and its bytes (a completed upload's asset stays)."""
+    upload = upload_get_for_user(actor=actor, upload_id=upload_id)
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        if upload.state == UploadState.COMPLETING:
+            raise Conflict("this upload is being checked", code="upload_completing")
+        if upload.state == UploadState.DONE:
+            Upload.objects.filter(pk=upload.pk).delete()
+            return
+        storage.upload_temp_path(upload.temp_name).unlink(missing_ok=True)
+        Upload.objects.filter(pk=upload.pk).delete()
+
+
+def upload_sweep_expired() -> int:
+    """Remove expired sessions and their files, and temp files with no session (U4)."""
+    now = timezone.now()
+    count = 0
+    for upload in Upload.objects.filter(expires_at__lte=now).exclude(state=UploadState.DONE):
+        storage.upload_temp_path(upload.temp_name).unlink(missing_ok=True)
+        upload.delete()
+        count += 1
+    Upload.objects.filter(state=UploadState.DONE, expires_at__lte=now - timedelta(days=7)).delete()
+    known = set(
+        Upload.objects.filter(state__in=[UploadState.ACTIVE, UploadState.COMPLETING]).values_list(
+            "temp_name", flat=True
+        )
+    )
+    cutoff = now.timestamp() - settings.UPLOAD_EXPIRY_SECONDS
+    for path in Path(storage.upload_dir()).glob("*.part"):
+        if path.name not in known and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            count += 1
+    return count

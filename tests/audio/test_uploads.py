@@ -1,0 +1,325 @@
+"""tus uploads through the API (U2 protocol edges, U3 quotas, completion, refusal, CSRF)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from audio.models import Asset, Job, Mix, Stem, Take, Upload
+from sessions.models import Event
+from tests.audio.audiofiles import wav_bytes
+from tests.audio.conftest import TUS, metadata, tus_create, tus_patch, upload_bytes
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.audio.urls")]
+
+
+def _stored_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT) / "assets"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_options_advertises_tus(tus_client: APIClient) -> None:
+    """OPTIONS names the version, extensions, max size and checksum algorithms."""
+    response = tus_client.options("/api/uploads/")
+    assert response.status_code == 204
+    assert response["Tus-Version"] == "1.0.0"
+    assert set(response["Tus-Extension"].split(",")) == {
+        "creation",
+        "checksum",
+        "expiration",
+        "termination",
+    }
+    assert int(response["Tus-Max-Size"]) == settings.UPLOAD_MAX_BYTES
+    assert "sha256" in response["Tus-Checksum-Algorithm"]
+
+
+def test_upload_becomes_asset_with_analysis_job(tus_client: APIClient, scenario: Any) -> None:
+    """A finished upload is probed and becomes an Asset with checksum and format facts, an
+    analysis job, and one asset.created event; the temp file is gone."""
+    data = wav_bytes(seconds=0.5, seed=1)
+    response = upload_bytes(
+        tus_client,
+        data,
+        chunk=7000,
+        filename="../../vocals <take>.wav",
+        project=scenario.project.pk,
+    )
+    assert response.status_code == 204, response.content
+    asset = Asset.objects.get(pk=int(response["Studio-Asset-Id"]))
+    assert asset.sha256 == hashlib.sha256(data).hexdigest()
+    assert (asset.format, asset.sample_rate, asset.channels, asset.bit_depth) == (
+        "wav",
+        44100,
+        2,
+        16,
+    )
+    assert asset.original_name == "../../vocals <take>.wav"
+    assert "vocals" not in asset.storage_name and asset.storage_name.endswith(".wav")
+    job = Job.objects.get(pk=int(response["Studio-Job-Id"]))
+    assert (job.kind, job.asset_id) == ("analyze", asset.pk)
+    types = list(Event.objects.filter(project=scenario.project).values_list("type", flat=True))
+    assert types.count("asset.created") == 1 and types.count("job.queued") == 1
+    upload = Upload.objects.get()
+    assert not (Path(settings.UPLOAD_DIR) / upload.temp_name).exists()
+    head = tus_client.head(f"/api/uploads/{upload.pk}/", **TUS)
+    assert head.status_code == 200
+    assert head["Studio-Asset-Id"] == str(asset.pk) and head["Upload-Offset"] == str(len(data))
+
+
+def test_same_bytes_are_deduplicated(tus_client: APIClient, scenario: Any) -> None:
+    data = wav_bytes(seconds=0.2, seed=2)
+    first = upload_bytes(tus_client, data, filename="a.wav", project=scenario.project.pk)
+    second = upload_bytes(tus_client, data, filename="b.wav", project=scenario.project.pk)
+    assert first["Studio-Asset-Id"] == second["Studio-Asset-Id"]
+    assert Asset.objects.count() == 1 and Job.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra", "model", "event"),
+    [
+        ("stem", {"instrument": "bass"}, Stem, "stem.attached"),
+        ("take", {"part": "lead vocal"}, Take, "take.attached"),
+        ("mix", {"note": "louder drums"}, Mix, "mix.created"),
+    ],
+)
+def test_upload_attaches_to_song(
+    tus_client: APIClient, scenario: Any, song: Any, kind: str, extra: dict, model: Any, event: str
+) -> None:
+    """With song + kind in the metadata, completion attaches the asset (one event each)."""
+    data = wav_bytes(seconds=0.2, seed=3)
+    response = upload_bytes(
+        tus_client,
+        data,
+        filename="x.wav",
+        project=scenario.project.pk,
+        song=song.pk,
+        kind=kind,
+        **extra,
+    )
+    assert response.status_code == 204, response.content
+    obj = model.objects.get()
+    assert response[f"Studio-{kind.capitalize()}-Id"] == str(obj.pk)
+    assert obj.song_id == song.pk and obj.asset_id == int(response["Studio-Asset-Id"])
+    assert Event.objects.filter(type=event).count() == 1
+    if kind == "mix":
+        assert (obj.number, obj.note, obj.source) == (1, "louder drums", "upload")
+
+
+# --- U2: protocol edges -----------------------------------------------------------------------
+
+
+def test_u2_wrong_offset_is_409_and_offset_unchanged(tus_client: APIClient, scenario: Any) -> None:
+    data = wav_bytes(seconds=0.2, seed=4)
+    url = tus_create(tus_client, len(data), filename="a.wav", project=scenario.project.pk)[
+        "Location"
+    ]
+    assert tus_patch(tus_client, url, 0, data[:1000]).status_code == 204
+    response = tus_patch(tus_client, url, 500, data[500:1500])
+    assert response.status_code == 409
+    assert response.json()["code"] == "offset_mismatch"
+    assert tus_client.head(url, **TUS)["Upload-Offset"] == "1000"
+
+
+def test_u2_checksum_mismatch_is_460_and_offset_unchanged(
+    tus_client: APIClient, scenario: Any
+) -> None:
+    data = wav_bytes(seconds=0.2, seed=5)
+    url = tus_create(tus_client, len(data), filename="a.wav", project=scenario.project.pk)[
+        "Location"
+    ]
+    bad = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    response = tus_patch(tus_client, url, 0, data[:1000], checksum=f"sha256 {bad}")
+    assert response.status_code == 460
+    assert response.json()["code"] == "checksum_mismatch"
+    assert tus_client.head(url, **TUS)["Upload-Offset"] == "0"
+    upload = Upload.objects.get()
+    assert (Path(settings.UPLOAD_DIR) / upload.temp_name).stat().st_size == 0
+    # resending the same chunk at the same offset is idempotent
+    assert tus_patch(tus_client, url, 0, data[:1000], checksum="auto").status_code == 204
+    assert tus_patch(tus_client, url, 0, data[:1000], checksum="auto").status_code == 409
+    rest = tus_patch(tus_client, url, 1000, data[1000:], checksum="auto")
+    assert rest.status_code == 204
+    assert Asset.objects.get().sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_u2_unsupported_checksum_algorithm_is_400(tus_client: APIClient, scenario: Any) -> None:
+    url = tus_create(tus_client, 10, filename="a.wav", project=scenario.project.pk)["Location"]
+    response = tus_patch(tus_client, url, 0, b"x" * 10, checksum="crc32 AAAA")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_checksum_algorithm"
+
+
+def test_u2_wrong_content_type_is_415(tus_client: APIClient, scenario: Any) -> None:
+    url = tus_create(tus_client, 10, filename="a.wav", project=scenario.project.pk)["Location"]
+    response = tus_patch(tus_client, url, 0, b"x" * 10, content_type="application/json")
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+def test_u2_declared_length_over_limit_is_413_before_any_byte(
+    tus_client: APIClient, scenario: Any
+) -> None:
+    response = tus_create(
+        tus_client, settings.UPLOAD_MAX_BYTES + 1, filename="a.wav", project=scenario.project.pk
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert Upload.objects.count() == 0
+
+
+def test_u2_oversized_chunk_is_413(tus_client: APIClient, scenario: Any, settings: Any) -> None:
+    settings.UPLOAD_MAX_CHUNK_BYTES = 1000
+    url = tus_create(tus_client, 5000, filename="a.wav", project=scenario.project.pk)["Location"]
+    response = tus_patch(tus_client, url, 0, b"x" * 1001)
+    assert response.status_code == 413
+    assert tus_client.head(url, **TUS)["Upload-Offset"] == "0"
+
+
+def test_u2_chunk_past_declared_length_is_413(tus_client: APIClient, scenario: Any) -> None:
+    url = tus_create(tus_client, 10, filename="a.wav", project=scenario.project.pk)["Location"]
+    assert tus_patch(tus_client, url, 0, b"x" * 11).status_code == 413
+
+
+def test_u2_expired_upload_is_410(tus_client: APIClient, scenario: Any) -> None:
+    from django.utils import timezone
+
+    url = tus_create(tus_client, 10, filename="a.wav", project=scenario.project.pk)["Location"]
+    Upload.objects.update(expires_at=timezone.now())
+    assert tus_client.head(url, **TUS).status_code == 410
+    response = tus_patch(tus_client, url, 0, b"x" * 10)
+    assert response.status_code == 410
+    assert response.json()["code"] == "upload_expired"
+
+
+def test_u2_missing_tus_version_is_412(tus_client: APIClient, scenario: Any) -> None:
+    response = tus_client.post("/api/uploads/", HTTP_UPLOAD_LENGTH="10")
+    assert response.status_code == 412
+    assert response["Tus-Version"] == "1.0.0"
+
+
+def test_u2_termination_removes_bytes(tus_client: APIClient, scenario: Any) -> None:
+    url = tus_create(tus_client, 100, filename="a.wav", project=scenario.project.pk)["Location"]
+    tus_patch(tus_client, url, 0, b"x" * 50)
+    temp = Path(settings.UPLOAD_DIR) / Upload.objects.get().temp_name
+    assert temp.exists()
+    assert tus_client.delete(url, **TUS).status_code == 204
+    assert not temp.exists() and Upload.objects.count() == 0
+    assert tus_client.head(url, **TUS).status_code == 404
+
+
+def test_u2_bad_headers_are_400(tus_client: APIClient, scenario: Any) -> None:
+    bad_length = tus_client.post("/api/uploads/", HTTP_UPLOAD_LENGTH="ten", **TUS)
+    assert bad_length.status_code == 400
+    bad_meta = tus_client.post(
+        "/api/uploads/", HTTP_UPLOAD_LENGTH="10", HTTP_UPLOAD_METADATA="project !!!", **TUS
+    )
+    assert bad_meta.status_code == 400
+    no_project = tus_create(tus_client, 10, filename="a.wav")
+    assert no_project.status_code == 400
+
+
+# --- permissions --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("who", "status"), [("artist", 403), ("viewer", 403), ("outsider", 404)])
+def test_only_uploaders_may_create(scenario: Any, who: str, status: int) -> None:
+    response = tus_create(scenario.client(who), 10, filename="a.wav", project=scenario.project.pk)
+    assert response.status_code == status
+    assert "code" in response.json()
+
+
+def test_anonymous_is_refused(scenario: Any) -> None:
+    response = tus_create(APIClient(), 10, filename="a.wav", project=scenario.project.pk)
+    assert response.status_code in (401, 403)
+
+
+def test_another_users_upload_is_404(scenario: Any, tus_client: APIClient) -> None:
+    url = tus_create(tus_client, 10, filename="a.wav", project=scenario.project.pk)["Location"]
+    other = scenario.client("producer")
+    assert other.head(url, **TUS).status_code == 404
+    assert tus_patch(other, url, 0, b"x" * 10).status_code == 404
+
+
+def test_csrf_required_for_session_auth(scenario: Any) -> None:
+    """A session-authenticated PATCH without the CSRF token is refused (ASVS 4.2.2)."""
+    engineer = scenario.users["engineer"]
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(engineer)
+    response = tus_create(client, 10, filename="a.wav", project=scenario.project.pk)
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    client.get("/api/assets/")  # sets no cookie by itself; fetch a token the Django way
+    from django.middleware.csrf import _get_new_csrf_string, _mask_cipher_secret
+
+    secret = _get_new_csrf_string()
+    client.cookies[settings.CSRF_COOKIE_NAME] = secret
+    ok = client.post(
+        "/api/uploads/",
+        HTTP_UPLOAD_LENGTH="10",
+        HTTP_UPLOAD_METADATA=metadata(project=scenario.project.pk),
+        HTTP_X_CSRFTOKEN=_mask_cipher_secret(secret),
+        **TUS,
+    )
+    assert ok.status_code == 201, ok.content
+
+
+# --- U3: quotas ---------------------------------------------------------------------------------
+
+
+def test_u3_concurrent_uploads_over_limit_is_429(
+    tus_client: APIClient, scenario: Any, settings: Any
+) -> None:
+    settings.UPLOAD_MAX_CONCURRENT_PER_USER = 2
+    for _ in range(2):
+        assert (
+            tus_create(tus_client, 10, filename="a", project=scenario.project.pk).status_code == 201
+        )
+    response = tus_create(tus_client, 10, filename="a", project=scenario.project.pk)
+    assert response.status_code == 429
+    assert response.json()["code"] == "too_many_uploads"
+
+
+def test_u3_project_quota_is_413_and_leaves_no_asset(
+    tus_client: APIClient, scenario: Any, settings: Any
+) -> None:
+    data = wav_bytes(seconds=0.2, seed=6)
+    settings.PROJECT_STORAGE_QUOTA_BYTES = len(data) + 100
+    assert (
+        upload_bytes(tus_client, data, filename="a.wav", project=scenario.project.pk).status_code
+        == 204
+    )
+    response = tus_create(tus_client, 200, filename="b.wav", project=scenario.project.pk)
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "quota_exceeded"
+    assert "project storage quota" in body["detail"] and "exceeded" in body["detail"]
+    assert Asset.objects.count() == 1
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+def test_refused_file_is_422_naming_the_reason_and_leaves_nothing(
+    tus_client: APIClient, scenario: Any
+) -> None:
+    data = (
+        b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x02\x00"
+        + b"\xff\xff\xff\xff"
+        + b"\x00" * 100
+    )
+    before = set(_stored_files())
+    response = upload_bytes(tus_client, data, filename="evil.wav", project=scenario.project.pk)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == "invalid_audio" and body["detail"] and body["fields"]
+    assert Asset.objects.count() == 0 and Job.objects.count() == 0
+    assert set(_stored_files()) == before
+    upload = Upload.objects.get()
+    assert not (Path(settings.UPLOAD_DIR) / upload.temp_name).exists()
+    assert tus_client.head(f"/api/uploads/{upload.pk}/", **TUS).status_code == 410
