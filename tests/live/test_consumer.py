@@ -1,0 +1,313 @@
+"""The websocket consumer through the whole ASGI stack (origin check, session auth, routing)
+with the real Redis channel layer: replay, live order, resync (W7), removal (W5), refusals
+(Z4), the catch-up timer, presence and job progress."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from sessions import broadcast, services
+from studio.asgi import application
+from studio.services.projects import member_remove
+from studio.services.songs import song_create, song_update
+from tests.live.conftest import make_mix, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = b"http://testserver"
+
+
+def _comm(project_id: int, user: Any | None, query: str = "", origin: bytes = ORIGIN) -> Any:
+    headers = [(b"origin", origin)] if origin else []
+    if user is not None:
+        headers.append((b"cookie", session_cookie(user).encode()))
+    path = f"/ws/projects/{project_id}/" + (f"?{query}" if query else "")
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def _frames(
+    comm: Any, timeout: float = 0.5, *, presence: bool = False
+) -> list[dict[str, Any]]:
+    """Every frame that arrives until the socket is quiet for `timeout` seconds (presence
+    frames only when asked for)."""
+    out = []
+    # receive_nothing() waits without cancelling the application (a receive timeout would).
+    while not await comm.receive_nothing(timeout=timeout, interval=0.02):
+        frame = await comm.receive_json_from()
+        if presence or frame["type"] != "presence":
+            out.append(frame)
+    return out
+
+
+async def _close_code(comm: Any, timeout: float = 2.0) -> int | None:
+    """Read until the server closes; frames before the close are returned via the list."""
+    while True:
+        message = await comm.receive_output(timeout=timeout)
+        if message["type"] == "websocket.close":
+            return message.get("code")
+
+
+def _seqs(frames: list[dict[str, Any]]) -> list[int]:
+    return [f["seq"] for f in frames if "seq" in f]
+
+
+def run(coro_fn: Any) -> Any:
+    return async_to_sync(coro_fn)()
+
+
+def test_hello_replay_then_live_in_order(scenario):
+    """after=2 replays 3..N, then live events follow; reconnecting at the end doubles nothing."""
+    producer = scenario.users["producer"]
+    song = song_create(actor=producer, project=scenario.project, title="One")
+    comm = _comm(scenario.project.pk, scenario.users["viewer"], "after=2")
+
+    async def body() -> None:
+        connected, _ = await comm.connect()
+        assert connected
+        frames = await _frames(comm)
+        hello = frames[0]
+        assert hello["type"] == "hello" and hello["project"] == scenario.project.pk
+        last = hello["last_seq"]
+        assert _seqs(frames) == list(range(3, last + 1))
+        await sync_to_async(song_update)(actor=producer, song=song, title="Two")
+        live = await _frames(comm)
+        assert _seqs(live) == [last + 1]
+        assert live[0]["type"] == "song.updated" and live[0]["payload"]["song"]["title"] == "Two"
+        await comm.disconnect()
+
+        again = _comm(scenario.project.pk, scenario.users["viewer"], f"after={last + 1}")
+        assert (await again.connect())[0]
+        frames = await _frames(again)
+        assert [f["type"] for f in frames] == ["hello"]
+        await again.disconnect()
+
+    run(body)
+
+
+def test_refusals_z4(scenario, other_scenario):
+    """Another project's id -> 4404, no session -> 4401, foreign Origin -> refused at the
+    handshake, unknown project -> 4404."""
+
+    async def body() -> None:
+        comm = _comm(other_scenario.project.pk, scenario.users["producer"], "after=0")
+        assert (await comm.connect())[0]
+        assert await _close_code(comm) == 4404
+
+        comm = _comm(scenario.project.pk, None, "after=0")
+        assert (await comm.connect())[0]
+        assert await _close_code(comm) == 4401
+
+        comm = _comm(
+            scenario.project.pk, scenario.users["producer"], origin=b"https://evil.example"
+        )
+        connected, _ = await comm.connect()
+        assert not connected
+
+        comm = _comm(99999999, scenario.users["producer"], "after=0")
+        assert (await comm.connect())[0]
+        assert await _close_code(comm) == 4404
+
+        comm = _comm(scenario.project.pk, scenario.users["outsider"], "after=0")
+        assert (await comm.connect())[0]
+        assert await _close_code(comm) == 4404
+
+        comm = _comm(scenario.project.pk, scenario.users["producer"], "after=x")
+        assert (await comm.connect())[0]
+        assert await _close_code(comm) == 4400
+
+    run(body)
+
+
+def test_resync_w7(scenario):
+    """after newer than the log (a restored database) or another epoch -> resync, then live."""
+    producer = scenario.users["producer"]
+    scenario.project.refresh_from_db()
+    last, epoch = scenario.project.last_event_seq, scenario.project.event_epoch
+
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, producer, f"after={last + 50}&epoch={epoch}")
+        assert (await comm.connect())[0]
+        frames = await _frames(comm)
+        assert [f["type"] for f in frames] == ["hello", "resync"]
+        assert frames[1] == {"type": "resync", "reason": "ahead", "epoch": epoch, "last_seq": last}
+        await sync_to_async(song_create)(actor=producer, project=scenario.project, title="Y")
+        assert _seqs(await _frames(comm)) == [last + 1]
+        await comm.disconnect()
+
+        comm = _comm(scenario.project.pk, producer, "after=1&epoch=somethingelse")
+        assert (await comm.connect())[0]
+        frames = await _frames(comm)
+        assert [f["type"] for f in frames] == ["hello", "resync"]
+        assert frames[1]["reason"] == "epoch" and frames[1]["last_seq"] == last + 1
+        await comm.disconnect()
+
+    run(body)
+
+
+def test_resync_when_too_far_behind(scenario, monkeypatch):
+    from sessions import consumers
+
+    monkeypatch.setattr(consumers, "REPLAY_LIMIT", 2)
+
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, scenario.users["artist"], "after=0")
+        assert (await comm.connect())[0]
+        frames = await _frames(comm)
+        assert frames[1]["type"] == "resync" and frames[1]["reason"] == "too_far_behind"
+        assert not _seqs(frames)
+        await comm.disconnect()
+
+    run(body)
+
+
+def test_removed_member_is_closed_4403_w5(scenario):
+    """A member removed while connected gets nothing after the removal and is closed 4403;
+    reconnecting is refused."""
+    producer, artist = scenario.users["producer"], scenario.users["artist"]
+    membership = scenario.project.memberships.get(user=artist)
+
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, artist)
+        assert (await comm.connect())[0]
+        await _frames(comm, 0.3)
+        await sync_to_async(song_create)(actor=producer, project=scenario.project, title="A")
+        await sync_to_async(member_remove)(actor=producer, membership=membership)
+        await sync_to_async(song_create)(actor=producer, project=scenario.project, title="B")
+        received = []
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            message = await comm.receive_output(timeout=2)
+            if message["type"] == "websocket.close":
+                code = message["code"]
+                break
+            received.append(message)
+        assert code == 4403
+        assert loop.time() - started < 1.5
+        import json
+
+        types = [json.loads(m["text"])["type"] for m in received]
+        assert types == ["song.created"]  # not the removal, not song B
+
+        again = _comm(scenario.project.pk, artist, "after=0")
+        assert (await again.connect())[0]
+        assert await _close_code(again) == 4404
+
+    run(body)
+
+
+def test_membership_gone_without_event_closes_4403(scenario):
+    """The timer re-checks membership: a row deleted behind the services' back still closes
+    the socket within a second."""
+    viewer = scenario.users["viewer"]
+
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, viewer)
+        assert (await comm.connect())[0]
+        await _frames(comm, 0.2)
+        await sync_to_async(scenario.project.memberships.filter(user=viewer).delete)()
+        assert await _close_code(comm, timeout=1.5) == 4403
+
+    run(body)
+
+
+def test_timer_heals_a_dropped_delivery(scenario):
+    """Events the layer never delivers (here: the group is wiped) still arrive, in order,
+    from the event table within about a second."""
+    producer = scenario.users["producer"]
+
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, scenario.users["engineer"])
+        assert (await comm.connect())[0]
+        hello = (await _frames(comm, 0.3))[0]
+        from channels.layers import get_channel_layer
+
+        await get_channel_layer().flush()  # our own Redis db: drops every group membership
+        for title in ("x", "y", "z"):
+            await sync_to_async(song_create)(actor=producer, project=scenario.project, title=title)
+        frames = await _frames(comm, 2.0)
+        last = hello["last_seq"]
+        assert _seqs(frames) == [last + 1, last + 2, last + 3]
+        await comm.disconnect()
+
+    run(body)
+
+
+def test_job_progress_is_forwarded_and_throttled(scenario):
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, scenario.users["artist"])
+        assert (await comm.connect())[0]
+        await _frames(comm, 0.2)
+        for i in range(50):
+            await sync_to_async(broadcast.send_progress)(scenario.project.pk, 7, i / 50, kind="x")
+        await sync_to_async(broadcast.send_progress)(scenario.project.pk, 7, 1.0, kind="x")
+        frames = [f for f in await _frames(comm, 0.5) if f["type"] == "job.progress"]
+        assert 1 <= len(frames) <= 10
+        assert "seq" not in frames[0]
+        assert frames[-1]["payload"] == {"job": 7, "kind": "x", "progress": 1.0}
+        await comm.disconnect()
+
+    run(body)
+
+
+def test_presence_frames_and_snapshot(scenario, song):
+    mix = make_mix(song)
+    artist, producer = scenario.users["artist"], scenario.users["producer"]
+
+    async def body() -> None:
+        a = _comm(scenario.project.pk, artist)
+        p = _comm(scenario.project.pk, producer)
+        assert (await a.connect())[0]
+        await _frames(a, 0.2)
+        assert (await p.connect())[0]
+        await _frames(p, 0.2)
+        await p.send_json_to({"type": "presence", "song": song.pk, "mix": mix.pk})
+        frames = [f for f in await _frames(a, 0.5, presence=True) if f["type"] == "presence"]
+        assert frames[-1]["payload"] == {
+            "user": {"id": producer.pk, "username": producer.username},
+            "song": song.pk,
+            "mix": mix.pk,
+            "state": "online",
+        }
+        client = scenario.client("viewer")
+        r = await sync_to_async(client.get)(f"/api/presence/?project={scenario.project.pk}")
+        assert r.status_code == 200
+        rows = {row["user"]["username"]: row for row in r.json()}
+        assert set(rows) == {artist.username, producer.username}
+        assert rows[producer.username]["mix"] == mix.pk
+        await p.disconnect()
+        frames = [f for f in await _frames(a, 0.5, presence=True) if f["type"] == "presence"]
+        assert frames[-1]["payload"]["state"] == "offline"
+        r = await sync_to_async(client.get)(f"/api/presence/?project={scenario.project.pk}")
+        assert [row["user"]["username"] for row in r.json()] == [artist.username]
+        r = await sync_to_async(scenario.client("outsider").get)(
+            f"/api/presence/?project={scenario.project.pk}"
+        )
+        assert r.status_code == 404
+        await a.disconnect()
+
+    run(body)
+
+
+def test_comment_reaches_reviewers_live(scenario, song):
+    mix = make_mix(song)
+
+    async def body() -> None:
+        comm = _comm(scenario.project.pk, scenario.users["viewer"])
+        assert (await comm.connect())[0]
+        await _frames(comm, 0.2)
+        await sync_to_async(services.comment_add)(
+            actor=scenario.users["artist"], mix=mix, body="kick at 1:02", start_s=62.0
+        )
+        frames = await _frames(comm)
+        assert frames[0]["type"] == "comment.added"
+        assert frames[0]["payload"]["comment"]["start_s"] == 62.0
+        assert frames[0]["actor"]["username"] == "artist"
+        await comm.disconnect()
+
+    run(body)
