@@ -59,13 +59,17 @@ def _hard_limit_s() -> int:
 # --- enqueue -----------------------------------------------------------------------------------
 
 
-def _send(job_id: int, kind: str) -> None:
-    """Publish the job id. A broker failure is logged, not raised: the row stays queued and
-    `requeue_stale_jobs` sends it again."""
+def _send(job_id: int, kind: str, time_limit_s: float | None = None) -> None:
+    """Publish the job id (and, when the job has its own, a time limit shorter than the global
+    one). A broker failure is logged, not raised: the row stays queued and `requeue_stale_jobs`
+    sends it again."""
     from audio import tasks
 
+    options: dict[str, Any] = {}
+    if time_limit_s:
+        options = {"time_limit": time_limit_s, "soft_time_limit": time_limit_s + 1}
     try:
-        tasks.app.send_task(TASK_NAMES[JobKind(kind)], args=[job_id])
+        tasks.app.send_task(TASK_NAMES[JobKind(kind)], args=[job_id], **options)
     except Exception:
         logger.warning("could not enqueue job %s; the sweeper will retry", job_id, exc_info=True)
 
@@ -95,8 +99,17 @@ def job_create(
         event_record(
             project=project_id, type="job.queued", payload={"job": job_payload(job)}, actor=actor
         )
-        transaction.on_commit(lambda: _send(job.pk, job.kind), robust=True)
+        limit = _job_time_limit(job)
+        transaction.on_commit(lambda: _send(job.pk, job.kind, limit), robust=True)
     return job
+
+
+def _job_time_limit(job: Job) -> float | None:
+    """A job may carry a hard limit below the global one (params.time_limit_s)."""
+    raw = (job.params or {}).get("time_limit_s")
+    if isinstance(raw, int | float) and 0 < raw < _hard_limit_s():
+        return float(raw)
+    return None
 
 
 # --- claim ------------------------------------------------------------------------------------
@@ -318,8 +331,8 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
         Q(state=JobState.QUEUED, enqueued_at__lt=resend_before)
         | Q(state=JobState.QUEUED, enqueued_at__isnull=True)
         | Q(state=JobState.RUNNING)
-    ).values_list("pk", "project_id", "state", "kind")
-    for job_id, project_id, state, kind in stale[:1000]:
+    ).values_list("pk", "project_id", "state")
+    for job_id, project_id, state in stale[:1000]:
         with transaction.atomic():
             project_lock(project_id)
             job = Job.objects.select_for_update(no_key=True).filter(pk=job_id).first()
@@ -329,7 +342,7 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
                 lease_live = job.lease_expires_at is not None and job.lease_expires_at >= now
                 if lease_live and _pid_alive(job.lease_owner):
                     continue
-                limit = _hard_limit_s()
+                limit = _job_time_limit(job) or _hard_limit_s()
                 if job.started_at and (now - job.started_at).total_seconds() > limit + 5:
                     _fail_locked(job, code="job.timeout", message=timeout_message(limit))
                     counts["failed"] += 1
@@ -349,5 +362,6 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
                     continue
             Job.objects.filter(pk=job_id).update(enqueued_at=now)
             counts[state] += 1
-            transaction.on_commit(lambda j=job_id, k=kind: _send(j, k), robust=True)
+            limit = _job_time_limit(job)
+            transaction.on_commit(lambda j=job_id, k=job.kind, t=limit: _send(j, k, t), robust=True)
     return counts

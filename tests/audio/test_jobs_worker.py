@@ -1,0 +1,218 @@
+"""Jobs against a real Celery worker (prefork, Redis broker, the test database): analysis end to
+end, and the smoke versions of RELIABILITY.md R1, R3, R4 and R7."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from audio import storage
+from audio.models import Asset, Job, JobKind, JobState
+from audio.services.assets import asset_ingest_file
+from audio.services.jobs import job_create
+from sessions.models import Event
+from tests.audio.audiofiles import write_wav
+from tests.audio.conftest import Worker, wait_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.urls("tests.audio.urls"),
+    pytest.mark.timeout(180),
+]
+
+
+def _finished(job_ids: list[int]) -> bool:
+    return Job.objects.filter(
+        pk__in=job_ids, state__in=[JobState.DONE, JobState.FAILED]
+    ).count() == len(job_ids)
+
+
+def _events(kind: str, job_id: int) -> int:
+    return Event.objects.filter(type=kind, payload__job__id=job_id).count()
+
+
+def _ingest(scenario: Any, tmp_path: Path, n: int, seconds: float = 2.0) -> list[Asset]:
+    out = []
+    for i in range(n):
+        path = write_wav(tmp_path / f"take-{i}.wav", seconds=seconds, seed=100 + i)
+        out.append(
+            asset_ingest_file(
+                actor=scenario.users["engineer"],
+                project=scenario.project,
+                path=path,
+                original_name=f"take {i}.wav",
+            )
+        )
+    return out
+
+
+def _analysis_job(asset: Asset) -> Job:
+    return Job.objects.get(asset=asset, kind=JobKind.ANALYZE)
+
+
+def test_analysis_job_end_to_end(celery_worker_proc: Worker, scenario: Any, tmp_path: Path) -> None:
+    """A new asset is analysed by the worker; report and peaks are served by the API, and the
+    job's output sits under a path keyed by the job."""
+    (asset,) = _ingest(scenario, tmp_path, 1)
+    job = _analysis_job(asset)
+    wait_for(lambda: _finished([job.pk]), 60)
+    job.refresh_from_db()
+    assert job.state == JobState.DONE, (job.error, job.error_code)
+    assert (job.attempts, job.progress) == (1, 1.0)
+    assert _events("job.finished", job.pk) == 1 and _events("job.started", job.pk) == 1
+    output = storage.job_output_path(job.pk, "analysis.json")
+    assert output.exists() and not list(output.parent.glob("*.tmp"))
+    client = scenario.client("viewer")
+    report = client.get(f"/api/assets/{asset.pk}/analysis/")
+    assert report.status_code == 200
+    assert report.json()["report"]["sample_rate"] == 44100
+    peaks = client.get(f"/api/assets/{asset.pk}/peaks/")
+    assert peaks.status_code == 200 and peaks.json()["peaks"]
+    again = client.get(f"/api/assets/{asset.pk}/peaks/", HTTP_IF_NONE_MATCH=peaks["ETag"])
+    assert again.status_code == 304
+    listed = client.get(f"/api/jobs/?project={scenario.project.pk}").json()
+    assert listed["results"][0]["state"] == "done"
+
+
+def test_corrupt_file_fails_with_message_and_no_retry(
+    celery_worker_proc: Worker, scenario: Any, tmp_path: Path
+) -> None:
+    """An audio error fails the job with the engine's sentence after one attempt."""
+    (asset,) = _ingest(scenario, tmp_path, 1, seconds=0.5)
+    # damage the stored file after ingest: the header now says 0 channels
+    path = Path(settings.MEDIA_ROOT) / asset.storage_name
+    data = bytearray(path.read_bytes())
+    data[22:24] = b"\x00\x00"
+    path.write_bytes(bytes(data))
+    job = _analysis_job(asset)
+    wait_for(lambda: _finished([job.pk]), 60)
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED and job.attempts == 1
+    assert "channels" in job.error and job.error_code.startswith("audio.")
+    assert _events("job.failed", job.pk) == 1
+
+
+def test_r1_smoke_child_killed_every_few_seconds(
+    celery_worker_proc: Worker, scenario: Any, tmp_path: Path
+) -> None:
+    """R1 (smoke): 20 analysis jobs while a pool child is SIGKILLed every 3 s (at most 6 kills,
+    as R1 caps kills at 10 for 50 jobs): 20/20 done, one job.finished each, outputs
+    byte-identical to a clean run, attempts <= 3, none stuck running, no temp files."""
+    from audio.engine.analysis import analyze_file
+
+    assets = _ingest(scenario, tmp_path, 20, seconds=20)
+    job_ids = [_analysis_job(a).pk for a in assets]
+    stop = threading.Event()
+    kills: list[int] = []
+
+    def killer() -> None:
+        while len(kills) < 6 and not stop.wait(3.0):
+            children = celery_worker_proc.children()
+            if children:
+                try:
+                    os.kill(children[len(kills) % len(children)], signal.SIGKILL)
+                    kills.append(1)
+                except ProcessLookupError:
+                    pass
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: _finished(job_ids), 150, 0.5)
+    finally:
+        stop.set()
+        thread.join()
+    jobs = list(Job.objects.filter(pk__in=job_ids))
+    assert [j.state for j in jobs].count(JobState.DONE) == 20, [
+        (j.pk, j.state, j.error) for j in jobs
+    ]
+    assert all(j.attempts <= 3 for j in jobs)
+    assert all(_events("job.finished", j) == 1 for j in job_ids)
+    assert not Job.objects.filter(state=JobState.RUNNING).exists()
+    for asset, job_id in zip(assets, job_ids, strict=True):
+        got = storage.job_output_path(job_id, "analysis.json").read_bytes()
+        report = analyze_file(Path(settings.MEDIA_ROOT) / asset.storage_name).to_dict()
+        peaks = report.pop("peaks")
+        clean = storage.json_bytes({"report": report, "peaks": peaks})
+        assert hashlib.sha256(got).digest() == hashlib.sha256(clean).digest()
+    assert not list((Path(settings.MEDIA_ROOT) / "jobs").rglob("*.tmp"))
+    print(f"R1 smoke: {len(kills)} kills, attempts {sorted(j.attempts for j in jobs)}")
+    assert kills
+
+
+def test_r3_forced_redelivery_does_not_run_twice(celery_worker_proc: Worker, scenario: Any) -> None:
+    """R3: a second delivery of a job that is running (live lease, live worker) is acked and
+    skipped: one execution, one job.started, one job.finished."""
+    from audio.services.jobs import _send
+
+    job = job_create(
+        actor=scenario.users["engineer"],
+        project=scenario.project,
+        kind=JobKind.NOOP,
+        params={"sleep": 3},
+    )
+    wait_for(lambda: Job.objects.get(pk=job.pk).state == JobState.RUNNING, 30)
+    _send(job.pk, JobKind.NOOP)  # the duplicate delivery
+    wait_for(lambda: Job.objects.get(pk=job.pk).deliveries >= 2, 30)
+    wait_for(lambda: _finished([job.pk]), 30)
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    assert job.deliveries >= 2 and job.attempts == 1
+    assert _events("job.started", job.pk) == 1 and _events("job.finished", job.pk) == 1
+
+
+def test_r4_poison_fails_after_three_attempts_while_good_jobs_finish(
+    celery_worker_proc: Worker, scenario: Any, tmp_path: Path
+) -> None:
+    """R4: an input that crashes the decoder (test hook: SIGSEGV in the child) fails after
+    exactly 3 attempts with a clear message; 10 good jobs queued behind it finish."""
+    poison_path = write_wav(tmp_path / "poison.wav", seconds=0.5, seed=999)
+    poison = asset_ingest_file(
+        actor=scenario.users["engineer"],
+        project=scenario.project,
+        path=poison_path,
+        original_name="poison-segv.wav",
+    )
+    good = _ingest(scenario, tmp_path, 10, seconds=1)
+    poison_job = _analysis_job(poison)
+    good_ids = [_analysis_job(a).pk for a in good]
+    wait_for(lambda: _finished([poison_job.pk, *good_ids]), 120, 0.5)
+    poison_job.refresh_from_db()
+    assert poison_job.state == JobState.FAILED
+    assert poison_job.attempts == 3
+    assert "could not decode file (decoder crashed)" in poison_job.error
+    assert Job.objects.filter(pk__in=good_ids, state=JobState.DONE).count() == 10
+    assert _events("job.failed", poison_job.pk) == 1
+    # the worker still consumes afterwards
+    late = job_create(actor=scenario.users["engineer"], project=scenario.project, kind="noop")
+    wait_for(lambda: _finished([late.pk]), 30)
+    assert Job.objects.get(pk=late.pk).state == JobState.DONE
+
+
+def test_r7_hard_time_limit_fails_the_job(celery_worker_proc: Worker, scenario: Any) -> None:
+    """R7: a job past its hard time limit is killed and fails with "timed out", no retry."""
+    started = time.monotonic()
+    job = job_create(
+        actor=scenario.users["engineer"],
+        project=scenario.project,
+        kind=JobKind.NOOP,
+        params={"sleep": 30, "time_limit_s": 2},
+    )
+    wait_for(lambda: _finished([job.pk]), 40, 0.2)
+    elapsed = time.monotonic() - started
+    job.refresh_from_db()
+    assert job.state == JobState.FAILED, job.state
+    assert job.error.startswith("timed out") and job.error_code == "job.timeout"
+    assert job.attempts == 1
+    assert elapsed < 15
+    time.sleep(1)
+    job.refresh_from_db()
+    assert job.attempts == 1 and _events("job.failed", job.pk) == 1
