@@ -49,7 +49,7 @@ def _fmt(
     block_align: int | None = None,
 ) -> bytes:
     ba = channels * bits // 8 if block_align is None else block_align
-    return struct.pack("<HHIIHH", tag, channels, rate, rate * ba, ba, bits)
+    return struct.pack("<HHIIHH", tag, channels, rate, (rate * ba) & 0xFFFFFFFF, ba & 0xFFFF, bits)
 
 
 def hostile_files(n: int, seed: int = 1234) -> list[tuple[str, bytes]]:
