@@ -9,19 +9,17 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from rest_framework.test import APIClient
-
-from studio.roles import Role
-from tests.factories import UserFactory
 
 # PBKDF2 costs ~0.3 s per user; tests and the servers they start use a fast hasher.
+# (Guarded: `make test-fast` runs the engine tests with no Django settings at all.)
 os.environ["STUDIO_FAST_PASSWORD_HASHER"] = "1"
-settings.PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.MD5PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-]
+if settings.configured:
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
 
-ROLES = [Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER]
+ROLES = ["producer", "engineer", "artist", "viewer"]
 
 
 @dataclass
@@ -29,7 +27,9 @@ class Scenario:
     project: Any
     users: dict[str, Any]  # role name (and "outsider") -> user
 
-    def client(self, who: str | None) -> APIClient:
+    def client(self, who: str | None) -> Any:
+        from rest_framework.test import APIClient
+
         client = APIClient()
         if who is not None:
             client.force_authenticate(self.users[who])
@@ -38,6 +38,7 @@ class Scenario:
 
 def make_scenario(name: str = "Night Drive EP", prefix: str = "") -> Scenario:
     from studio.services.projects import member_add, project_create
+    from tests.factories import UserFactory
 
     producer = UserFactory(username=f"{prefix}producer")
     project = project_create(actor=producer, name=name)

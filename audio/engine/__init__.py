@@ -1,0 +1,1 @@
+"""Studio's framework-free audio engine: numpy, scipy, pedalboard, soundfile, mutagen only."""

@@ -1,0 +1,83 @@
+"""``python -m audio.engine``: the engine's command line, for scripts, jobs and benchmarks.
+
+Contract: a report is one JSON object on stdout and exit 0; bad input (missing, corrupt,
+unsupported, over a limit) is exit 2 with one ``error: ...`` line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from audio.engine.errors import AudioError
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """Usage mistakes follow the same one-line ``error:`` rule as bad input."""
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m audio.engine",
+        description="Studio's audio engine. Bad input exits 2 with one 'error:' line on stderr.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    analyze = commands.add_parser(
+        "analyze",
+        help="measure a file: loudness (BS.1770-4/EBU R128), true peak, levels, spectrum",
+        description=(
+            "Print one JSON object: duration_s, sample_rate, channels, integrated_lufs (null "
+            "when silent), loudness_range_lu, momentary_max_lufs, short_term_max_lufs, "
+            "true_peak_dbtp, sample_peak_dbfs, RMS, crest factor, DC offset, stereo "
+            "correlation, clipped samples, head/tail silence and a 1/3-octave spectrum. "
+            "Accepts WAV (incl. extensible and RF64), AIFF/AIFC, FLAC, MP3 and Ogg Vorbis "
+            "up to 60 minutes, 1-8 channels, 8-192 kHz."
+        ),
+    )
+    analyze.add_argument("file", metavar="FILE", help="audio file to analyse")
+    analyze.add_argument(
+        "--peaks",
+        action="store_true",
+        help="also include waveform peaks (min/max pairs at several zoom levels, as "
+        "wavesurfer.js accepts them)",
+    )
+    return parser
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from audio.engine.analysis import analyze_file
+
+    report = analyze_file(args.file, with_peaks=args.peaks).to_dict()
+    if not args.peaks:
+        report.pop("peaks", None)
+    sys.stdout.write(json.dumps(report, allow_nan=False) + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return _analyze(args)
+    except AudioError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug, not bad input: still no traceback on the contract
+        sys.stderr.write(f"error: internal error ({type(exc).__name__}: {exc})\n")
+        return EXIT_INTERNAL
+    return EXIT_BAD_INPUT
