@@ -1,0 +1,143 @@
+"""Upload throughput through tus on a real Daphne, as a ratio to a plain local file copy of the
+same bytes (same disk, same run). `python -m tests.bench.bench_uploads`."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tests.bench._audio_common import (
+    ROOT,
+    bench_project,
+    cleanup,
+    free_port,
+    setup_django,
+    start,
+    stop,
+)
+
+MIB = 1024 * 1024
+SIZE = 128 * MIB
+CHUNK = 8 * MIB
+
+
+def _wav(path: Path, data_bytes: int) -> None:
+    import struct
+
+    rate, channels = 48000, 2
+    frames = data_bytes // 8
+    size = frames * 8
+    header = (
+        b"RIFF"
+        + struct.pack("<I", 36 + size)
+        + b"WAVEfmt "
+        + struct.pack("<IHHIIHH", 16, 3, channels, rate, rate * 8, 8, 32)
+        + b"data"
+        + struct.pack("<I", size)
+    )
+    rng = np.random.default_rng(1)
+    with open(path, "wb") as fh:
+        fh.write(header)
+        left = frames
+        while left:
+            n = min(left, 262144)
+            fh.write((0.1 * rng.standard_normal(n * channels)).astype("<f4").tobytes())
+            left -= n
+
+
+def main() -> None:
+    import requests
+    from django.conf import settings
+
+    setup_django()
+    user, project, token = bench_project("uploads")
+    port = free_port()
+
+    def up() -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    var = Path(settings.VAR_DIR)
+    daphne = start(
+        [
+            str(ROOT / ".venv/bin/daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "studio.asgi:application",
+        ],
+        up,
+        var / "log" / "bench-uploads-daphne.log",
+    )
+    tmp = Path(tempfile.mkdtemp(dir=var))
+    try:
+        src = tmp / "src.wav"
+        _wav(src, SIZE)
+        size = src.stat().st_size
+        started = time.perf_counter()
+        shutil.copyfile(src, tmp / "copy.wav")
+        with open(tmp / "copy.wav", "rb+") as fh:
+            import os
+
+            os.fsync(fh.fileno())
+        copy_s = time.perf_counter() - started
+
+        import base64
+
+        meta = ",".join(
+            f"{k} {base64.b64encode(v.encode()).decode()}"
+            for k, v in {"filename": "bench.wav", "project": str(project.pk)}.items()
+        )
+        auth = {"Authorization": f"Token {token}", "Tus-Resumable": "1.0.0"}
+        session = requests.Session()
+        started = time.perf_counter()
+        created = session.post(
+            f"http://127.0.0.1:{port}/api/uploads/",
+            headers={**auth, "Upload-Length": str(size), "Upload-Metadata": meta},
+            timeout=60,
+        )
+        url = created.headers["Location"]
+        offset = 0
+        with open(src, "rb") as fh:
+            while offset < size:
+                body = fh.read(CHUNK)
+                digest = base64.b64encode(hashlib.sha256(body).digest()).decode()
+                response = session.patch(
+                    url,
+                    data=body,
+                    headers={
+                        **auth,
+                        "Upload-Offset": str(offset),
+                        "Upload-Checksum": f"sha256 {digest}",
+                        "Content-Type": "application/offset+octet-stream",
+                    },
+                    timeout=120,
+                )
+                if response.status_code != 204:
+                    raise RuntimeError(f"PATCH {response.status_code}: {response.text[:300]}")
+                offset += len(body)
+        upload_s = time.perf_counter() - started
+        mb = size / MIB
+        print(
+            f"upload {mb:.0f} MiB via tus (8 MiB chunks, sha256 per chunk): {upload_s:.2f} s "
+            f"= {mb / upload_s:.0f} MiB/s"
+        )
+        print(
+            f"plain local copy of the same bytes (+fsync): {copy_s:.2f} s = {mb / copy_s:.0f} MiB/s"
+        )
+        print(f"ratio upload/copy throughput: {copy_s / upload_s:.2f}")
+    finally:
+        stop(daphne)
+        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup(project, user)
+
+
+if __name__ == "__main__":
+    main()
