@@ -101,7 +101,7 @@ def describe(events: list[Any]) -> list[Activity]:
     return out
 
 
-def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) -> str | None:  # noqa: C901, PLR0911, PLR0912
+def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) -> str | None:
     p = event.payload or {}
     who = _name(event.actor)
     t = event.type
@@ -123,8 +123,10 @@ def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) 
         to = STAGE_LABELS.get(change.get("to_stage"), change.get("to_stage"))
         title = song_title(p.get("song", {}).get("id"))
         stages = list(STAGE_LABELS)
-        back = change.get("from_stage") in stages and change.get("to_stage") in stages and (
-            stages.index(change["to_stage"]) < stages.index(change["from_stage"])
+        back = (
+            change.get("from_stage") in stages
+            and change.get("to_stage") in stages
+            and (stages.index(change["to_stage"]) < stages.index(change["from_stage"]))
         )
         if back:
             return f"{who} moved {title} back to {to}: {change.get('reason', '')}"
@@ -144,7 +146,9 @@ def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) 
     if t == "credit.added":
         c = p.get("credit", {})
         role = str(c.get("role", "")).replace("_", " ")
-        return f"{who} credited {c.get('contributor_name')} as {role} on {song_title(c.get('song'))}"
+        return (
+            f"{who} credited {c.get('contributor_name')} as {role} on {song_title(c.get('song'))}"
+        )
     if t == "splits.set":
         right = "composition" if p.get("right") == "composition" else "master recording"
         return f"{who} set the {right} splits of {song_title(p.get('song'))}"
@@ -171,15 +175,17 @@ def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) 
         m = mixes.get(mix.get("id"))
         name = f"Mix {m.number} of '{m.song.title}'" if m else "A mix"
         return f"{name} is {'approved' if mix.get('is_approved') else 'no longer approved'}"
-    if t in ("mix.created", "mix.added"):
+    if t == "mix.created":
         mix = p.get("mix", {})
         return f"{who} added Mix {mix.get('number', '')} of {song_title(mix.get('song'))}"
-    if t in ("stem.added", "stem.created"):
+    if t == "stem.attached":
         return f"{who} added a stem to {song_title(p.get('stem', {}).get('song'))}"
-    if t in ("take.added", "take.created"):
+    if t == "take.attached":
         return f"{who} added a take to {song_title(p.get('take', {}).get('song'))}"
     if t == "job.finished":
         job = p.get("job", {})
+        if job.get("kind") == "analyze":
+            return "Analysis finished: the waveform and loudness are ready"
         return f"{str(job.get('kind', 'A')).capitalize()} job {job.get('id', '')} finished"
     if t == "job.failed":
         job = p.get("job", {})

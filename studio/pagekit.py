@@ -45,9 +45,15 @@ def member_project(
 def page_context(project: Project, role: str, **extra: Any) -> dict[str, Any]:
     """The base template's context. `project.last_event_seq` was read with the project row, i.e.
     before anything else the page shows, so replaying `after=last_seq` never misses a change."""
+    from sessions.presence import presence_list
+
     return {
         "project": project,
         "role": role,
+        "presence": [
+            {"user": e["user"], "song": e.get("song"), "mix": e.get("mix")}
+            for e in presence_list(project_id=project.pk)
+        ],
         "can": capabilities(role),
         "last_seq": project.last_event_seq,
         **extra,

@@ -60,7 +60,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     )
     rows = []
     for m in memberships:
-        counts = {s: 0 for s in Stage.values}
+        counts = dict.fromkeys(Stage.values, 0)
         for stage in m.project.songs.values_list("stage", flat=True):
             counts[stage] += 1
         rows.append({"membership": m, "project": m.project, "songs": sum(counts.values())})
@@ -92,15 +92,21 @@ def _songs_by_stage(project: Any) -> list[dict[str, Any]]:
             index = STAGES.index(song.stage)
             nxt = STAGES[index + 1] if index + 1 < len(STAGES) else None
             reasons = song_can_enter_stage(song_facts(song), nxt) if nxt else []
-            items.append({"song": song, "next": nxt, "next_label": STAGE_LABELS.get(nxt or ""),
-                          "reasons": reasons})
+            items.append(
+                {
+                    "song": song,
+                    "next": nxt,
+                    "next_label": STAGE_LABELS.get(nxt or ""),
+                    "reasons": reasons,
+                }
+            )
         columns.append({"stage": value, "label": label, "items": items})
     return columns
 
 
-def _activity(project: Any, limit: int = 25) -> list[Any]:
+def _activity(project: Any, limit: int = 15) -> list[Any]:
     events = list(
-        Event.objects.filter(project=project).select_related("actor").order_by("-seq")[:limit * 2]
+        Event.objects.filter(project=project).select_related("actor").order_by("-seq")[: limit * 2]
     )
     return describe(events)[:limit]
 
@@ -273,10 +279,14 @@ def _stage_context(song: Song, role: str) -> dict[str, Any]:
     if nxt == "delivered":
         checklist += [
             ("an approved master", facts.has_approved_master),
-            ("composition splits total 100.00",
-             facts.split_totals.get("composition") == Decimal("100.00")),
-            ("master recording splits total 100.00",
-             facts.split_totals.get("master") == Decimal("100.00")),
+            (
+                "composition splits total 100.00",
+                facts.split_totals.get("composition") == Decimal("100.00"),
+            ),
+            (
+                "master recording splits total 100.00",
+                facts.split_totals.get("master") == Decimal("100.00"),
+            ),
             ("no sample use pending or denied", facts.pending_or_denied_samples == 0),
             ("a composer credited", facts.composer_credits > 0),
             ("a performer credited", facts.performer_credits > 0),
@@ -302,8 +312,15 @@ def _splits(song: Song) -> list[dict[str, Any]]:
     for value, label in Right.choices:
         rows = list(song.splits.filter(right=value).order_by("position", "id"))
         total = sum((r.share for r in rows), Decimal("0.00"))
-        out.append({"right": value, "label": label, "rows": rows, "total": total,
-                    "ok": total == Decimal("100.00")})
+        out.append(
+            {
+                "right": value,
+                "label": label,
+                "rows": rows,
+                "total": total,
+                "ok": total == Decimal("100.00"),
+            }
+        )
     return out
 
 
@@ -345,7 +362,7 @@ def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
 
 def _song_part(request: HttpRequest, song: Song, part: str) -> HttpResponse:
     song = song_get_for_member(user=request.user, song_id=song.pk)
-    project, role = member_project(request, song.project_id)
+    _project, role = member_project(request, song.project_id)
     if not is_htmx(request):
         return redirect("song-detail", song.pk)
     return render(request, f"studio/_song_{part}.html", _song_context(request, song, role))
@@ -446,8 +463,8 @@ def sample_update(request: HttpRequest, sample_id: int) -> HttpResponse:
 
 # --- members --------------------------------------------------------------------------------
 def _members_context(project: Any, role: str) -> dict[str, Any]:
-    members = Membership.objects.filter(project=project).select_related("user").order_by(
-        "user__username"
+    members = (
+        Membership.objects.filter(project=project).select_related("user").order_by("user__username")
     )
     return page_context(project, role, nav="members", members=members, roles=Role.choices)
 

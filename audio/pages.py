@@ -1,0 +1,174 @@
+"""Pages of the audio room (owned by the front end): the song's audio panel (stems, takes, mixes
+with their analysis) and the player. Reads are member-scoped; audio bytes and peaks come from
+the audio API (/api/assets/<id>/file/ with Range, /api/assets/<id>/peaks/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from audio.models import Asset, Job, JobState, Mix, Stem, Take
+from studio.errors import NotFound
+from studio.pagekit import clock, is_htmx, member_project, page, page_context
+from studio.selectors import song_get_for_member
+
+PLOT_LOW, PLOT_HIGH = -40.0, 0.0  # dB range of the small loudness plot
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _bar(value: float | None) -> float:
+    if value is None:
+        return 0.0
+    span = PLOT_HIGH - PLOT_LOW
+    return round(max(0.0, min(1.0, (value - PLOT_LOW) / span)) * 100, 1)
+
+
+def asset_facts(asset: Asset | None) -> dict[str, Any]:
+    """What the page shows of an asset: format, duration and the loudness figures, with the
+    bars of the small loudness plot (integrated, short-term max, momentary max, true peak)."""
+    if asset is None:
+        return {"ready": False}
+    report = asset.analysis or {}
+    integrated = _num(report.get("integrated_lufs"))
+    true_peak = _num(report.get("true_peak_dbtp"))
+    figures = [
+        ("Integrated", integrated, "LUFS"),
+        ("Short-term max", _num(report.get("short_term_max_lufs")), "LUFS"),
+        ("Momentary max", _num(report.get("momentary_max_lufs")), "LUFS"),
+        ("True peak", true_peak, "dBTP"),
+    ]
+    return {
+        "ready": asset.analysis is not None,
+        "format": (asset.format or "").upper(),
+        "sample_rate": asset.sample_rate,
+        "bit_depth": asset.bit_depth,
+        "channels": asset.channels,
+        "duration": clock(asset.duration_s),
+        "duration_s": asset.duration_s,
+        "integrated": integrated,
+        "true_peak": true_peak,
+        "lra": _num(report.get("loudness_range_lu")),
+        "plot": [
+            {"label": label, "value": value, "unit": unit, "width": _bar(value), "y": i * 9}
+            for i, (label, value, unit) in enumerate(figures)
+        ],
+        "mini_wave": mini_wave(asset),
+    }
+
+
+def mini_wave(asset: Asset, bars: int = 120) -> list[dict[str, float]]:
+    """A tiny server-drawn waveform (SVG bars) from the coarsest peaks level."""
+    peaks = asset.peaks or {}
+    levels = peaks.get("levels") or []
+    if not levels:
+        return []
+    data = (levels[0].get("data") or [[]])[0]
+    pairs = len(data) // 2
+    if not pairs:
+        return []
+    step = max(1, pairs // bars)
+    out = []
+    for i in range(0, pairs - step + 1, step):
+        chunk = data[2 * i : 2 * (i + step)]
+        top = max(abs(v) for v in chunk) if chunk else 0.0
+        out.append({"x": len(out) * 2, "h": round(max(0.5, top * 20), 2)})
+    return out
+
+
+def _song_audio_context(song: Any) -> dict[str, Any]:
+    stems = Stem.objects.filter(song=song).select_related("asset").order_by("id")
+    takes = Take.objects.filter(song=song).select_related("asset").order_by("part", "number")
+    mixes = Mix.objects.filter(song=song).select_related("asset").order_by("-number")
+    asset_ids = [x.asset_id for x in [*stems, *takes, *mixes] if x.asset_id]
+    running = {
+        j.asset_id: j
+        for j in Job.objects.filter(
+            asset_id__in=asset_ids, state__in=[JobState.QUEUED, JobState.RUNNING]
+        )
+    }
+    return {
+        "stems": [
+            {"obj": s, "a": asset_facts(s.asset), "job": running.get(s.asset_id)} for s in stems
+        ],
+        "takes": [
+            {"obj": t, "a": asset_facts(t.asset), "job": running.get(t.asset_id)} for t in takes
+        ],
+        "mixes": [
+            {"obj": m, "a": asset_facts(m.asset), "job": running.get(m.asset_id)} for m in mixes
+        ],
+    }
+
+
+@page
+def song_audio(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id)
+    project, role = member_project(request, song.project_id)
+    ctx = page_context(project, role, song=song) | _song_audio_context(song)
+    return render(request, "audio/_song_audio.html", ctx)
+
+
+@page
+def asset_preview(request: HttpRequest, asset_id: int) -> HttpResponse:
+    """The upload row's result: the mini waveform and figures once the analysis is in."""
+    try:
+        asset = Asset.objects.visible_to(request.user).get(pk=asset_id)
+    except Asset.DoesNotExist:
+        raise NotFound("asset not found") from None
+    project, role = member_project(request, asset.project_id)
+    mix = Mix.objects.filter(asset=asset).order_by("-id").first()
+    return render(
+        request,
+        "audio/_asset_preview.html",
+        page_context(project, role, asset=asset, a=asset_facts(asset), mix=mix),
+    )
+
+
+def _peaks_level(asset: Asset | None) -> int:
+    return 0
+
+
+@page
+def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
+    try:
+        mix = Mix.objects.visible_to(request.user).select_related("song", "asset").get(pk=mix_id)
+    except Mix.DoesNotExist:
+        raise NotFound("mix not found") from None
+    project, role = member_project(request, mix.project_id)
+    from sessions.pages import comments_context, review_context
+
+    others = list(
+        Mix.objects.filter(song=mix.song)
+        .exclude(pk=mix.pk)
+        .select_related("asset")
+        .order_by("-number")
+    )
+    b_id = request.GET.get("b")
+    other = next((m for m in others if str(m.pk) == b_id), others[0] if others else None)
+    ctx = page_context(
+        project,
+        role,
+        mix=mix,
+        song=mix.song,
+        a=asset_facts(mix.asset),
+        others=others,
+        other=other,
+        b=asset_facts(other.asset) if other else None,
+        **comments_context(request, mix),
+        **review_context(request, mix, role),
+    )
+    if is_htmx(request):
+        return render(request, "audio/player.html", ctx)
+    return render(request, "audio/player.html", ctx)
+
+
+urlpatterns = [
+    path("songs/<int:song_id>/audio/", song_audio, name="song-audio"),
+    path("assets/<int:asset_id>/preview/", asset_preview, name="asset-preview"),
+    path("mixes/<int:mix_id>/", mix_player, name="mix-player"),
+]

@@ -1,0 +1,42 @@
+// forms.js: small helpers for server-rendered forms (the splits editor's running total).
+function total(form) {
+  let sum = 0;
+  for (const input of form.querySelectorAll("input[name=share]")) {
+    const v = parseFloat(input.value.replace(",", "."));
+    if (Number.isFinite(v)) sum += Math.round(v * 100);
+  }
+  return sum / 100;
+}
+
+function refresh(form) {
+  const out = form.querySelector("output.running");
+  if (!out) return;
+  const t = total(form);
+  out.value = t.toFixed(2);
+  out.textContent = t.toFixed(2);
+  out.dataset.ok = String(Math.abs(t - 100) < 0.001);
+}
+
+document.addEventListener("input", (e) => {
+  const form = e.target.closest && e.target.closest("form.splits-editor");
+  if (form) refresh(form);
+});
+document.addEventListener("click", (e) => {
+  const add = e.target.closest && e.target.closest("[data-add-split]");
+  const remove = e.target.closest && e.target.closest("[data-remove-split]");
+  if (add) {
+    const form = add.closest("form");
+    const rows = form.querySelector(".split-rows");
+    const last = rows.querySelector(".split-row:last-child");
+    const clone = last.cloneNode(true);
+    clone.querySelectorAll("input").forEach((i) => { i.value = ""; });
+    rows.append(clone);
+    clone.querySelector("input").focus();
+  } else if (remove) {
+    const form = remove.closest("form");
+    const row = remove.closest(".split-row");
+    if (form.querySelectorAll(".split-row").length > 1) row.remove();
+    else row.querySelectorAll("input").forEach((i) => { i.value = ""; });
+    refresh(form);
+  }
+});

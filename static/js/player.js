@@ -1,0 +1,230 @@
+// player.js: the mix player island.
+//
+// Draws the waveform at once from precomputed peaks (never downloads the file to draw it); the
+// <audio> element streams by HTTP Range. A/B switches between two <audio> elements at the same
+// playhead (optionally loudness-matched: volume = min(1, 10^((ref - lufs)/20)), no WebAudio).
+// The comment list (<li id="comment-N" data-start data-end>) is the truth; regions mirror it.
+import WaveSurfer from "wavesurfer";
+import RegionsPlugin from "wavesurfer/regions";
+import { live } from "studio/live";
+
+// Canvas cannot read CSS variables (nor light-dark()): resolve a token to a plain colour.
+function css(name) {
+  const probe = document.createElement("span");
+  probe.style.color = `var(${name})`;
+  probe.style.display = "none";
+  document.body.append(probe);
+  const value = getComputedStyle(probe).color;
+  probe.remove();
+  return value;
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.floor(seconds || 0));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function pickLevel(peaks, width) {
+  // Coarsest first; take the first level with about 2 points per CSS pixel.
+  const levels = (peaks && peaks.levels) || [];
+  if (!levels.length) return null;
+  const want = Math.max(200, width * 2);
+  return levels.find((l) => l.length * 2 >= want) || levels[levels.length - 1];
+}
+
+export function initPlayer(root = document.getElementById("player")) {
+  if (!root || root.dataset.init) return null;
+  root.dataset.init = "1";
+  const container = root.querySelector("#waveform");
+  const audioA = root.querySelector("#audio-a");
+  const audioB = root.querySelector("#audio-b");
+  const playBtn = root.querySelector("#play");
+  const timeEl = root.querySelector("#time");
+  const matchBox = root.querySelector("#loudness-match");
+  const duration = Number(audioA.dataset.duration) || 0;
+  let active = audioA;
+  let ws = null;
+  let regions = null;
+
+  const setState = (s) => { root.dataset.state = s; };
+
+  function volumeFor(audio) {
+    if (!matchBox || !matchBox.checked || !audioB) return 1;
+    const ref = Math.min(Number(audioA.dataset.lufs), Number(audioB.dataset.lufs));
+    const lufs = Number(audio.dataset.lufs);
+    if (!Number.isFinite(ref) || !Number.isFinite(lufs)) return 1;
+    return Math.min(1, 10 ** ((ref - lufs) / 20));
+  }
+
+  function updateTime() {
+    const t = active.currentTime || 0;
+    const d = Number(active.dataset.duration) || active.duration || duration;
+    timeEl.textContent = `${clock(t)} / ${clock(d)}`;
+    container.setAttribute("aria-valuenow", String(Math.floor(t)));
+    container.setAttribute("aria-valuetext", `${clock(t)} of ${clock(d)}`);
+  }
+
+  function syncPlayButton() {
+    const playing = !active.paused;
+    playBtn.textContent = playing ? "❚❚ Pause" : "▶ Play";
+    playBtn.setAttribute("aria-label", playing ? "Pause" : "Play");
+    if (root.dataset.state !== "loading" && root.dataset.state !== "error") setState(playing ? "playing" : "paused");
+  }
+
+  for (const audio of [audioA, audioB].filter(Boolean)) {
+    audio.addEventListener("timeupdate", () => { if (audio === active) updateTime(); });
+    audio.addEventListener("play", syncPlayButton);
+    audio.addEventListener("pause", syncPlayButton);
+    audio.addEventListener("seeked", () => { if (audio === active) updateTime(); });
+  }
+
+  function mirrorComments() {
+    if (!regions) return;
+    try {
+      regions.clearRegions();
+      for (const li of document.querySelectorAll("#comment-list > li[data-start]")) {
+        const start = Number(li.dataset.start);
+        const end = li.dataset.end ? Number(li.dataset.end) : undefined;
+        const resolved = li.dataset.resolved === "true";
+        const color = resolved ? "rgba(128,128,128,0.25)" : (end != null ? css("--region") : css("--marker"));
+        regions.addRegion({
+          id: li.id, start, end, color, drag: false, resize: false,
+          content: end != null ? undefined : "●",
+        });
+      }
+      root.dataset.regions = String(regions.getRegions().length);
+    } catch (err) { console.warn("regions", err); }
+  }
+
+  async function draw() {
+    try {
+      const response = await fetch(audioA.dataset.peaksUrl, { credentials: "same-origin" });
+      if (response.status === 409) { setState("analysing"); return; }
+      if (!response.ok) throw new Error(`peaks ${response.status}`);
+      const body = await response.json();
+      const level = pickLevel(body.peaks, container.clientWidth || 800);
+      regions = RegionsPlugin.create();
+      ws = WaveSurfer.create({
+        container,
+        media: audioA,
+        peaks: level ? level.data : undefined,
+        duration: duration || undefined,
+        height: 128,
+        waveColor: css("--wave"),
+        progressColor: css("--wave-progress"),
+        cursorColor: css("--wave-cursor"),
+        cursorWidth: 2,
+        normalize: true,
+        barWidth: 2, barGap: 1, barRadius: 2,
+        plugins: [regions],
+      });
+      ws.on("decode", () => { mirrorComments(); setState("ready"); syncPlayButton(); });
+      ws.on("error", (err) => console.warn("waveform", err));
+      regions.on("region-clicked", (region, event) => {
+        event.stopPropagation();
+        active.currentTime = region.start;
+        const li = document.getElementById(region.id);
+        if (li) {
+          document.querySelectorAll(".comment.focused").forEach((el) => el.classList.remove("focused"));
+          li.classList.add("focused");
+          li.focus();
+        }
+      });
+      audioA.controls = false;
+    } catch (err) {
+      console.warn("player: drawing the waveform failed", err);
+      setState("error");
+    }
+  }
+
+  async function switchTo(which) {
+    if (!audioB) return;
+    const next = which === "b" ? audioB : audioA;
+    if (next === active) return;
+    const prev = active;
+    const wasPlaying = !prev.paused;
+    const t = prev.currentTime;
+    next.volume = volumeFor(next);
+    if (Math.abs(next.currentTime - t) > 0.01) {
+      await new Promise((resolve) => {
+        const done = () => { next.removeEventListener("seeked", done); resolve(); };
+        next.addEventListener("seeked", done);
+        next.currentTime = t;
+        setTimeout(done, 1500);
+      });
+    }
+    active = next;
+    if (ws) ws.setMediaElement(next);
+    if (wasPlaying) { try { await next.play(); } catch (err) { console.warn(err); } }
+    prev.pause();
+    root.querySelectorAll("[data-ab]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.ab === which)));
+    root.dataset.ab = which;
+    updateTime();
+    syncPlayButton();
+  }
+
+  function commentHere() {
+    const form = document.getElementById("comment-form");
+    if (!form) return;
+    form.querySelector("[name=start]").value = clock(active.currentTime);
+    const body = form.querySelector("[name=body]");
+    body.focus();
+  }
+
+  playBtn.addEventListener("click", async () => {
+    try { if (active.paused) await active.play(); else active.pause(); } catch (err) { console.warn(err); }
+  });
+  root.querySelector("#back5").addEventListener("click", () => { active.currentTime = Math.max(0, active.currentTime - 5); });
+  root.querySelector("#fwd5").addEventListener("click", () => { active.currentTime = Math.min(duration, active.currentTime + 5); });
+  root.querySelectorAll("[data-ab]").forEach((b) => b.addEventListener("click", () => switchTo(b.dataset.ab)));
+  if (matchBox) matchBox.addEventListener("change", () => { active.volume = volumeFor(active); });
+  const here = root.querySelector("#comment-here");
+  if (here) here.addEventListener("click", commentHere);
+  const help = document.getElementById("help");
+  const helpOpen = document.getElementById("help-open");
+  if (helpOpen && help) helpOpen.addEventListener("click", () => help.showModal());
+
+  // Keys (ignored in fields and with modifiers), like NetBox's hotkeys.
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    if (t && t.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return;
+    const d = Number(active.dataset.duration) || duration;
+    switch (e.key) {
+      case " ": e.preventDefault(); playBtn.click(); break;
+      case "ArrowLeft": e.preventDefault(); active.currentTime = Math.max(0, active.currentTime - 5); break;
+      case "ArrowRight": e.preventDefault(); active.currentTime = Math.min(d, active.currentTime + 5); break;
+      case "Home": e.preventDefault(); active.currentTime = 0; break;
+      case "End": e.preventDefault(); active.currentTime = Math.max(0, d - 0.05); break;
+      case "x": case "X": if (audioB) { e.preventDefault(); switchTo(active === audioA ? "b" : "a"); } break;
+      case "c": case "C": e.preventDefault(); commentHere(); break;
+      case "?": if (help) { e.preventDefault(); help.showModal(); } break;
+      default: break;
+    }
+  });
+
+  // Seek buttons in the comment list; regions follow the list after every swap.
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest("[data-seek]");
+    if (!b) return;
+    active.currentTime = Number(b.dataset.seek);
+    container.focus();
+  });
+  document.body.addEventListener("htmx:afterSettle", (e) => {
+    if (e.target && (e.target.id === "comments" || e.target.closest?.("#comments"))) mirrorComments();
+  });
+  document.body.addEventListener("studio:theme-changed", () => {
+    if (ws) ws.setOptions({ waveColor: css("--wave"), progressColor: css("--wave-progress"), cursorColor: css("--wave-cursor") });
+    mirrorComments();
+  });
+  window.addEventListener("pagehide", () => { if (ws) ws.destroy(); });
+
+  live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) });
+  live.on("job.finished", () => { if (root.dataset.state === "analysing") { setState("loading"); draw(); } });
+
+  updateTime();
+  draw();
+  window.studioPlayer = { get active() { return active; }, switchTo, get state() { return root.dataset.state; } };
+  return window.studioPlayer;
+}
