@@ -1,0 +1,287 @@
+"""W9: fan-out throughput of Studio's live path against a bare Channels consumer.
+
+Both run under one Daphne process each (in turn) against a private redis-server. N websocket
+clients listen; a producer makes events at a stepped rate. Studio's events go through the real
+path (comment_add -> Event row -> on_commit broadcast -> ProjectConsumer -> browser); the peer's
+through a bare group_send -> forwarding consumer. For each we report the highest delivered
+events/s (clients x rate) whose p99 latency is <= 250 ms with nothing lost, and the ratio
+(target >= 0.7).
+
+Run: `make bench` (or `python -m tests.bench bench_live`) with DATABASE_URL pointing at
+PostgreSQL; a throwaway database "<name>_bench_live" is created and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CLIENTS = int(os.environ.get("BENCH_LIVE_CLIENTS", "50"))
+RATES = [int(r) for r in os.environ.get("BENCH_LIVE_RATES", "10,20,40,60,80").split(",")]
+STEP_S = float(os.environ.get("BENCH_LIVE_STEP_S", "3"))
+P99_LIMIT_MS = 250.0
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return float("inf")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+async def _listen(url: str, headers: dict[str, str], got: list[list[tuple[int, float]]]) -> Any:
+    import websockets
+
+    ws = await websockets.connect(url, additional_headers=headers, max_queue=None)
+    mine: list[tuple[int, float]] = []
+    got.append(mine)
+
+    async def pump() -> None:
+        try:
+            async for raw in ws:
+                frame = json.loads(raw)
+                key, sent = _extract(frame)
+                if key is not None:
+                    mine.append((key, (time.time() - sent) * 1000))
+        except websockets.ConnectionClosed:
+            pass
+
+    return ws, asyncio.create_task(pump())
+
+
+def _extract(frame: dict[str, Any]) -> tuple[int | None, float]:
+    if "seq" in frame and frame["type"] == "comment.added":  # Studio
+        body = frame["payload"]["comment"]["body"]
+        key, sent = body.split(":")
+        return int(key), float(sent)
+    if "k" in frame:  # peer
+        return frame["k"], frame["t"]
+    return None, 0.0
+
+
+def _measure(port: int, path: str, headers: dict[str, str], produce: Any) -> list[dict]:
+    """Step the rate; per step: deliveries/s offered, p99 ms, lost deliveries."""
+
+    async def main() -> list[dict]:
+        got: list[list[tuple[int, float]]] = []
+        conns = [
+            await _listen(f"ws://127.0.0.1:{port}{path}", headers, got) for _ in range(CLIENTS)
+        ]
+        await asyncio.sleep(1.0)
+        results, key = [], 0
+        for rate in RATES:
+            for mine in got:
+                mine.clear()
+            count = int(rate * STEP_S)
+            first = key + 1
+            await asyncio.to_thread(produce, first, count, rate)
+            key += count
+            await asyncio.sleep(1.5)  # let stragglers (and the catch-up timer) land
+            latencies = [ms for mine in got for k, ms in mine if first <= k <= key]
+            expected = count * CLIENTS
+            results.append(
+                {
+                    "rate": rate,
+                    "deliveries_per_s": rate * CLIENTS,
+                    "p99_ms": round(_p99(latencies), 1),
+                    "lost": expected - len(latencies),
+                }
+            )
+        for ws, task in conns:
+            await ws.close()
+            task.cancel()
+        return results
+
+    return asyncio.run(main())
+
+
+def _best(results: list[dict]) -> int:
+    ok = [r["deliveries_per_s"] for r in results if r["p99_ms"] <= P99_LIMIT_MS and r["lost"] == 0]
+    return max(ok, default=0)
+
+
+def _pace(first: int, count: int, rate: float, send: Any) -> None:
+    from django.db import connections
+
+    start = time.perf_counter()
+    try:
+        for i in range(count):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            send(first + i)
+    finally:
+        connections.close_all()  # this worker thread's connection
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from tests.live.test_faults import ROOT, Daphne, RedisServer
+
+    if connection.vendor != "postgresql":
+        print("bench_live needs DATABASE_URL pointing at PostgreSQL; skipped")
+        return
+    work = Path(settings.VAR_DIR) / "bench-live"
+    work.mkdir(parents=True, exist_ok=True)
+    redis = RedisServer(work)
+    redis.start()
+    db = connection.settings_dict
+    db.setdefault("TEST", {})["NAME"] = f"{db['NAME']}_bench_live"
+    old_name = db["NAME"]
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    daphne: Daphne | None = None
+    try:
+        settings.CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [{"address": redis.url, "max_connections": 1000}]},
+            }
+        }
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+        env = os.environ | {
+            "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:"
+            f"{db['PORT']}/{name}",
+            "REDIS_URL": redis.url,
+            "SECRET_KEY": settings.SECRET_KEY,
+            "LOG_LEVEL": "WARNING",
+        }
+
+        # --- the bare peer ----------------------------------------------------------------
+        peer_env = env | {"DJANGO_SETTINGS_MODULE": "", "PYTHONPATH": str(ROOT)}
+        peer_env.pop("DJANGO_SETTINGS_MODULE")
+        daphne = Daphne(peer_env, work / "daphne-peer.log")
+        daphne.proc = None
+        import subprocess
+
+        with (work / "daphne-peer.log").open("ab") as out:
+            daphne.proc = subprocess.Popen(
+                [
+                    str(ROOT / ".venv/bin/daphne"),
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(daphne.port),
+                    "tests.bench.live_bare_asgi:application",
+                ],
+                cwd=ROOT,
+                env=peer_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        from tests.live.test_faults import wait_port
+
+        wait_port(daphne.port)
+
+        def producer(*args: Any) -> None:
+            subprocess.run(
+                [sys.executable, "-m", "tests.bench.bench_live", "produce", *map(str, args)],
+                cwd=ROOT,
+                env=env,
+                check=True,
+            )
+
+        peer = _measure(
+            daphne.port,
+            "/ws/",
+            {"Origin": "http://127.0.0.1"},
+            lambda first, count, rate: producer("peer", first, count, rate),
+        )
+        daphne.kill9()
+
+        # --- Studio -------------------------------------------------------------------------
+        from tests.conftest import make_scenario
+        from tests.live.conftest import make_mix, session_cookie
+
+        sc = make_scenario("Bench", prefix="bench")
+        from studio.services.songs import song_create
+
+        song = song_create(actor=sc.users["producer"], project=sc.project, title="B")
+        mix = make_mix(song, duration_s=None)
+        artist = sc.users["artist"]
+        cookie = session_cookie(sc.users["viewer"])
+        daphne = Daphne(env, work / "daphne-studio.log")
+        daphne.start()
+
+        studio = _measure(
+            daphne.port,
+            f"/ws/projects/{sc.project.pk}/",
+            {"Origin": f"http://127.0.0.1:{daphne.port}", "Cookie": cookie},
+            lambda first, count, rate: producer("studio", first, count, rate, mix.pk, artist.pk),
+        )
+        daphne.kill9()
+    finally:
+        if daphne is not None:
+            daphne.kill9()
+        redis.stop()
+        connection.close()
+        try:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+        except Exception as exc:
+            print(f"could not drop the bench database: {exc}")
+
+    print(f"clients={CLIENTS} step={STEP_S}s  (deliveries/s = clients x events/s)")
+    head = f"{'events/s':>9} {'deliv/s':>8} | {'peer p99':>9} {'lost':>5} |"
+    print(head + f" {'studio p99':>10} {'lost':>5}")
+    for p, s in zip(peer, studio, strict=True):
+        print(
+            f"{p['rate']:>9} {p['deliveries_per_s']:>8} | {p['p99_ms']:>9} {p['lost']:>5} |"
+            f" {s['p99_ms']:>10} {s['lost']:>5}"
+        )
+    best_peer, best_studio = _best(peer), _best(studio)
+    ratio = best_studio / best_peer if best_peer else 0.0
+    print(f"bare Channels fan-out: {best_peer} deliveries/s at p99 <= {P99_LIMIT_MS:.0f} ms")
+    print(f"Studio live path:      {best_studio} deliveries/s at p99 <= {P99_LIMIT_MS:.0f} ms")
+    print(f"ratio studio/peer: {ratio:.2f}x (target >= 0.7x)")
+
+
+def produce_cli(argv: list[str]) -> None:
+    """`python -m tests.bench.bench_live produce studio|peer FIRST COUNT RATE [MIX ARTIST]`:
+    the producer runs in its own process, so its CPU never delays the clients' clocks."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    import django
+
+    django.setup()
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    mode, first, count, rate = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
+    if mode == "peer":
+        layer = get_channel_layer()
+
+        def send(key: int) -> None:
+            async_to_sync(layer.group_send)(
+                "g", {"type": "fanout", "frame": {"k": key, "t": time.time()}}
+            )
+    else:
+        from django.contrib.auth import get_user_model
+
+        from audio.models import Mix
+        from sessions import services
+
+        mix = Mix.objects.get(pk=int(argv[4]))
+        artist = get_user_model().objects.get(pk=int(argv[5]))
+
+        def send(key: int) -> None:
+            services.comment_add(actor=artist, mix=mix, body=f"{key}:{time.time()}")
+
+    _pace(first, count, rate, send)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["produce"]:
+        produce_cli(sys.argv[2:])
+    else:
+        sys.exit(main())
