@@ -297,6 +297,7 @@ def shot(request: Any) -> Any:
         original = page.viewport_size or WIDE
         for size, tag in ((WIDE, "wide"), (PHONE, "phone")):
             page.set_viewport_size(size)
+            page.evaluate("window.scrollTo(0, 0)")
             page.wait_for_timeout(150)
             page.screenshot(path=str(folder / f"{count[0]:02d}-{name}-{tag}.png"), full_page=True)
         page.set_viewport_size(original)

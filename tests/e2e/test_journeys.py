@@ -147,6 +147,8 @@ def test_journey2_upload_review_approve_and_move(
     history = row.get_attribute("data-history") or ""
     assert "offline" in history and "analysing" in history, history
     expect(row.locator("svg.mini-wave")).to_be_visible()
+    # The song's mix list follows the same events: figures once the analysis is in.
+    expect(engineer.locator("#mix-list li", has_text="Mix 1")).to_contain_text("LUFS")
     shot(engineer, "upload-done-waveform")
     mix_link = row.get_by_role("link", name=re.compile(r"Open Mix 1"))
     mix_url = mix_link.get_attribute("href")
@@ -207,6 +209,7 @@ def test_journey2_upload_review_approve_and_move(
     producer_player.goto(mix_url)
     producer_player.get_by_role("button", name="Approve").click()
     expect(producer_player.locator("#review")).to_contain_text("artist(s) have not approved yet")
+    shot(producer_player, "player-producer-approved")
     expect(producer.locator("#move-forward")).to_be_disabled()
     artist.get_by_role("button", name="Approve").click()
     expect(artist.locator("#approval-state")).to_have_attribute("data-approved", "true")
