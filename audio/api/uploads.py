@@ -66,6 +66,7 @@ class UploadViewSet(viewsets.GenericViewSet):
 
     permission_classes = [HasActionCapability]
     queryset = Upload.objects.none()
+    model = Upload
     lookup_field = "upload_id"
     action_capabilities = {
         "create": C.ASSET_UPLOAD,

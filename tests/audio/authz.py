@@ -1,0 +1,84 @@
+"""The audio room's entries in the authorization matrix (tests/studio/test_authz_matrix.py).
+
+The tus routes (/api/uploads/) need tus headers the generic matrix does not send; their policy
+is tested in tests/audio/test_uploads.py (403 for artist/viewer, 404 for outsiders and for
+another user's upload, CSRF for session auth)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.audio.audiofiles import write_wav
+
+
+def _asset(s: Any) -> Any:
+    from audio.models import Asset
+    from audio.services.assets import asset_ingest_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_wav(Path(tmp) / "m.wav", seconds=0.2, seed=77)
+        asset = asset_ingest_file(
+            actor=s.users["producer"], project=s.project, path=path, original_name="m.wav"
+        )
+    Asset.objects.filter(pk=asset.pk).update(analysis={"ok": True}, peaks={"levels": []})
+    asset.refresh_from_db()
+    return asset
+
+
+def _song(s: Any) -> Any:
+    from studio.models import Song
+    from studio.services.songs import song_create
+
+    song = Song.objects.filter(project=s.project, title="Matrix audio song").first()
+    return song or song_create(
+        actor=s.users["producer"], project=s.project, title="Matrix audio song"
+    )
+
+
+def _stem(s: Any) -> Any:
+    from audio.services.assets import stem_attach
+
+    return stem_attach(actor=s.users["producer"], song=_song(s), asset=_asset(s), instrument="x")
+
+
+def _take(s: Any) -> Any:
+    from audio.services.assets import take_attach
+
+    return take_attach(actor=s.users["producer"], song=_song(s), asset=_asset(s), part="vox")
+
+
+def _mix(s: Any) -> Any:
+    from audio.services.mixes import mix_create
+
+    return mix_create(actor=s.users["producer"], song=_song(s), asset=_asset(s))
+
+
+def _job(s: Any) -> Any:
+    from audio.services.jobs import job_create
+
+    return job_create(actor=s.users["producer"], project=s.project, kind="noop")
+
+
+def register_audio() -> None:
+    try:
+        from tests.studio.test_authz_matrix import Spec, register
+    except ImportError:
+        return
+    attach = {"song": lambda s, o: _song(s).pk, "asset": lambda s, o: _asset(s).pk}
+
+    def body(**extra: Any) -> Any:
+        return lambda s, o: {**{k: f(s, o) for k, f in attach.items()}, **extra}
+
+    register("audio.Asset", Spec(make=_asset, bodies={}))
+    register("audio.Stem", Spec(make=_stem, bodies={"create": body(instrument="bass")}))
+    register(
+        "audio.Take",
+        Spec(
+            make=_take,
+            bodies={"create": body(part="gtr"), "partial_update": lambda s, o: {"is_keeper": True}},
+        ),
+    )
+    register("audio.Mix", Spec(make=_mix, bodies={"create": body(note="v")}))
+    register("audio.Job", Spec(make=_job, bodies={}))
