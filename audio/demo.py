@@ -1,0 +1,120 @@
+"""Demo audio for `seed_demo`: a few short synthesised stems and two mix versions of "Night Drive",
+with comments and an approval, so a new user meets a waveform at once.
+
+The signals are made with numpy here (deterministic, so a re-run deduplicates by checksum) and go
+through the same services as an upload: probe, store, analysis job, attach, events.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from audio.engine.io import write_wav
+from studio.models import Project, Song
+
+RATE = 44100
+SECONDS = 48.0
+BPM = 104.0
+
+
+def _time() -> npt.NDArray[np.float64]:
+    return np.arange(int(RATE * SECONDS)) / RATE
+
+
+def _stereo(mono: npt.NDArray[np.float64], pan: float) -> npt.NDArray[np.float32]:
+    left, right = np.cos((pan + 1) * np.pi / 4), np.sin((pan + 1) * np.pi / 4)
+    return np.stack([mono * left, mono * right]).astype(np.float32)
+
+
+def synth_stems() -> dict[str, npt.NDArray[np.float32]]:
+    """Drums, bass, keys and a lead line in F# minor at 104 BPM."""
+    t = _time()
+    beat = 60.0 / BPM
+    rng = np.random.default_rng(104)
+    phase = t % beat
+    kick = np.sin(2 * np.pi * (50 + 90 * np.exp(-phase * 30)) * phase) * np.exp(-phase * 9)
+    hat_phase = (t + beat / 2) % beat
+    hats = rng.standard_normal(t.size) * np.exp(-hat_phase * 60) * 0.25
+    roots = [46.25, 36.71, 41.20, 55.00]  # F#1, D1, E1, A1 (Hz)
+    bar = (t // (4 * beat)).astype(int) % 4
+    freq = np.take(roots, bar)
+    bass = np.tanh(3 * np.sin(2 * np.pi * freq * t)) * 0.5
+    chord = np.zeros_like(t)
+    for ratio in (4.0, 4.0 * 1.189, 4.0 * 1.498):  # minor triad, two octaves up
+        chord += np.sin(2 * np.pi * freq * ratio * t + ratio)
+    keys = chord / 3 * (0.6 + 0.4 * np.sin(2 * np.pi * t / (8 * beat)) ** 2) * 0.5
+    melody = np.take([369.99, 440.0, 493.88, 554.37], (t // (2 * beat)).astype(int) % 4)
+    vibrato = 1 + 0.006 * np.sin(2 * np.pi * 5.5 * t)
+    lead = np.sin(2 * np.pi * np.cumsum(melody * vibrato) / RATE) * 0.4
+    lead *= np.clip((t % (2 * beat)) * 8, 0, 1)
+    return {
+        "drums": _stereo(kick * 0.8 + hats, 0.0),
+        "bass": _stereo(bass, 0.0),
+        "keys": _stereo(keys, -0.3),
+        "lead vocal": _stereo(lead, 0.15),
+    }
+
+
+def mixdown(
+    stems: dict[str, npt.NDArray[np.float32]], gains_db: dict[str, float]
+) -> npt.NDArray[np.float32]:
+    """Sum the stems at the given gains, peak-normalised to -1 dBFS."""
+    total = sum(stem * 10 ** (gains_db.get(name, 0.0) / 20) for name, stem in stems.items())
+    peak = float(np.max(np.abs(total))) or 1.0
+    return (total * (10 ** (-1 / 20) / peak)).astype(np.float32)
+
+
+def seed_demo_audio(*, project: Project, users: dict[str, Any], stdout: Any = None) -> None:
+    from audio.services.assets import asset_ingest_file, stem_attach
+    from audio.services.mixes import mix_create
+    from sessions.services import approval_give, comment_add
+
+    song = Song.objects.get(project=project, title="Night Drive")
+    leo, ava, mia = users["leo"], users["ava"], users["mia"]
+    stems = synth_stems()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name, samples in stems.items():
+            path = folder / f"{name}.wav"
+            write_wav(path, samples, RATE, bit_depth=24)
+            asset = asset_ingest_file(
+                actor=leo, project=project, path=path, original_name=f"Night Drive - {name}.wav"
+            )
+            stem_attach(actor=leo, song=song, asset=asset, instrument=name)
+        mixes = []
+        for number, gains in enumerate(
+            [{"lead vocal": -3.0, "keys": 0.0}, {"lead vocal": -2.0, "keys": -1.5}], start=1
+        ):
+            path = folder / f"mix{number}.wav"
+            write_wav(path, mixdown(stems, gains), RATE, bit_depth=24)
+            asset = asset_ingest_file(
+                actor=leo,
+                project=project,
+                path=path,
+                original_name=f"Night Drive - mix {number}.wav",
+            )
+            note = "First pass." if number == 1 else "Vocal up 1 dB, pad tucked under it."
+            mixes.append(mix_create(actor=leo, song=song, asset=asset, note=note))
+    first, second = mixes
+    comment = comment_add(
+        actor=ava, mix=first, start_s=12.0, body="The vocal gets lost under the pad here."
+    )
+    comment_add(actor=leo, mix=first, parent=comment, body="Agreed, fixing it in mix 2.")
+    comment_add(
+        actor=ava,
+        mix=second,
+        start_s=27.5,
+        end_s=36.0,
+        body="Love this lift. Can the hats come up a touch?",
+    )
+    approval_give(actor=ava, mix=second, verdict="approved", note="Happy with this one.")
+    if stdout is not None:
+        stdout.write(
+            f"Demo audio: 4 stems and 2 mixes of '{song.title}' (analysis queued); "
+            f"{mia.username} can approve mix 2 and move the song to mastering."
+        )
