@@ -59,26 +59,3 @@ def _job(s: Any) -> Any:
     from audio.services.jobs import job_create
 
     return job_create(actor=s.users["producer"], project=s.project, kind="noop")
-
-
-def register_audio() -> None:
-    try:
-        from tests.studio.test_authz_matrix import Spec, register
-    except ImportError:
-        return
-    attach = {"song": lambda s, o: _song(s).pk, "asset": lambda s, o: _asset(s).pk}
-
-    def body(**extra: Any) -> Any:
-        return lambda s, o: {**{k: f(s, o) for k, f in attach.items()}, **extra}
-
-    register("audio.Asset", Spec(make=_asset, bodies={}))
-    register("audio.Stem", Spec(make=_stem, bodies={"create": body(instrument="bass")}))
-    register(
-        "audio.Take",
-        Spec(
-            make=_take,
-            bodies={"create": body(part="gtr"), "partial_update": lambda s, o: {"is_keeper": True}},
-        ),
-    )
-    register("audio.Mix", Spec(make=_mix, bodies={"create": body(note="v")}))
-    register("audio.Job", Spec(make=_job, bodies={}))

@@ -16,16 +16,28 @@ def fill(scenario, n: int) -> None:
     producer = scenario.users["producer"]
     for i in range(n):
         song = songs.song_create(actor=producer, project=scenario.project, title=f"s{i}")
-        tasks.task_create(actor=producer, song=song, title=f"t{i}",
-                          assignee=scenario.users["artist"])
-        credits.credit_add(actor=producer, song=song, role="composer", contributor_name="A",
-                           user=scenario.users["artist"])
+        tasks.task_create(
+            actor=producer, song=song, title=f"t{i}", assignee=scenario.users["artist"]
+        )
+        credits.credit_add(
+            actor=producer,
+            song=song,
+            role="composer",
+            contributor_name="A",
+            user=scenario.users["artist"],
+        )
         rights.sample_use_add(actor=producer, song=song, source_work="W", kind="sample")
 
 
-LISTS = ["/api/projects/", "/api/songs/?project={p}", "/api/tasks/?project={p}",
-         "/api/credits/?project={p}", "/api/sample-uses/?project={p}",
-         "/api/members/?project={p}", "/api/projects/{p}/events/"]
+LISTS = [
+    "/api/projects/",
+    "/api/songs/?project={p}",
+    "/api/tasks/?project={p}",
+    "/api/credits/?project={p}",
+    "/api/sample-uses/?project={p}",
+    "/api/members/?project={p}",
+    "/api/projects/{p}/events/",
+]
 
 
 def count_queries(client, url: str) -> int:

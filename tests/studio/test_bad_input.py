@@ -21,15 +21,19 @@ def assert_error(response, status: int, *needles: str) -> dict:
 
 
 def test_unknown_stage(scenario, song):
-    r = scenario.client("producer").post(f"/api/songs/{song.pk}/move/", {"to": "karaoke"},
-                                         format="json")
+    r = scenario.client("producer").post(
+        f"/api/songs/{song.pk}/move/", {"to": "karaoke"}, format="json"
+    )
     assert_error(r, 400, "to", "karaoke")
 
 
 def test_refused_move_answers_409_with_reasons(scenario, song):
     client = scenario.client("producer")
-    body = assert_error(client.post(f"/api/songs/{song.pk}/move/", {"to": "delivered"},
-                                    format="json"), 409, "no approved mix yet")
+    body = assert_error(
+        client.post(f"/api/songs/{song.pk}/move/", {"to": "delivered"}, format="json"),
+        409,
+        "no approved mix yet",
+    )
     assert body["code"] == "stage_gate"
     assert "no composer credited" in body["fields"]["reasons"]
 
@@ -46,9 +50,9 @@ def test_refused_move_answers_409_with_reasons(scenario, song):
     ],
 )
 def test_bad_splits(scenario, song, shares, needle):
-    r = scenario.client("producer").put(f"/api/songs/{song.pk}/splits/",
-                                        {"right": "composition", "shares": shares},
-                                        format="json")
+    r = scenario.client("producer").put(
+        f"/api/songs/{song.pk}/splits/", {"right": "composition", "shares": shares}, format="json"
+    )
     assert_error(r, 400, needle)
     assert not Split.objects.exists()
 
@@ -56,15 +60,19 @@ def test_bad_splits(scenario, song, shares, needle):
 def test_split_total_names_the_total(scenario, song):
     r = scenario.client("producer").put(
         f"/api/songs/{song.pk}/splits/",
-        {"right": "master", "shares": [{"party": "A", "share": "99.5"}]}, format="json")
+        {"right": "master", "shares": [{"party": "A", "share": "99.5"}]},
+        format="json",
+    )
     body = assert_error(r, 400, "99.50")
     assert body["code"] == "split_total"
 
 
 def test_assignee_from_another_project(scenario, song, other_scenario):
     r = scenario.client("producer").post(
-        "/api/tasks/", {"song": song.pk, "title": "t",
-                        "assignee": other_scenario.users["producer"].pk}, format="json")
+        "/api/tasks/",
+        {"song": song.pk, "title": "t", "assignee": other_scenario.users["producer"].pk},
+        format="json",
+    )
     assert_error(r, 400, "assignee", "member")
     assert not Task.objects.exists()
 
@@ -72,13 +80,20 @@ def test_assignee_from_another_project(scenario, song, other_scenario):
 def test_ids_of_another_projects_objects(scenario, other_scenario):
     from studio.services.songs import song_create
 
-    foreign = song_create(actor=other_scenario.users["producer"], project=other_scenario.project,
-                          title="Theirs")
+    foreign = song_create(
+        actor=other_scenario.users["producer"], project=other_scenario.project, title="Theirs"
+    )
     client = scenario.client("producer")
-    assert_error(client.post("/api/tasks/", {"song": foreign.pk, "title": "t"}, format="json"),
-                 400, "song")
-    assert_error(client.post("/api/songs/", {"project": other_scenario.project.pk,
-                                             "title": "x"}, format="json"), 400, "project")
+    assert_error(
+        client.post("/api/tasks/", {"song": foreign.pk, "title": "t"}, format="json"), 400, "song"
+    )
+    assert_error(
+        client.post(
+            "/api/songs/", {"project": other_scenario.project.pk, "title": "x"}, format="json"
+        ),
+        400,
+        "project",
+    )
     assert_error(client.get(f"/api/songs/{foreign.pk}/"), 404)
     assert_error(client.patch(f"/api/songs/{foreign.pk}/", {"title": "mine"}, format="json"), 404)
     foreign.refresh_from_db()
@@ -87,28 +102,44 @@ def test_ids_of_another_projects_objects(scenario, other_scenario):
 
 def test_overlong_strings_and_wrong_types(scenario, song):
     client = scenario.client("producer")
-    assert_error(client.post("/api/songs/", {"project": scenario.project.pk, "title": "x" * 201},
-                             format="json"), 400, "title")
-    assert_error(client.post("/api/songs/", {"project": "abc", "title": "x"}, format="json"),
-                 400, "project")
-    assert_error(client.post("/api/songs/", {"project": scenario.project.pk, "title": ["x"]},
-                             format="json"), 400, "title")
-    assert_error(client.post("/api/tasks/", {"song": song.pk, "title": "t", "due_date": "soon"},
-                             format="json"), 400, "due_date")
+    assert_error(
+        client.post(
+            "/api/songs/", {"project": scenario.project.pk, "title": "x" * 201}, format="json"
+        ),
+        400,
+        "title",
+    )
+    assert_error(
+        client.post("/api/songs/", {"project": "abc", "title": "x"}, format="json"), 400, "project"
+    )
+    assert_error(
+        client.post("/api/songs/", {"project": scenario.project.pk, "title": ["x"]}, format="json"),
+        400,
+        "title",
+    )
+    assert_error(
+        client.post(
+            "/api/tasks/", {"song": song.pk, "title": "t", "due_date": "soon"}, format="json"
+        ),
+        400,
+        "due_date",
+    )
     assert_error(client.post(f"/api/tasks/{song.pk}/move/", {"status": 5}, format="json"), 404)
     assert_error(client.post("/api/songs/", [1, 2], format="json"), 400, "JSON object")
     assert Song.objects.count() == 1
 
 
 def test_malformed_json(scenario):
-    r = scenario.client("producer").generic("POST", "/api/songs/", "{not json",
-                                            content_type="application/json")
+    r = scenario.client("producer").generic(
+        "POST", "/api/songs/", "{not json", content_type="application/json"
+    )
     assert_error(r, 400, "JSON")
 
 
 def test_wrong_content_type(scenario):
-    r = scenario.client("producer").generic("POST", "/api/songs/", "<x/>",
-                                            content_type="application/xml")
+    r = scenario.client("producer").generic(
+        "POST", "/api/songs/", "<x/>", content_type="application/xml"
+    )
     assert_error(r, 415)
 
 
@@ -122,12 +153,21 @@ def test_bad_query_parameters(scenario):
 
 def test_token_login(scenario, client):
     user = scenario.users["engineer"]
-    r = client.post("/api/auth/token/", {"username": user.username,
-                                         "password": "correct-horse-battery"},
-                    content_type="application/json")
+    r = client.post(
+        "/api/auth/token/",
+        {"username": user.username, "password": "correct-horse-battery"},
+        content_type="application/json",
+    )
     assert r.status_code == 200
     token = r.json()["token"]
     r = client.get("/api/projects/", HTTP_AUTHORIZATION=f"Token {token}")
     assert [p["name"] for p in r.json()["results"]] == ["Night Drive EP"]
-    assert_error(client.post("/api/auth/token/", {"username": user.username, "password": "x"},
-                             content_type="application/json"), 400, "wrong username")
+    assert_error(
+        client.post(
+            "/api/auth/token/",
+            {"username": user.username, "password": "x"},
+            content_type="application/json",
+        ),
+        400,
+        "wrong username",
+    )

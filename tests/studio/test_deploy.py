@@ -30,7 +30,11 @@ def run_check(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env["STUDIO_VAR_DIR"] = str(ROOT / "var" / "test-deploy")
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

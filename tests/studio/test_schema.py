@@ -60,8 +60,12 @@ def test_api_keeps_to_its_schema(api_schema):
         status_code_conformance,
     )
 
-    checks = [not_a_server_error, status_code_conformance, content_type_conformance,
-              response_schema_conformance]
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     failures = []
     operations = 0
     for result in api_schema.get_all_operations():
@@ -69,8 +73,9 @@ def test_api_keeps_to_its_schema(api_schema):
         operations += 1
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=6, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case):
             case.call_and_validate(checks=checks)
 
@@ -80,4 +85,3 @@ def test_api_keeps_to_its_schema(api_schema):
             failures.append(f"{operation.label}: {str(exc)[:600]}")
     assert operations > 20
     assert failures == [], "\n".join(failures)
-
