@@ -1,8 +1,4 @@
-"""The audio room's entries in the authorization matrix (tests/studio/test_authz_matrix.py).
-
-The tus routes (/api/uploads/) need tus headers the generic matrix does not send; their policy
-is tested in tests/audio/test_uploads.py (403 for artist/viewer, 404 for outsiders and for
-another user's upload, CSRF for session auth)."""
+"""Builders of audio objects for the authorization matrix (tests/studio/test_authz_matrix.py)."""
 
 from __future__ import annotations
 
