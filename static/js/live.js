@@ -14,6 +14,7 @@ let socket = null;
 let last = Number(body.dataset.lastSeq || 0);
 let epoch = body.dataset.epoch || "";
 let attempt = 0;
+let refusals = 0;
 let timer = null;
 let stopped = false;
 let presence = { type: "presence", song: null, mix: null };
@@ -52,6 +53,7 @@ function url() {
 function onFrame(frame) {
   if (!frame || typeof frame !== "object") return;
   if (frame.type === "hello") {
+    refusals = 0;
     if (frame.epoch) { epoch = frame.epoch; body.dataset.epoch = epoch; }
     return;
   }
@@ -81,6 +83,7 @@ function connect() {
   socket = ws;
   ws.onopen = () => {
     attempt = 0;
+    body.dataset.liveOpened = String(Number(body.dataset.liveOpened || 0) + 1);
     setState("open");
     sendPresence();
   };
@@ -92,12 +95,15 @@ function connect() {
   ws.onclose = (ev) => {
     if (socket !== ws) return;
     socket = null;
-    if (ev.code === 4401 || ev.code === 4404 || ev.code === 4403) {
+    body.dataset.liveClose = String(ev.code);
+    if (ev.code === 4403 || ((ev.code === 4401 || ev.code === 4404) && refusals >= 3)) {
+      // Removed from the project, or refused again and again: stop (a reload starts over).
       stopped = true;
       setState("closed");
       if (ev.code === 4403) emit("removed", { type: "removed" });
       return;
     }
+    if (ev.code === 4401 || ev.code === 4404) refusals += 1; // maybe transient: retry, slowly
     setState("connecting");
     schedule();
   };

@@ -221,10 +221,17 @@ export function initPlayer(root = document.getElementById("player")) {
   window.addEventListener("pagehide", () => { if (ws) ws.destroy(); });
 
   live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) });
-  live.on("job.finished", () => { if (root.dataset.state === "analysing") { setState("loading"); draw(); } });
+  live.on("job.finished", (frame) => {
+    const job = (frame.payload || {}).job || {};
+    if (root.dataset.state === "analysing" && String(job.asset) === root.dataset.asset) {
+      document.getElementById("analysing-note")?.remove();
+      setState("loading");
+      draw();
+    }
+  });
 
   updateTime();
-  draw();
+  if (root.dataset.state !== "analysing") draw(); // peaks exist: draw at once
   window.studioPlayer = { get active() { return active; }, switchTo, get state() { return root.dataset.state; } };
   return window.studioPlayer;
 }

@@ -119,6 +119,8 @@ export function initUploads(panel = document.querySelector("[data-upload]")) {
           set("offline", "Connection lost; the upload resumes when you are back online.");
           return;
         }
+        const status = err && err.originalResponse ? err.originalResponse.getStatus() : 0;
+        li.dataset.error = `${status} ${detailOf(err)}`;
         set("error", `Upload failed: ${detailOf(err)}`);
         pauseBtn.hidden = true;
         running -= 1; startNext();

@@ -181,6 +181,7 @@ def _seed() -> dict[str, Any]:
             username=f"e2e-{role}", password=PASSWORD, first_name=role.capitalize()
         )
         users[role] = user
+    get_user_model().objects.create_user(username="e2e-guest", password=PASSWORD, first_name="Gus")
     project = project_create(actor=users["producer"], name="Night Drive EP")
     for role in ROLES[1:]:
         member_add(actor=users["producer"], project=project, username=f"e2e-{role}", role=role)

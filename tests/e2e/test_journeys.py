@@ -7,6 +7,7 @@ data-state attributes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import re
 from pathlib import Path
@@ -31,7 +32,7 @@ def assert_not_reloaded(page: Any) -> None:
 
 
 def wait_live(page: Any) -> None:
-    expect(page.locator("body")).to_have_attribute("data-live", "open")
+    expect(page.locator("body")).to_have_attribute("data-live", "open", timeout=20_000)
 
 
 # --- Journey 1 ------------------------------------------------------------------------------
@@ -271,3 +272,107 @@ def test_journey3_viewer_sees_no_edit_controls_and_posts_are_refused(
     # An outsider's view of the same URLs: 404 for a project that is not theirs.
     response = viewer.request.get(f"/p/{pid + 999}/")
     assert response.status == 404
+
+
+# --- Members ----------------------------------------------------------------------------------
+def test_members_producer_invites_changes_role_and_removes(
+    open_as: Any, stack: Any, shot: Any
+) -> None:
+    """A producer invites by username, changes the role, removes; another member's page follows."""
+    pid = stack.data["project"]
+    engineer = open_as("engineer")
+    engineer.goto(f"/p/{pid}/members/")
+    wait_live(engineer)
+    mark(engineer)
+    expect(engineer.locator("#invite-username")).to_have_count(0)
+    producer = open_as("producer")
+    producer.on("dialog", lambda dialog: dialog.accept())
+    producer.goto(f"/p/{pid}/members/")
+    producer.fill("#invite-username", "nobody-here")
+    producer.get_by_role("button", name="Invite").click()
+    expect(producer.locator("#member-form-error")).to_contain_text("no user named")
+    producer.fill("#invite-username", "e2e-guest")
+    producer.select_option("#invite-role", "viewer")
+    producer.get_by_role("button", name="Invite").click()
+    row = producer.locator("#members tr", has_text="e2e-guest")
+    expect(row).to_be_visible()
+    expect(engineer.locator("#members tr", has_text="e2e-guest")).to_contain_text("Viewer")
+    shot(producer, "members-invited")
+    row.locator("select").select_option("engineer")
+    expect(engineer.locator("#members tr", has_text="e2e-guest")).to_contain_text("Engineer")
+    producer.locator("#members tr", has_text="e2e-guest").get_by_role(
+        "button", name="Remove"
+    ).click()
+    expect(producer.locator("#members tr", has_text="e2e-guest")).to_have_count(0)
+    expect(engineer.locator("#members tr", has_text="e2e-guest")).to_have_count(0)
+    assert_not_reloaded(engineer)
+    shot(engineer, "members-engineer-view")
+
+
+# --- Resume after reload, then A/B ------------------------------------------------------------
+@pytest.fixture(scope="session")
+def second_wav(tmp_path_factory: Any) -> Path:
+    rate, seconds = 44100, 20
+    t = np.arange(rate * seconds) / rate
+    sig = 0.6 * np.sin(2 * np.pi * 440 * t)
+    path = tmp_path_factory.mktemp("audio2") / "midnight-run-mix2.wav"
+    sf.write(path, np.stack([sig, sig], axis=1).astype(np.float32), rate, subtype="PCM_16")
+    return path
+
+
+@pytest.mark.allow_console(r"ERR_ABORTED", r"WebSocket connection to .* failed")
+def test_upload_resumes_after_reload_then_ab_compare(
+    open_as: Any, stack: Any, shot: Any, second_wav: Path
+) -> None:
+    """An upload cut by a page reload resumes from the server's offset when the same file is
+    chosen again; the new version is then compared A/B at the same playhead."""
+    song = stack.data["review_song"]
+    engineer = open_as("engineer")
+    held: list[Any] = []
+    patches = [0]
+
+    def hold_after_first(route: Any) -> None:
+        if route.request.method == "PATCH":
+            patches[0] += 1
+            if patches[0] > 1:
+                held.append(route)  # never answered: the reload cuts it
+                return
+        route.continue_()
+
+    engineer.route("**/api/uploads/**", hold_after_first)
+    engineer.goto(f"/songs/{song}/")
+    engineer.evaluate("document.querySelector('[data-upload]').dataset.chunkSize = '1048576'")
+    engineer.fill("#upload-label", "Louder vocal")
+    with engineer.expect_response(lambda r: r.request.method == "PATCH" and r.status == 204):
+        engineer.set_input_files("#upload-input", str(second_wav))
+    engineer.unroute("**/api/uploads/**")
+    engineer.reload()
+    for route in held:
+        with contextlib.suppress(Exception):  # the page that asked is gone
+            route.abort()
+    notice = engineer.locator("#upload-resume")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("midnight-run-mix2.wav")
+    shot(engineer, "upload-resume-offered")
+    engineer.evaluate("document.querySelector('[data-upload]').dataset.chunkSize = '1048576'")
+    with engineer.expect_request(lambda r: r.method == "PATCH", timeout=30_000) as first_patch:
+        engineer.set_input_files("#upload-input", str(second_wav))
+    assert first_patch.value.headers.get("upload-offset") not in (None, "0")
+    row = engineer.locator("#upload-rows .upload-row").first
+    expect(row).to_have_attribute("data-state", "done", timeout=60_000)
+    mix_url = row.get_by_role("link", name=re.compile(r"Open Mix \d")).get_attribute("href")
+    engineer.goto(mix_url)
+    expect(engineer.locator("#player")).to_have_attribute("data-state", re.compile("ready|paused"))
+    b = engineer.get_by_role("button", name=re.compile(r"B · Mix 1"))
+    expect(b).to_have_attribute("aria-pressed", "false")
+    engineer.evaluate("document.getElementById('audio-a').currentTime = 12")
+    expect(engineer.locator("#time")).to_contain_text("0:12")
+    engineer.locator("#waveform").focus()
+    engineer.keyboard.press("x")
+    expect(b).to_have_attribute("aria-pressed", "true")
+    t_b = engineer.evaluate("document.getElementById('audio-b').currentTime")
+    assert abs(t_b - 12) < 0.5, t_b
+    engineer.check("#loudness-match")
+    volume = engineer.evaluate("document.getElementById('audio-b').volume")
+    assert 0 < volume <= 1
+    shot(engineer, "player-ab")
