@@ -19,7 +19,7 @@ from audio.services import assets as asset_services
 from audio.services import mixes as mix_services
 from studio.api.base import ListRetrieveMixin, ScopedViewSet
 from studio.api.errors import ErrorSerializer
-from studio.errors import Conflict
+from studio.errors import Conflict, Invalid
 from studio.roles import Capability as C
 
 
@@ -35,6 +35,16 @@ _ERRORS = {
 
 
 @extend_schema(parameters=[_id_param("project", "assets of this project")])
+def peaks_for_width(peaks: dict[str, Any], width: int) -> dict[str, Any]:
+    """Only the level a player `width` CSS pixels wide needs (about 2 points per pixel: the
+    coarsest level with at least `width` min/max pairs), instead of every zoom level."""
+    levels = peaks.get("levels") or []
+    best = next((level for level in levels if level.get("length", 0) >= width), None)
+    if best is None and levels:
+        best = levels[-1]
+    return {**peaks, "levels": [best] if best else []}
+
+
 class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Asset
     serializer_class = s.AssetSerializer
@@ -65,18 +75,34 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
             raise Conflict("the analysis is not ready yet", code="analysis_pending")
         return Response({"asset": asset.pk, "sha256": asset.sha256, "report": asset.analysis})
 
-    @extend_schema(responses={200: s.PeaksSerializer, 409: ErrorSerializer, **_ERRORS})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "width",
+                OpenApiTypes.INT,
+                description="the player's width in CSS pixels: return only the level it needs",
+            )
+        ],
+        responses={200: s.PeaksSerializer, 409: ErrorSerializer, **_ERRORS},
+    )
     @action(detail=True, methods=["get"])
     def peaks(self, request: Request, pk: str) -> Response:
         """Waveform peaks for the browser; cacheable by the file's checksum (ETag)."""
         asset = self.get_object()
         if asset.peaks is None:
             raise Conflict("the waveform is not ready yet", code="analysis_pending")
-        etag = f'"peaks-{asset.sha256}"'
+        width = request.query_params.get("width", "")
+        if width and not (width.isdigit() and 1 <= int(width) <= 100_000):
+            raise Invalid(
+                "width must be a whole number of pixels from 1 to 100000",
+                fields={"width": ["1 to 100000"]},
+            )
+        peaks = peaks_for_width(asset.peaks, int(width)) if width else asset.peaks
+        etag = f'"peaks-{asset.sha256}-{width or "all"}"'
         if request.headers.get("If-None-Match") == etag:
             response = Response(status=304)
         else:
-            response = Response({"asset": asset.pk, "sha256": asset.sha256, "peaks": asset.peaks})
+            response = Response({"asset": asset.pk, "sha256": asset.sha256, "peaks": peaks})
         response["ETag"] = etag
         response["Cache-Control"] = "private, max-age=86400"
         return response

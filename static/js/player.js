@@ -98,7 +98,9 @@ export function initPlayer(root = document.getElementById("player")) {
 
   async function draw() {
     try {
-      const response = await fetch(audioA.dataset.peaksUrl, { credentials: "same-origin" });
+      const width = Math.max(200, Math.round(container.clientWidth || 800));
+      const url = `${audioA.dataset.peaksUrl}?width=${width}`; // only the level we draw
+      const response = await fetch(url, { credentials: "same-origin" });
       if (response.status === 409) { setState("analysing"); return; }
       if (!response.ok) throw new Error(`peaks ${response.status}`);
       const body = await response.json();

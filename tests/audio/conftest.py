@@ -269,9 +269,3 @@ def tus_client(scenario: Any) -> Any:
 def python() -> str:
     return sys.executable
 
-
-def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
-    """Add the audio models to the lead's authorization matrix when both rooms are collected."""
-    from tests.audio.authz import register_audio
-
-    register_audio()

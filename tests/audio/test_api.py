@@ -202,3 +202,32 @@ def test_a1_accepted_valid_file_still_uploads_after_hostile_ones(scenario: Any) 
         scenario.client("engineer"), data, filename="ok.wav", project=scenario.project.pk
     )
     assert response.status_code == 204
+
+
+def test_peaks_for_a_width_return_only_the_level_the_player_draws(
+    scenario: Any, tmp_path: Path
+) -> None:
+    """A player W pixels wide gets one level with at least W min/max pairs (2 points a pixel),
+    not every zoom level; a width past the finest gets the finest."""
+    from audio.engine.analysis import analyze_file
+
+    path = write_wav(tmp_path / "long.wav", seconds=20, seed=5)
+    asset = asset_ingest_file(
+        actor=scenario.users["engineer"],
+        project=scenario.project,
+        path=path,
+        original_name="long.wav",
+    )
+    peaks = analyze_file(path).to_dict()["peaks"]
+    Asset.objects.filter(pk=asset.pk).update(peaks=peaks)
+    lengths = [level["length"] for level in peaks["levels"]]
+    assert len(lengths) >= 2
+    client = scenario.client("viewer")
+    body = client.get(f"/api/assets/{asset.pk}/peaks/?width={lengths[0] + 1}").json()
+    assert [level["length"] for level in body["peaks"]["levels"]] == [lengths[1]]
+    body = client.get(f"/api/assets/{asset.pk}/peaks/?width=100000").json()
+    assert [level["length"] for level in body["peaks"]["levels"]] == [lengths[-1]]
+    assert client.get(f"/api/assets/{asset.pk}/peaks/").json()["peaks"] == peaks
+    response = client.get(f"/api/assets/{asset.pk}/peaks/?width=wide")
+    assert response.status_code == 400
+    assert response.json()["fields"]["width"]
