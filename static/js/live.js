@@ -96,14 +96,17 @@ function connect() {
     if (socket !== ws) return;
     socket = null;
     body.dataset.liveClose = String(ev.code);
-    if (ev.code === 4403 || ((ev.code === 4401 || ev.code === 4404) && refusals >= 3)) {
-      // Removed from the project, or refused again and again: stop (a reload starts over).
+    const refused = ev.code === 4401 || ev.code === 4403 || ev.code === 4404;
+    if (refused && refusals >= 3) {
+      // Refused again and again (signed out, or no longer a member): stop; a reload starts over.
       stopped = true;
       setState("closed");
-      if (ev.code === 4403) emit("removed", { type: "removed" });
+      if (ev.code !== 4401) emit("removed", { type: "removed" });
       return;
     }
-    if (ev.code === 4401 || ev.code === 4404) refusals += 1; // maybe transient: retry, slowly
+    // A refusal may be transient (a membership check racing a connect): retry, with backoff.
+    // A member who really was removed is refused (4404) on the retries and the loop ends.
+    if (refused) refusals += 1;
     setState("connecting");
     schedule();
   };
