@@ -110,6 +110,8 @@ def _db(value: float, scale: float = 20.0) -> float | None:
 class _Peaks:
     """Min/max pairs at the finest zoom, built block by block; coarser levels derive from it."""
 
+    MERGE_EVERY = 64  # pieces kept before joining them into one array
+
     def __init__(self, channels: int, expected_frames: int) -> None:
         self.spp = max(PEAKS_MIN_SAMPLES, -(-max(expected_frames, 1) // PEAKS_MAX_PAIRS))
         self.carry = np.zeros((channels, 0), dtype=np.float32)
@@ -134,6 +136,9 @@ class _Peaks:
     def _emit(self, shaped: npt.NDArray[np.float32]) -> None:
         self.mins.append(shaped.min(axis=2))
         self.maxs.append(shaped.max(axis=2))
+        if len(self.mins) >= self.MERGE_EVERY:  # a few pairs per block: array overhead adds up
+            self.mins = [np.concatenate(self.mins, axis=1)]
+            self.maxs = [np.concatenate(self.maxs, axis=1)]
 
     def result(self, sample_rate: int, duration_s: float) -> dict[str, Any]:
         if self.carry.shape[1]:
@@ -179,7 +184,7 @@ class Analyzer:
     ) -> None:
         self.sample_rate = sample_rate
         self.channels = channels
-        self.meter = LoudnessMeter(sample_rate, channels)
+        self.meter = LoudnessMeter(sample_rate, channels, series=False)
         self.frames = 0
         self.sums = np.zeros(channels)
         self.squares = np.zeros(channels)
