@@ -94,13 +94,17 @@ class Hub:
     async def tick(self) -> None:
         if not self.consumers:
             return
-        project_ids = list(self.consumers)
-        user_ids = sorted({c.user_id for group in self.consumers.values() for c in group})
+        # Judge only the sockets that existed when membership was read: one that connects
+        # during the query is not in its answer and must not be taken for a removed member.
+        snapshot = {pid: list(group) for pid, group in self.consumers.items()}
+        project_ids = list(snapshot)
+        user_ids = sorted({c.user_id for group in snapshot.values() for c in group})
         last, members = await database_sync_to_async(selectors.live_poll)(
             project_ids=project_ids, user_ids=user_ids
         )
         for project_id in project_ids:
-            group = [c for c in self.consumers.get(project_id, ()) if c.ready and not c.closed]
+            current = self.consumers.get(project_id, set())
+            group = [c for c in snapshot[project_id] if c in current and c.ready and not c.closed]
             for consumer in group:
                 if (project_id, consumer.user_id) not in members:
                     await consumer.revoke()
