@@ -108,3 +108,33 @@ def test_a_broken_channel_layer_never_fails_the_write(scenario, settings, caplog
     finally:
         channel_layers.backends.clear()
     assert "channel layer send" in caplog.text
+
+
+@pytest.mark.django_db
+def test_jobs_are_enqueued_after_commit_and_never_on_rollback(
+    scenario, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The broker gets the job id only once the job row is committed (the row is the outbox)."""
+    from audio import tasks
+    from audio.models import Job
+    from audio.services.jobs import job_create
+
+    sent: list[tuple[str, list]] = []
+    monkeypatch.setattr(tasks.app, "send_task", lambda name, args, **kw: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_create(actor=scenario.users["engineer"], project=scenario.project, kind="noop")
+        assert sent == []
+    assert sent == [(sent[0][0], [job.pk])]
+
+    sent.clear()
+    before = Job.objects.count()
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        job_create(actor=scenario.users["engineer"], project=scenario.project, kind="noop")
+        raise RuntimeError("abort")
+    assert callbacks == []
+    assert sent == []
+    assert Job.objects.count() == before
