@@ -268,4 +268,3 @@ def tus_client(scenario: Any) -> Any:
 
 def python() -> str:
     return sys.executable
-
