@@ -57,7 +57,7 @@ migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 bench: install services
-	$(TEST_ENV) $(PY) -m tests.bench
+	$(TEST_ENV) OPENBLAS_NUM_THREADS=1 $(PY) -m tests.bench
 
 vendor:
 	@bash scripts/vendor.sh
