@@ -25,7 +25,8 @@ PRODUCTION_ENV = {
 
 
 def run_check(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    test_only = {"DJANGO_ALLOW_ASYNC_UNSAFE", "STUDIO_FAST_PASSWORD_HASHER"}
+    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k not in test_only}
     env.update(extra)
     env["STUDIO_VAR_DIR"] = str(ROOT / "var" / "test-deploy")
     return subprocess.run(
