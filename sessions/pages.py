@@ -4,18 +4,28 @@ refetches it when the event arrives (handlers are idempotent: a refetch, never a
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from audio.models import Mix
+from audio.models import Mix, Take
 from sessions import services
-from sessions.models import Approval, Comment
+from sessions.models import Approval, Comment, WorkingSession
 from studio.errors import Invalid, NotFound
-from studio.pagekit import clock, form_error, int_or_none, member_project, page, page_context
+from studio.pagekit import (
+    clock,
+    form_error,
+    int_or_none,
+    is_htmx,
+    member_project,
+    page,
+    page_context,
+)
 from studio.roles import Capability as C
 
 
@@ -141,6 +151,27 @@ def comment_reopen(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 
 @page
+@require_POST
+def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
+    """The author changes the text (the service refuses anyone else with 403)."""
+    comment = _comment_for(request, comment_id)
+    try:
+        body = request.POST.get("body", "")
+        services.comment_edit(actor=request.user, comment=comment, body=body)
+    except Invalid as error:
+        return form_error(request, error, f"#comment-{comment.pk}-edit-error")
+    return _fragment(request, _mix_for(request, comment.mix_id), "comments")
+
+
+@page
+@require_POST
+def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = _comment_for(request, comment_id)
+    services.comment_delete(actor=request.user, comment=comment)
+    return _fragment(request, _mix_for(request, comment.mix_id), "comments")
+
+
+@page
 def mix_review(request: HttpRequest, mix_id: int) -> HttpResponse:
     mix = _mix_for(request, mix_id)
     if request.method == "POST":
@@ -158,9 +189,146 @@ def mix_review(request: HttpRequest, mix_id: int) -> HttpResponse:
     return _fragment(request, mix, "review")
 
 
+# --- working sessions and keeper takes (the song page's "Working sessions" card) --------------
+def _session_for(request: HttpRequest, session_id: int) -> WorkingSession:
+    try:
+        return WorkingSession.objects.visible_to(request.user).get(pk=session_id)
+    except WorkingSession.DoesNotExist:
+        raise NotFound("session not found") from None
+
+
+def _take_for(request: HttpRequest, take_id: Any) -> Take:
+    take = Take.objects.visible_to(request.user).filter(pk=int_or_none(take_id)).first()
+    if take is None:
+        raise NotFound("take not found")
+    return take
+
+
+def _when(raw: str | None, label: str) -> datetime.datetime:
+    """A datetime-local value ("2030-01-31T10:00") in the project's time zone."""
+    raw = (raw or "").strip()
+    if not raw:
+        raise Invalid(f"give the {label} date and time")
+    try:
+        value = datetime.datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"the {label} is not a date and time") from None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, timezone.get_current_timezone())
+    return value
+
+
+def _session_fields(request: HttpRequest) -> dict[str, Any]:
+    starts = _when(request.POST.get("starts_at"), "start")
+    ends = _when(request.POST.get("ends_at"), "end")
+    if ends <= starts:
+        raise Invalid("the session must end after it starts")
+    participants = [int_or_none(v) for v in request.POST.getlist("participants")]
+    return {
+        "kind": request.POST.get("kind", ""),
+        "starts_at": starts,
+        "ends_at": ends,
+        "participants": [p for p in participants if p is not None],
+        "notes": request.POST.get("notes", "").strip(),
+    }
+
+
+def _readable(error: Invalid) -> Invalid:
+    """Service sentences name API fields ("ends_at: ..."); the form says start and end."""
+    detail = error.detail.replace("starts_at", "start").replace("ends_at", "end")
+    return Invalid(detail, code=error.code, fields=error.fields)
+
+
+def _sessions_response(request: HttpRequest, song_id: int) -> HttpResponse:
+    from studio.selectors import song_get_for_member
+    from studio.views import song_part
+
+    song = song_get_for_member(user=request.user, song_id=song_id)
+    if not is_htmx(request):
+        return redirect("song-detail", song.pk)
+    return song_part(request, song, "sessions")
+
+
+@page
+@require_POST
+def session_schedule(request: HttpRequest, song_id: int) -> HttpResponse:
+    from studio.selectors import song_get_for_member
+
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.SESSION_EDIT)
+    try:
+        services.session_schedule(actor=request.user, song=song, **_session_fields(request))
+    except Invalid as error:
+        return form_error(request, _readable(error), "#session-form-error")
+    return _sessions_response(request, song.pk)
+
+
+@page
+@require_POST
+def session_update(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _session_for(request, session_id)
+    member_project(request, session.project_id, C.SESSION_EDIT)
+    try:
+        services.session_update(actor=request.user, session=session, **_session_fields(request))
+    except Invalid as error:
+        return form_error(request, _readable(error), f"#session-{session.pk}-error")
+    return _sessions_response(request, session.song_id)
+
+
+@page
+@require_POST
+def session_cancel(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _session_for(request, session_id)
+    song_id = session.song_id
+    services.session_delete(actor=request.user, session=session)
+    return _sessions_response(request, song_id)
+
+
+@page
+@require_POST
+def session_take_add(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _session_for(request, session_id)
+    member_project(request, session.project_id, C.SESSION_EDIT)
+    try:
+        take = _take_for(request, request.POST.get("take"))
+        services.session_add_take(actor=request.user, session=session, take=take)
+    except (Invalid, NotFound) as error:
+        return form_error(request, Invalid(error.detail), f"#session-{session.pk}-error")
+    return _sessions_response(request, session.song_id)
+
+
+@page
+@require_POST
+def session_take_remove(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = _session_for(request, session_id)
+    member_project(request, session.project_id, C.SESSION_EDIT)
+    take = _take_for(request, request.POST.get("take"))
+    services.session_remove_take(actor=request.user, session=session, take=take)
+    return _sessions_response(request, session.song_id)
+
+
+@page
+@require_POST
+def take_keeper(request: HttpRequest, take_id: int) -> HttpResponse:
+    """Mark (is_keeper=1) or unmark (is_keeper=0) the keeper take of its part."""
+    take = _take_for(request, take_id)
+    keep = request.POST.get("is_keeper", "1") not in ("0", "false", "")
+    services.take_set_keeper(actor=request.user, take=take, is_keeper=keep)
+    return _sessions_response(request, take.song_id)
+
+
 urlpatterns = [
     path("mixes/<int:mix_id>/comments/", mix_comments, name="mix-comments"),
     path("mixes/<int:mix_id>/review/", mix_review, name="mix-review"),
     path("comments/<int:comment_id>/resolve/", comment_resolve, name="comment-resolve"),
     path("comments/<int:comment_id>/reopen/", comment_reopen, name="comment-reopen"),
+    path("comments/<int:comment_id>/edit/", comment_edit, name="comment-edit"),
+    path("comments/<int:comment_id>/delete/", comment_delete, name="comment-delete"),
+    path("songs/<int:song_id>/sessions/", session_schedule, name="session-schedule"),
+    path("sessions/<int:session_id>/", session_update, name="session-update"),
+    path("sessions/<int:session_id>/cancel/", session_cancel, name="session-cancel"),
+    path("sessions/<int:session_id>/takes/add/", session_take_add, name="session-take-add"),
+    path(
+        "sessions/<int:session_id>/takes/remove/", session_take_remove, name="session-take-remove"
+    ),
+    path("takes/<int:take_id>/keeper/", take_keeper, name="take-keeper"),
 ]
