@@ -266,6 +266,38 @@ def task_move(request: HttpRequest, task_id: int) -> HttpResponse:
     return _board_response(request, project)
 
 
+@page
+@require_POST
+def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
+    """Title, assignee and due date of a card, edited in place (TASK_EDIT)."""
+    task = get_object_or_404(Task.objects.visible_to(request.user), pk=task_id)
+    project, _ = member_project(request, task.project_id, C.TASK_EDIT)
+    target = f"#task-{task.pk}-error"
+    title = request.POST.get("title", "").strip()
+    if not title:
+        return form_error(request, Invalid("give the task a title"), target)
+    assignee = None
+    if request.POST.get("assignee"):
+        assignee = get_user_model().objects.filter(pk=int_or_none(request.POST["assignee"])).first()
+        if assignee is None:
+            return form_error(request, Invalid("choose a member"), target)
+    due = None
+    if request.POST.get("due_date"):
+        try:
+            due = datetime.date.fromisoformat(request.POST["due_date"])
+        except ValueError:
+            return form_error(request, Invalid("the due date is not a date"), target)
+    try:
+        tasks.task_update(
+            actor=request.user, task=task, title=title[:200], assignee=assignee, due_date=due
+        )
+    except Invalid as error:
+        return form_error(request, error, target)
+    if not is_htmx(request):
+        return redirect("project-board", project.pk)
+    return _board_response(request, project)
+
+
 # --- song -----------------------------------------------------------------------------------
 def _stage_context(song: Song, role: str) -> dict[str, Any]:
     facts = song_facts(song)
@@ -324,9 +356,41 @@ def _splits(song: Song) -> list[dict[str, Any]]:
     return out
 
 
-def _song_context(request: HttpRequest, song: Song, role: str) -> dict[str, Any]:
-    from sessions.models import WorkingSession
+def _sessions_context(song: Song) -> dict[str, Any]:
+    """The "Working sessions" card: sessions with their takes (and the song's takes each could
+    still take), the song's takes by part for the keeper choice, members for participants."""
+    from audio.models import Take
+    from sessions.models import SessionKind, WorkingSession
 
+    takes = list(Take.objects.filter(song=song).select_related("asset").order_by("part", "number"))
+    sessions = list(
+        WorkingSession.objects.filter(song=song)
+        .prefetch_related("participants", "takes")
+        .order_by("starts_at", "id")
+    )
+    for ws in sessions:
+        attached = {t.pk for t in ws.takes.all()}
+        ws.take_list = [t for t in takes if t.pk in attached]
+        ws.free_takes = [t for t in takes if t.pk not in attached]
+        ws.participant_ids = {u.pk for u in ws.participants.all()}
+    parts: dict[str, list[Any]] = {}
+    for take in takes:
+        parts.setdefault(take.part, []).append(take)
+    start = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+    start += datetime.timedelta(days=1)
+    return {
+        "working_sessions": sessions,
+        "session_kinds": SessionKind.choices,
+        "take_parts": sorted(parts.items()),
+        "song_members": Membership.objects.filter(project_id=song.project_id)
+        .select_related("user")
+        .order_by("user__username"),
+        "default_start": start,
+        "default_end": start + datetime.timedelta(hours=3),
+    }
+
+
+def _song_context(request: HttpRequest, song: Song, role: str) -> dict[str, Any]:
     project = song.project
     return page_context(
         project,
@@ -340,9 +404,7 @@ def _song_context(request: HttpRequest, song: Song, role: str) -> dict[str, Any]
         samples=song.sample_uses.order_by("id"),
         sample_kinds=SampleKind.choices,
         clearances=Clearance.choices,
-        working_sessions=WorkingSession.objects.filter(song=song)
-        .prefetch_related("participants", "takes")
-        .order_by("starts_at"),
+        **_sessions_context(song),
         song_tasks=song.tasks.select_related("assignee").order_by("status", "rank"),
         **_stage_context(song, role),
     )
@@ -355,17 +417,50 @@ def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
     song.project = project  # the row read first carries the seq the page starts from
     ctx = _song_context(request, song, role)
     part = request.GET.get("part")
-    if is_htmx(request) and part in {"stage", "credits", "splits", "samples", "sessions"}:
+    if is_htmx(request) and part in {"head", "stage", "credits", "splits", "samples", "sessions"}:
         return render(request, f"studio/_song_{part}.html", ctx)
     return render(request, "studio/song.html", ctx)
 
 
-def _song_part(request: HttpRequest, song: Song, part: str) -> HttpResponse:
+def song_part(request: HttpRequest, song: Song, part: str) -> HttpResponse:
+    """After a song-page write: the named card, re-read (a full request goes to the page)."""
     song = song_get_for_member(user=request.user, song_id=song.pk)
     _project, role = member_project(request, song.project_id)
     if not is_htmx(request):
         return redirect("song-detail", song.pk)
     return render(request, f"studio/_song_{part}.html", _song_context(request, song, role))
+
+
+_song_part = song_part
+
+
+@page
+@require_POST
+def song_update(request: HttpRequest, song_id: int) -> HttpResponse:
+    """Title, key and tempo, edited in place in the song's header (SONG_EDIT)."""
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.SONG_EDIT)
+    title = request.POST.get("title", "").strip()
+    if not title:
+        return form_error(request, Invalid("give the song a title"), "#song-edit-error")
+    tempo_raw = request.POST.get("tempo_bpm", "").strip().replace(",", ".")
+    tempo = None
+    if tempo_raw:
+        try:
+            tempo = Decimal(tempo_raw).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            return form_error(request, Invalid(f"'{tempo_raw}' is not a tempo"), "#song-edit-error")
+        if not Decimal("1") <= tempo <= Decimal("999.99"):
+            return form_error(
+                request, Invalid("the tempo is between 1 and 999.99 BPM"), "#song-edit-error"
+            )
+    songs.song_update(
+        actor=request.user,
+        song=song,
+        title=title[:200],
+        key=request.POST.get("key", "").strip()[:20],
+        tempo_bpm=tempo,
+    )
+    return song_part(request, song, "head")
 
 
 @page
@@ -396,6 +491,24 @@ def credit_add(request: HttpRequest, song_id: int) -> HttpResponse:
     except Invalid as error:
         return form_error(request, error, "#credit-form-error")
     return _song_part(request, song, "credits")
+
+
+@page
+@require_POST
+def credit_update(request: HttpRequest, credit_id: int) -> HttpResponse:
+    credit = get_object_or_404(Credit.objects.visible_to(request.user), pk=credit_id)
+    try:
+        credits.credit_update(
+            actor=request.user,
+            credit=credit,
+            role=request.POST.get("role", credit.role),
+            contributor_name=request.POST.get("contributor_name", "").strip()[:200]
+            or credit.contributor_name,
+            instrument=request.POST.get("instrument", "").strip()[:100],
+        )
+    except Invalid as error:
+        return form_error(request, error, f"#credit-{credit.pk}-error")
+    return _song_part(request, credit.song, "credits")
 
 
 @page

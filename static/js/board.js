@@ -22,6 +22,13 @@ export function initBoard() {
     if (marker) { marker.remove(); marker = null; }
   };
 
+  // A card whose edit form is open is not draggable, so text in its fields can be selected.
+  document.addEventListener("toggle", (e) => {
+    const details = e.target;
+    if (!details.matches || !details.matches(".task-edit")) return;
+    const card = details.closest(".task");
+    if (card) card.draggable = !details.open;
+  }, true);
   document.addEventListener("dragstart", (e) => {
     const card = e.target.closest && e.target.closest(".task[draggable=true]");
     if (!card) return;
