@@ -42,9 +42,11 @@ def _payload_user(data: Any) -> str:
 
 def describe(events: list[Any]) -> list[Activity]:
     """Sentences for events (newest first in, newest first out), skipping quiet types."""
-    from audio.models import Master, Mix
+    from audio.models import Asset, Master, Mix, Take
 
     song_ids: set[int] = set()
+    asset_ids: set[int] = set()
+    take_ids: set[int] = set()
     mix_ids: set[int] = set()
     master_ids: set[int] = set()
     for event in events:
@@ -72,11 +74,22 @@ def describe(events: list[Any]) -> list[Activity]:
                     song_ids.add(obj["song"])
         if isinstance(p.get("master"), dict) and isinstance(p["master"].get("id"), int):
             master_ids.add(p["master"]["id"])
+        job = p.get("job")
+        if isinstance(job, dict) and isinstance(job.get("asset"), int):
+            asset_ids.add(job["asset"])
+        for take in p.get("takes") or []:
+            if isinstance(take, dict) and isinstance(take.get("id"), int):
+                take_ids.add(take["id"])
+                if isinstance(take.get("song"), int):
+                    song_ids.add(take["song"])
     mixes = {m.pk: m for m in Mix.objects.filter(pk__in=mix_ids).select_related("song")}
     masters = {m.pk: m for m in Master.objects.filter(pk__in=master_ids).select_related("song")}
     songs = {s.pk: s.title for s in Song.objects.filter(pk__in=song_ids)}
     for m in [*mixes.values(), *masters.values()]:
         songs.setdefault(m.song_id, m.song.title)
+    files = dict(Asset.objects.filter(pk__in=asset_ids).values_list("pk", "original_name"))
+    take_numbers = dict(Take.objects.filter(pk__in=take_ids).values_list("pk", "number"))
+    names = {"files": files, "takes": take_numbers}
 
     def song_title(song_id: Any) -> str:
         return f"'{songs[song_id]}'" if song_id in songs else "a deleted song"
@@ -94,14 +107,21 @@ def describe(events: list[Any]) -> list[Activity]:
     for event in events:
         if event.type in QUIET:
             continue
-        text = _sentence(event, song_title, version, mixes)
+        text = _sentence(event, song_title, version, mixes, names)
         if text is None:
             continue
         out.append(Activity(event.seq, event.type, _name(event.actor), text, event.created_at))
     return out
 
 
-def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) -> str | None:
+def _sentence(
+    event: Any,
+    song_title: Any,
+    version: Any,
+    mixes: dict[int, Any],
+    names: dict[str, dict[int, Any]] | None = None,
+) -> str | None:
+    names = names or {"files": {}, "takes": {}}
     p = event.payload or {}
     who = _name(event.actor)
     t = event.type
@@ -185,14 +205,41 @@ def _sentence(event: Any, song_title: Any, version: Any, mixes: dict[int, Any]) 
     if t == "job.finished":
         job = p.get("job", {})
         if job.get("kind") == "analyze":
+            name = names["files"].get(job.get("asset"))
+            if name:
+                return f"Analysis of '{name}' finished"
             return "Analysis finished: the waveform and loudness are ready"
         return f"{str(job.get('kind', 'A')).capitalize()} job {job.get('id', '')} finished"
     if t == "job.failed":
         job = p.get("job", {})
+        name = names["files"].get(job.get("asset"))
+        if job.get("kind") == "analyze" and name:
+            return f"Analysis of '{name}' failed: {job.get('error', '')}"
         return f"{str(job.get('kind', 'A')).capitalize()} job failed: {job.get('error', '')}"
     if t.startswith("session."):
         s = p.get("session", {})
-        return f"{who} scheduled a {s.get('kind', '')} session for {song_title(s.get('song'))}"
+        kind = f"{s['kind']} session" if s.get("kind") else "session"
+        verb = {"session.scheduled": "scheduled", "session.deleted": "cancelled"}.get(t, "updated")
+        article = "the" if verb == "updated" else "a"
+        return f"{who} {verb} {article} {kind} for {song_title(s.get('song'))}"
+    if t == "take.keeper_changed":
+        kept = [x for x in p.get("takes") or [] if isinstance(x, dict) and x.get("is_keeper")]
+        if kept:
+            x = kept[0]
+            number = names["takes"].get(x.get("id"))
+            take = f"{x.get('part')} take {number}" if number else f"a {x.get('part')} take"
+            return f"{who} chose {take} as the keeper of {song_title(x.get('song'))}"
+        dropped = [x for x in p.get("takes") or [] if isinstance(x, dict)]
+        if dropped:
+            x = dropped[0]
+            return f"{who} unmarked the {x.get('part')} keeper of {song_title(x.get('song'))}"
+        return None
+    if t == "credit.updated":
+        c = p.get("credit", {})
+        name, song = c.get("contributor_name"), song_title(c.get("song"))
+        return f"{who} updated the credit of {name} on {song}"
+    if t == "comment.deleted":
+        return f"{who} deleted a comment on {version(p.get('comment', {}))}"
     return None
 
 
