@@ -109,6 +109,60 @@ PAGES: dict[str, Page] = {
     ),
     "comment-resolve": Page(post="comment", kwarg="comment_id", make="comment"),
     "comment-reopen": Page(post="comment", kwarg="comment_id", make="resolved_comment"),
+    "comment-edit": Page(
+        post="comment", kwarg="comment_id", make="comment", form=(("body", "Edited"),)
+    ),
+    "comment-delete": Page(post="comment", kwarg="comment_id", make="comment"),
+    "song-update": Page(
+        post="song.edit",
+        kwarg="song_id",
+        make="song",
+        form=(("title", "Renamed"), ("key", "A minor"), ("tempo_bpm", "96")),
+    ),
+    "credit-update": Page(
+        post="credit.edit",
+        kwarg="credit_id",
+        make="credit",
+        form=(("role", "lyricist"), ("contributor_name", "B")),
+    ),
+    "task-update": Page(
+        post="task.edit",
+        kwarg="task_id",
+        make="task",
+        form=(("title", "Edited"), ("due_date", "2030-01-31")),
+    ),
+    "session-schedule": Page(
+        post="session.edit",
+        kwarg="song_id",
+        make="song",
+        form=(
+            ("kind", "recording"),
+            ("starts_at", "2030-01-31T10:00"),
+            ("ends_at", "2030-01-31T13:00"),
+        ),
+    ),
+    "session-update": Page(
+        post="session.edit",
+        kwarg="session_id",
+        make="working_session",
+        form=(("kind", "mix"), ("starts_at", "2030-02-01T10:00"), ("ends_at", "2030-02-01T12:00")),
+    ),
+    "session-cancel": Page(post="session.edit", kwarg="session_id", make="working_session"),
+    "session-take-add": Page(
+        post="session.edit",
+        kwarg="session_id",
+        make="session_and_take",
+        form=(("take", "{obj.spare_take}"),),
+    ),
+    "session-take-remove": Page(
+        post="session.edit",
+        kwarg="session_id",
+        make="session_with_take",
+        form=(("take", "{obj.attached_take}"),),
+    ),
+    "take-keeper": Page(
+        post="session.edit", kwarg="take_id", make="take", form=(("is_keeper", "1"),)
+    ),
 }
 
 
@@ -261,6 +315,20 @@ def _session_with_take(s: Scenario, actor: Any = None) -> Any:
 
     session = _working_session(s)
     return session_add_take(actor=s.users["producer"], session=session, take=_audio("_take")(s))
+
+
+def _session_and_take(s: Scenario, actor: Any = None) -> Any:
+    """A session and a take of its song that is not attached yet (`spare_take`, its pk)."""
+    session = _working_session(s)
+    session.spare_take = _audio("_take")(s).pk
+    return session
+
+
+def _session_taken(s: Scenario, actor: Any = None) -> Any:
+    """A session with one take attached (`attached_take`, its pk)."""
+    session = _session_with_take(s)
+    session.attached_take = session.takes.get().pk
+    return session
 
 
 def _upload(s: Scenario, actor: Any = None) -> Any:
@@ -574,6 +642,10 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "mix": _audio("_mix"),
     "comment": _comment,
     "resolved_comment": _resolved_comment,
+    "working_session": _working_session,
+    "session_and_take": _session_and_take,
+    "session_with_take": _session_taken,
+    "take": _audio("_take"),
 }
 PAGE_CASES = [
     (name, method)
@@ -602,7 +674,7 @@ def test_page_follows_policy(
             kwargs["right"] = "master"
         url = reverse(name, kwargs=kwargs)
         song = _song(scenario)
-        form = {k: v.format(song=song.pk) for k, v in page.form}
+        form = {k: v.format(song=song.pk, obj=obj) for k, v in page.form}
         client.logout()
         if actor is not None:
             client.force_login(actor)
