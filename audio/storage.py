@@ -22,7 +22,9 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
+from storages.utils import clean_name
 
 COPY_BLOCK = 1024 * 1024
 
@@ -115,17 +117,33 @@ def job_dir(job_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "jobs" / str(int(job_id))
 
 
+def job_output_name(job_id: int, name: str) -> str:
+    """The storage name of a job's output: `jobs/<id>/<name>` (local or remote)."""
+    return f"jobs/{int(job_id)}/{name}"
+
+
 def job_output_path(job_id: int, name: str) -> Path:
-    """Outputs are keyed by job: a second run of the same job replaces them with the same bytes."""
+    """Local storage only: where `job_output_name` lives under MEDIA_ROOT."""
     return job_dir(job_id) / name
 
 
 def job_clean_temp(job_id: int) -> None:
-    """Remove temp files a killed run left behind (they only ever exist under *.tmp)."""
+    """Remove temp files a killed run left behind (they only ever exist under *.tmp; remote
+    storage never shows a partial object, so there is nothing to clean there)."""
     directory = job_dir(job_id)
-    if directory.is_dir():
+    if is_local() and directory.is_dir():
         for leftover in directory.glob("*.tmp"):
             leftover.unlink(missing_ok=True)
+
+
+# Local working copies (of remote files, or of files being stored) live in the upload dir under
+# this prefix, so the upload sweeper removes those a killed process left behind.
+SCRATCH_PREFIX = "scratch-"
+
+
+def scratch_file(suffix: str = "") -> tuple[int, Path]:
+    fd, tmp = tempfile.mkstemp(prefix=SCRATCH_PREFIX, suffix=suffix, dir=upload_dir())
+    return fd, Path(tmp)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -179,11 +197,36 @@ def store_file(src: Path, name: str) -> None:
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
         return
-    with open(src, "rb") as fh:
-        saved = default_storage.save(name, File(fh, name=name))
+    try:
+        with open(src, "rb") as fh:
+            _save_remote(name, File(fh, name=name))
+    finally:
+        src.unlink(missing_ok=True)
+
+
+def _save_remote(name: str, content: File) -> None:
+    saved = default_storage.save(name, content)
     if saved != name:  # file_overwrite=True keeps names; anything else is a misconfiguration
+        with contextlib.suppress(Exception):
+            default_storage.delete(saved)
         raise RuntimeError(f"storage renamed {name} to {saved}")
-    src.unlink(missing_ok=True)
+
+
+def job_output_write(job_id: int, name: str, data: bytes) -> str:
+    """Store a job's output under `jobs/<id>/<name>`, whole or not at all: locally by temp
+    name, fsync and rename; remotely by one PUT (a re-run replaces it with the same bytes).
+    Returns the storage name."""
+    storage_name = job_output_name(job_id, name)
+    if is_local():
+        atomic_write(Path(default_storage.path(storage_name)), data)
+    else:
+        _save_remote(storage_name, ContentFile(data, name=name))
+    return storage_name
+
+
+def read_bytes(name: str) -> bytes:
+    with open_file(name) as fh:
+        return fh.read()
 
 
 def delete_file(name: str) -> None:
@@ -203,17 +246,46 @@ def file_size(name: str) -> int:
     return int(default_storage.size(name))
 
 
+def read_range(name: str, start: int, length: int, block: int = COPY_BLOCK) -> Iterator[bytes]:
+    """`length` bytes of a stored file from `start`, in blocks. Remote storage asks for that
+    range only (one ranged GET): django-storages' S3File would download the whole object first,
+    which for a browser seeking in a long take means the whole file on every seek."""
+    if length <= 0:
+        return iter(())
+    if is_local() or not hasattr(default_storage, "bucket"):
+        fh: Any = open_file(name)  # opened now: a missing file fails before the response starts
+        fh.seek(start)
+    else:
+        key = default_storage._normalize_name(clean_name(name))
+        fh = default_storage.bucket.Object(key).get(Range=f"bytes={start}-{start + length - 1}")[
+            "Body"
+        ]
+    return _blocks(fh, length, block)
+
+
+def _blocks(fh: Any, length: int, block: int) -> Iterator[bytes]:
+    try:
+        left = length
+        while left > 0:
+            data = fh.read(min(block, left))
+            if not data:
+                break
+            left -= len(data)
+            yield data
+    finally:
+        fh.close()
+
+
 @contextlib.contextmanager
 def local_path(name: str) -> Iterator[Path]:
     """A local path to a stored file (a temporary copy when storage is remote)."""
     if is_local():
         yield Path(default_storage.path(name))
         return
-    suffix = Path(name).suffix
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=upload_dir())
+    fd, tmp = scratch_file(suffix=Path(name).suffix)
     try:
         with os.fdopen(fd, "wb") as out, open_file(name) as src:
             shutil.copyfileobj(src, out, COPY_BLOCK)
-        yield Path(tmp)
+        yield tmp
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)

@@ -111,10 +111,7 @@ def _noop(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[str, Any]:
         time.sleep(min(0.1, left))
         progress(1.0 - left / seconds if seconds else 1.0)
     storage.job_clean_temp(claim.job.pk)
-    storage.atomic_write(
-        storage.job_output_path(claim.job.pk, "noop.json"),
-        storage.json_bytes({"job": claim.job.pk}),
-    )
+    storage.job_output_write(claim.job.pk, "noop.json", storage.json_bytes({"job": claim.job.pk}))
     return {"slept_s": seconds}
 
 

@@ -4,8 +4,6 @@ Content-Type, `nosniff`, and a fixed Content-Disposition (never the client's fil
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import BinaryIO
 
 from django.http import HttpResponse, StreamingHttpResponse
 
@@ -54,20 +52,6 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def _stream(fh: BinaryIO, start: int, length: int) -> Iterator[bytes]:
-    try:
-        fh.seek(start)
-        left = length
-        while left > 0:
-            block = fh.read(min(STREAM_BLOCK, left))
-            if not block:
-                break
-            left -= len(block)
-            yield block
-    finally:
-        fh.close()
-
-
 def _common_headers(response: HttpResponse, asset: Asset, inline: bool) -> None:
     ext = asset.format if asset.format in CONTENT_TYPES else "bin"
     disposition = "inline" if inline else "attachment"
@@ -91,10 +75,8 @@ def asset_file_response(asset: Asset, range_header: str, *, inline: bool) -> Htt
         return response
     start, end = span if span else (0, size - 1)
     length = end - start + 1 if size else 0
-    fh = storage.open_file(asset.storage_name)
-    response = StreamingHttpResponse(
-        _stream(fh, start, length), status=206 if span else 200, content_type=content_type
-    )
+    body = storage.read_range(asset.storage_name, start, length, STREAM_BLOCK)
+    response = StreamingHttpResponse(body, status=206 if span else 200, content_type=content_type)
     response["Content-Length"] = str(length)
     if span:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"

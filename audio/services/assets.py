@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -125,10 +124,13 @@ def asset_create_from_file(
     if consume:
         storage.store_file(path, name)
     else:
-        fd, tmp = tempfile.mkstemp(dir=storage.upload_dir())
-        with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-            shutil.copyfileobj(src, out, storage.COPY_BLOCK)
-        storage.store_file(Path(tmp), name)
+        fd, tmp = storage.scratch_file()
+        try:
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, storage.COPY_BLOCK)
+            storage.store_file(tmp, name)
+        finally:
+            tmp.unlink(missing_ok=True)
     try:
         with transaction.atomic():
             project_lock(project.pk)
@@ -206,10 +208,11 @@ def asset_analyze(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[st
         report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)
     data = report.to_dict()
     peaks = data.pop("peaks", None)
-    output = storage.job_output_path(job.pk, "analysis.json")
-    storage.atomic_write(output, storage.json_bytes({"report": data, "peaks": peaks}))
+    output = storage.job_output_write(
+        job.pk, "analysis.json", storage.json_bytes({"report": data, "peaks": peaks})
+    )
     Asset.objects.filter(pk=asset.pk).update(analysis=data, peaks=peaks)
-    return {"asset": asset.pk, "output": f"jobs/{job.pk}/analysis.json"}
+    return {"asset": asset.pk, "output": output}
 
 
 # --- stems and takes ---------------------------------------------------------------------------

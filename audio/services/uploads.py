@@ -414,7 +414,8 @@ def upload_terminate(*, actor: Any, upload_id: str | uuid.UUID) -> None:
 
 
 def upload_sweep_expired() -> int:
-    """Remove expired sessions and their files, and temp files with no session (U4)."""
+    """Remove expired sessions and their files, temp files with no session, and scratch copies
+    a killed process left behind (U4)."""
     now = timezone.now()
     count = 0
     for upload in Upload.objects.filter(expires_at__lte=now).exclude(state=UploadState.DONE):
@@ -428,8 +429,13 @@ def upload_sweep_expired() -> int:
         )
     )
     cutoff = now.timestamp() - settings.UPLOAD_EXPIRY_SECONDS
-    for path in Path(storage.upload_dir()).glob("*.part"):
-        if path.name not in known and path.stat().st_mtime < cutoff:
+    directory = Path(storage.upload_dir())
+    for path in [*directory.glob("*.part"), *directory.glob(f"{storage.SCRATCH_PREFIX}*")]:
+        try:
+            stale = path.name not in known and path.stat().st_mtime < cutoff
+        except FileNotFoundError:  # removed meanwhile (by its own process or another sweeper)
+            continue
+        if stale:
             path.unlink(missing_ok=True)
             count += 1
     return count
