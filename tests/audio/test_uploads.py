@@ -323,3 +323,99 @@ def test_refused_file_is_422_naming_the_reason_and_leaves_nothing(
     upload = Upload.objects.get()
     assert not (Path(settings.UPLOAD_DIR) / upload.temp_name).exists()
     assert tus_client.head(f"/api/uploads/{upload.pk}/", **TUS).status_code == 410
+
+
+# --- U4: expiry sweep ---------------------------------------------------------------------------
+
+
+def test_u4_sweeper_removes_abandoned_uploads_and_keeps_live_ones(
+    tus_client: APIClient, scenario: Any, settings: Any, tmp_path: Path
+) -> None:
+    """U4: `requeue_stale_jobs` also sweeps uploads. Abandoned sessions past their expiry (with
+    or without bytes, refused ones too), temp files with no session and scratch copies a killed
+    process left are removed: 0 orphan files, 0 dangling rows. An upload in progress and not
+    expired is kept and still completes; a fresh file with no row yet is kept; an asset stays."""
+    import os
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from audio import storage
+    from audio.models import UploadState
+
+    settings.UPLOAD_DIR = tmp_path / "uploads"  # this test owns every file in the folder
+    project = scenario.project.pk
+
+    def start(data: bytes, sent: int, name: str) -> Upload:
+        url = tus_create(tus_client, len(data), filename=name, project=project)["Location"]
+        if sent:
+            assert tus_patch(tus_client, url, 0, data[:sent], checksum="auto").status_code == 204
+        return Upload.objects.get(pk=url.rstrip("/").rsplit("/", 1)[-1])
+
+    finished = upload_bytes(
+        tus_client, wav_bytes(seconds=0.2, seed=61), filename="ok.wav", project=project
+    )
+    assert finished.status_code == 204
+    done = Upload.objects.get(state=UploadState.DONE)
+    refused = upload_bytes(tus_client, b"RIFF" + b"\x00" * 60, filename="bad.wav", project=project)
+    assert refused.status_code == 422
+    failed = Upload.objects.get(state=UploadState.FAILED)
+    live_data = wav_bytes(seconds=0.3, seed=62)
+    abandoned = [
+        start(wav_bytes(seconds=0.3, seed=63), 20_000, "half.wav"),
+        start(wav_bytes(seconds=0.3, seed=64), 0, "nothing-sent.wav"),
+    ]
+    live = start(live_data, 30_000, "in-progress.wav")
+    for upload in abandoned:
+        assert storage.upload_temp_path(upload.temp_name).exists()
+
+    # time passes: the abandoned and refused sessions expire, the completed one is long done
+    now = timezone.now()
+    Upload.objects.filter(pk__in=[u.pk for u in [*abandoned, failed]]).update(
+        expires_at=now - timedelta(seconds=1)
+    )
+    Upload.objects.filter(pk=done.pk).update(expires_at=now - timedelta(days=8))
+    old = now.timestamp() - settings.UPLOAD_EXPIRY_SECONDS - 60
+    upload_dir = Path(settings.UPLOAD_DIR)
+    orphan = upload_dir / "0123456789abcdef0123456789abcdef.part"  # crash before the row commit
+    scratch = upload_dir / f"{storage.SCRATCH_PREFIX}killed-worker.wav"  # a killed job's copy
+    for path in (orphan, scratch):
+        path.write_bytes(b"x" * 1000)
+        os.utime(path, (old, old))
+    fresh = upload_dir / "fedcba9876543210fedcba9876543210.part"  # a create in flight: kept
+    fresh.write_bytes(b"")
+
+    out = StringIO()
+    call_command("requeue_stale_jobs", stdout=out)
+    assert "removed 5 expired uploads" in out.getvalue(), out.getvalue()
+
+    # 0 dangling rows: what is left is the live session (its file present, not expired)
+    remaining = list(Upload.objects.all())
+    assert [u.pk for u in remaining] == [live.pk]
+    for upload in remaining:
+        assert upload.expires_at > timezone.now()
+        assert storage.upload_temp_path(upload.temp_name).stat().st_size == upload.offset
+    # 0 orphan files: every file left belongs to a live session (or is too young to judge)
+    assert sorted(p.name for p in upload_dir.iterdir()) == sorted([live.temp_name, fresh.name])
+    # the swept sessions are gone for the client too; the asset of the completed one stays
+    for upload in [*abandoned, failed]:
+        assert tus_client.head(f"/api/uploads/{upload.pk}/", **TUS).status_code == 404
+    assert Asset.objects.filter(pk=int(finished["Studio-Asset-Id"])).exists()
+
+    # the kept upload resumes where it stopped and completes
+    url = f"/api/uploads/{live.pk}/"
+    assert tus_client.head(url, **TUS)["Upload-Offset"] == "30000"
+    last = tus_patch(tus_client, url, 30_000, live_data[30_000:], checksum="auto")
+    assert last.status_code == 204, last.content
+    assert (
+        Asset.objects.get(pk=int(last["Studio-Asset-Id"])).sha256
+        == hashlib.sha256(live_data).hexdigest()
+    )
+    assert sorted(p.name for p in upload_dir.iterdir()) == [fresh.name]
+
+    # a second sweep finds nothing more to do
+    out = StringIO()
+    call_command("requeue_stale_jobs", stdout=out)
+    assert "removed 0 expired uploads" in out.getvalue()
