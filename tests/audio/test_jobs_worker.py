@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import threading
 import time
@@ -216,3 +217,70 @@ def test_r7_hard_time_limit_fails_the_job(celery_worker_proc: Worker, scenario: 
     time.sleep(1)
     job.refresh_from_db()
     assert job.attempts == 1 and _events("job.failed", job.pk) == 1
+
+
+def test_r2_smoke_reaper_alone_recovers_lost_messages(
+    celery_worker_proc: Worker, scenario: Any
+) -> None:
+    """R2 (smoke), recovery by the DB lease reaper alone: the broker never gets these jobs'
+    messages. Jobs stuck `running` with a lapsed lease (their worker died) and `queued` jobs
+    whose message was lost sit untouched until `requeue_stale_jobs` re-sends them; then the real
+    worker finishes each once (one job.finished, attempts <= 3). One that already used 3
+    attempts fails as lost instead. Re-running the reaper at once sends nothing more."""
+    from datetime import timedelta
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from audio.services.jobs import job_claim
+
+    # the worker's own start-up sweep must not be what recovers these jobs
+    swept = re.compile(r"audio\.tasks\.requeue_stale_jobs\[[^]]+\] succeeded")
+    wait_for(lambda: swept.search(celery_worker_proc.log_path.read_text()), 30)
+    actor = scenario.users["engineer"]
+    with transaction.atomic():
+        created = [
+            job_create(actor=actor, project=scenario.project, kind=JobKind.NOOP) for _ in range(9)
+        ]
+        connection.run_on_commit.clear()  # the fault: no message ever reaches the broker
+    ids = [j.pk for j in created]
+    running_1, running_2, capped, queued = ids[:3], ids[3:5], ids[5], ids[6:]
+    # workers on another host claimed these (1, 2 or 3 times) and died without finishing
+    dead = "lost-worker-host:4242"
+    for job_id, claims in [*((j, 1) for j in running_1), *((j, 2) for j in running_2), (capped, 3)]:
+        for _ in range(claims):
+            assert job_claim(job_id, owner=dead) is not None
+    # time passes: every lease lapsed and the messages are older than the re-send threshold
+    past = timezone.now() - timedelta(seconds=settings.JOB_REQUEUE_AFTER_SECONDS + 30)
+    Job.objects.filter(pk__in=ids).update(enqueued_at=past)
+    Job.objects.filter(state=JobState.RUNNING).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=30)
+    )
+    time.sleep(1.0)
+    assert Job.objects.filter(pk__in=[*running_1, *running_2, capped], state="running").count() == 6
+    assert Job.objects.filter(pk__in=queued, state=JobState.QUEUED).count() == 3
+    assert not Job.objects.filter(pk__in=ids, deliveries__gt=3).exists()
+
+    out = StringIO()
+    call_command("requeue_stale_jobs", stdout=out)
+    assert "re-sent 3 queued and 5 running jobs; failed 1" in out.getvalue(), out.getvalue()
+    again = StringIO()
+    call_command("requeue_stale_jobs", stdout=again)
+    assert "re-sent 0 queued and 0 running jobs; failed 0" in again.getvalue(), again.getvalue()
+
+    recovered = [*running_1, *running_2, *queued]
+    wait_for(lambda: _finished(ids), 20, 0.2)
+    jobs = {j.pk: j for j in Job.objects.filter(pk__in=ids)}
+    assert all(jobs[j].state == JobState.DONE for j in recovered), [
+        (j.pk, j.state, j.error) for j in jobs.values()
+    ]
+    assert [jobs[j].attempts for j in recovered] == [2, 2, 2, 3, 3, 1, 1, 1]
+    for job_id in recovered:
+        assert _events("job.finished", job_id) == 1
+        assert storage.job_output_path(job_id, "noop.json").exists()
+    assert jobs[capped].state == JobState.FAILED and jobs[capped].attempts == 3
+    assert "lost while running this job after 3 attempts" in jobs[capped].error
+    assert _events("job.failed", capped) == 1 and _events("job.finished", capped) == 0
+    assert not Job.objects.filter(pk__in=ids, state=JobState.RUNNING).exists()
