@@ -220,7 +220,7 @@ def _sentence(
         s = p.get("session", {})
         kind = f"{s['kind']} session" if s.get("kind") else "session"
         verb = {"session.scheduled": "scheduled", "session.deleted": "cancelled"}.get(t, "updated")
-        article = "the" if verb == "updated" else "a"
+        article = "the" if verb == "updated" else "an" if kind[0] in "aeiou" else "a"
         return f"{who} {verb} {article} {kind} for {song_title(s.get('song'))}"
     if t == "take.keeper_changed":
         kept = [x for x in p.get("takes") or [] if isinstance(x, dict) and x.get("is_keeper")]
