@@ -56,8 +56,16 @@ fmt: install
 migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
+BENCH_ENV := DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/studio_bench \
+	REDIS_URL=redis://127.0.0.1:6379/9 SECRET_KEY=bench-only-not-secret DEBUG=false \
+	STUDIO_VAR_DIR=$(CURDIR)/var/bench STUDIO_FAST_PASSWORD_HASHER=1 OPENBLAS_NUM_THREADS=1
+
 bench: install services
-	$(TEST_ENV) OPENBLAS_NUM_THREADS=1 $(PY) -m tests.bench
+	@PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc \
+		"SELECT 1 FROM pg_database WHERE datname = 'studio_bench'" | grep -q 1 \
+		|| PGPASSWORD=postgres createdb -h 127.0.0.1 -U postgres studio_bench
+	$(BENCH_ENV) $(PY) manage.py migrate -v0
+	$(BENCH_ENV) $(PY) -m tests.bench
 
 vendor:
 	@bash scripts/vendor.sh
