@@ -122,18 +122,20 @@ def _sentence(
     names: dict[str, dict[int, Any]] | None = None,
 ) -> str | None:
     names = names or {"files": {}, "takes": {}}
-    p = event.payload or {}
+    p: dict[str, Any] = event.payload or {}
     who = _name(event.actor)
     t = event.type
     if t == "project.created":
         return f"{who} created the project"
     if t in ("member.added", "member.role_changed", "member.removed"):
         m = p.get("member", {})
-        name, role = _payload_user(m.get("user")), m.get("role", "")
-        verb = {"member.added": "added", "member.role_changed": "made", "member.removed": "removed"}
+        name: str | None = _payload_user(m.get("user"))
+        role = m.get("role", "")
         if t == "member.removed":
             return f"{who} removed {name} from the project"
-        return f"{who} {verb[t]} {name} {'as' if t == 'member.added' else 'a'} {role}"
+        if t == "member.added":
+            return f"{who} added {name} as {role}"
+        return f"{who} made {name} a {role}"
     if t == "song.created":
         return f"{who} created the song '{p.get('song', {}).get('title', '')}'"
     if t == "song.deleted":
@@ -226,7 +228,7 @@ def _sentence(
         kept = [x for x in p.get("takes") or [] if isinstance(x, dict) and x.get("is_keeper")]
         if kept:
             x = kept[0]
-            number = names["takes"].get(x.get("id"))
+            number = names["takes"].get(int(x.get("id") or 0))
             take = f"{x.get('part')} take {number}" if number else f"a {x.get('part')} take"
             return f"{who} chose {take} as the keeper of {song_title(x.get('song'))}"
         dropped = [x for x in p.get("takes") or [] if isinstance(x, dict)]

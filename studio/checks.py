@@ -45,7 +45,8 @@ def studio_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Warning]:
         problems.append(
             Warning("production runs on PostgreSQL", hint="set DATABASE_URL", id="studio.W006")
         )
-    hosts = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {}).get("hosts", [])
+    layer_config: dict[str, Any] = settings.CHANNEL_LAYERS.get("default", {}).get("CONFIG", {})
+    hosts = layer_config.get("hosts", [])
     if hosts and not all(isinstance(h, dict) and h.get("max_connections") for h in hosts):
         problems.append(Warning("set max_connections on the channel layer hosts", id="studio.W007"))
     return problems

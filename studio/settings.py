@@ -7,6 +7,7 @@ Production: PostgreSQL, Redis (broker + channel layer), optional S3-compatible s
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -97,7 +98,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "studio.sqlite3",
+            "NAME": str(VAR_DIR / "studio.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -122,6 +123,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any]
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {

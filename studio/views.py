@@ -54,7 +54,7 @@ STAGE_LABELS = dict(Stage.choices)
 @page
 def project_list(request: HttpRequest) -> HttpResponse:
     memberships = (
-        Membership.objects.filter(user=request.user)
+        Membership.objects.filter(user_id=request.user.pk or 0)
         .select_related("project")
         .order_by("project__name")
     )
@@ -208,10 +208,11 @@ def _board_response(request: HttpRequest, project: Any) -> HttpResponse:
 
     current = request.headers.get("HX-Current-URL", "")
     params = parse_qs(urlparse(current).query)
-    request.GET = request.GET.copy()
+    query = request.GET.copy()
     for key in ("stage", "assignee"):
         if params.get(key):
-            request.GET[key] = params[key][0]
+            query[key] = params[key][0]
+    request.GET = query  # type: ignore[assignment]  # the board reads its filters from GET
     role = project.memberships.filter(user=request.user).values_list("role", flat=True).first()
     return render(request, "studio/_board.html", _board_context(request, project, role or ""))
 
@@ -220,7 +221,7 @@ def _board_response(request: HttpRequest, project: Any) -> HttpResponse:
 @require_POST
 def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
     project, _ = member_project(request, project_id, C.TASK_EDIT)
-    song = project.songs.filter(pk=int_or_none(request.POST.get("song"))).first()
+    song = project.songs.filter(pk=int_or_none(request.POST.get("song")) or 0).first()
     if song is None:
         return form_error(request, Invalid("choose a song"), "#task-form-error")
     title = request.POST.get("title", "").strip()
@@ -228,7 +229,9 @@ def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
         return form_error(request, Invalid("give the task a title"), "#task-form-error")
     assignee = None
     if request.POST.get("assignee"):
-        assignee = get_user_model().objects.filter(pk=int_or_none(request.POST["assignee"])).first()
+        assignee = (
+            get_user_model().objects.filter(pk=int_or_none(request.POST["assignee"]) or 0).first()
+        )
     due = None
     if request.POST.get("due_date"):
         try:
@@ -278,7 +281,9 @@ def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
         return form_error(request, Invalid("give the task a title"), target)
     assignee = None
     if request.POST.get("assignee"):
-        assignee = get_user_model().objects.filter(pk=int_or_none(request.POST["assignee"])).first()
+        assignee = (
+            get_user_model().objects.filter(pk=int_or_none(request.POST["assignee"]) or 0).first()
+        )
         if assignee is None:
             return form_error(request, Invalid("choose a member"), target)
     due = None

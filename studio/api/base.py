@@ -43,15 +43,15 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def apply_filters(self, qs: Any) -> Any:
         params = self.request.query_params
         for name, lookup in self.filters.items():
-            raw = params.get(name)
-            if raw in (None, ""):
+            raw = params.get(name) or ""
+            if not raw:
                 continue
             if not raw.isdigit() or len(raw) > 18:
                 raise ValidationError({name: [f"'{raw[:40]}' is not an id"]})
             qs = qs.filter(**{lookup: int(raw)})
         for name, (lookup, choices) in self.choice_filters.items():
-            raw = params.get(name)
-            if raw in (None, ""):
+            raw = params.get(name) or ""
+            if not raw:
                 continue
             if raw not in choices:
                 raise ValidationError({name: [f"choose one of {', '.join(choices)}"]})

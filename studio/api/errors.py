@@ -22,7 +22,7 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     detail = serializers.CharField()
-    fields = serializers.DictField(child=serializers.JSONField())
+    fields = serializers.DictField(child=serializers.JSONField())  # type: ignore[assignment]
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

@@ -274,7 +274,7 @@ class ShareSerializer(serializers.Serializer):
 
 class SplitSetSerializer(serializers.Serializer):
     right = serializers.ChoiceField(choices=Right.choices)
-    shares = ShareSerializer(many=True, max_length=100)
+    shares = ShareSerializer(many=True, max_length=100)  # type: ignore[call-arg]  # DRF's ListSerializer takes it
 
 
 class SplitsSerializer(serializers.Serializer):

@@ -130,8 +130,8 @@ class ProjectViewSet(ListRetrieveMixin, ScopedViewSet):
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
+    raw = request.query_params.get(name) or ""
+    if not raw:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise Invalid(

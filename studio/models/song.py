@@ -14,10 +14,6 @@ class Stage(models.TextChoices):
     MASTERING = "mastering", "Mastering"
     DELIVERED = "delivered", "Delivered"
 
-    @classmethod
-    def index(cls, stage: str) -> int:
-        return cls.values.index(stage)
-
 
 class Song(models.Model):
     project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="songs")
