@@ -3,9 +3,10 @@
 Delivery is best effort on every path (the channel layer drops under load and loses its groups
 in a Redis restart), so the log is the truth. The consumer
 
-1. checks the session user and membership (4401 / 4404),
-2. joins the group `project.<id>` FIRST, then reads the log position and replays the events
-   after `?after=` from the database (or sends `resync`),
+1. checks the session user (4401),
+2. joins the group `project.<id>` FIRST, then reads membership (4404 for a non-member), the log
+   position and the first replay batch after `?after=` in one database call (or sends
+   `resync`),
 3. forwards live events strictly in seq order: a seq already sent is dropped, a gap is filled
    from the database before anything later is sent,
 4. is caught up from the event table by a per-process timer (`Hub`, every TICK_S), which is how
@@ -131,6 +132,37 @@ class Hub:
                     await consumer.presence_refresh()
 
 
+def _open_log(
+    *, project_id: int, user_id: int, after: int | None, epoch: str | None
+) -> tuple[str, int, str | None, int, list[dict[str, Any]]] | None:
+    """Everything a connect reads, in one database round: membership, the log position, whether
+    `after`/`epoch` can be honoured (else the resync reason) and the first replay batch.
+    Returns (epoch, last_seq, resync reason, replay start, frames), or None for a non-member.
+
+    One call, so one connection: with CONN_MAX_AGE=0 every database_sync_to_async call opens a
+    new PostgreSQL connection on Daphne's single sync thread, and a burst of 100 connects was
+    bound by those (W8)."""
+    position = selectors.log_position(project_id=project_id, user_id=user_id)
+    if position is None or not position[3]:
+        return None
+    log_epoch, last_seq, first_kept, _ = position
+    reason = None
+    if after is None:
+        after = last_seq  # no position given: start live from now
+    elif epoch is not None and epoch != log_epoch:
+        reason = "epoch"
+    elif after > last_seq:
+        reason = "ahead"
+    elif after + 1 < first_kept:
+        reason = "pruned"
+    elif last_seq - after > REPLAY_LIMIT:
+        reason = "too_far_behind"
+    if reason is not None:
+        after = last_seq
+    frames = selectors.event_frames_after(project_id=project_id, after=after, limit=BATCH)
+    return log_epoch, last_seq, reason, after, frames
+
+
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
 
@@ -198,20 +230,14 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         except (KeyError, ValueError):
             await self._refuse(CLOSE_BAD_REQUEST)
             return
-        member = await database_sync_to_async(selectors.is_member)(
-            user_id=self.user_id, project_id=self.project_id
-        )
-        if not member:
-            await self._refuse(CLOSE_NOT_MEMBER)
-            return
         await self.join()  # subscribe first, then read the log: nothing falls in between
-        position = await database_sync_to_async(selectors.log_position)(
-            project_id=self.project_id, user_id=self.user_id
+        opened = await database_sync_to_async(_open_log)(
+            project_id=self.project_id, user_id=self.user_id, after=after, epoch=epoch
         )
-        if position is None or not position[3]:
+        if opened is None:  # no such project, or not a member
             await self._refuse(CLOSE_NOT_MEMBER)
             return
-        log_epoch, last_seq, first_kept, _ = position
+        log_epoch, last_seq, reason, start, frames = opened
         # A member.removed for this user at or before this seq was undone (they are a member
         # now); one after it closes the socket.
         self.member_since_seq = last_seq
@@ -225,31 +251,19 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                 "version": PROTOCOL_VERSION,
             }
         )
-        reason = None
-        if after is None:
-            after = last_seq  # no position given: start live from now
-        elif epoch is not None and epoch != log_epoch:
-            reason = "epoch"
-        elif after > last_seq:
-            reason = "ahead"
-        elif after + 1 < first_kept:
-            reason = "pruned"
-        elif last_seq - after > REPLAY_LIMIT:
-            reason = "too_far_behind"
         async with self.lock:
             if reason is not None:
                 await self.send_json(
                     {"type": "resync", "reason": reason, "epoch": log_epoch, "last_seq": last_seq}
                 )
-                after = last_seq
-            self.last_sent = after
+            self.last_sent = start
         while True:  # replay in batches up to where the log was when we looked
-            frames = await database_sync_to_async(selectors.event_frames_after)(
-                project_id=self.project_id, after=self.last_sent, limit=BATCH
-            )
             await self.deliver(frames, source="replay")
             if self.closed or len(frames) < BATCH or self.last_sent >= last_seq:
                 break
+            frames = await database_sync_to_async(selectors.event_frames_after)(
+                project_id=self.project_id, after=self.last_sent, limit=BATCH
+            )
         if self.closed:
             return
         self.ready = True
