@@ -127,8 +127,8 @@ class Hub:
                     await consumer.rejoin()
         if time.monotonic() - self.last_presence >= presence.PRESENCE_REFRESH_S:
             self.last_presence = time.monotonic()
-            for group in self.consumers.values():
-                for consumer in group:
+            for sockets in self.consumers.values():
+                for consumer in sockets:
                     await consumer.presence_refresh()
 
 

@@ -33,7 +33,7 @@ class Event(models.Model):
             "type": self.type,
             "payload": self.payload,
             "actor": (
-                {"id": self.actor_id, "username": self.actor.username} if self.actor_id else None
+                {"id": self.actor_id, "username": self.actor.username} if self.actor else None
             ),
             "at": self.created_at.isoformat(),
         }

@@ -64,7 +64,7 @@ def review_context(request: HttpRequest, mix: Mix, role: str) -> dict[str, Any]:
     latest: dict[int, Approval] = {}
     for approval in Approval.objects.filter(mix=mix).select_related("reviewer").order_by("id"):
         latest[approval.reviewer_id] = approval
-    mine = latest.get(request.user.pk)
+    mine = latest.get(request.user.pk or 0)
     return {
         "approval": state,
         "verdicts": sorted(latest.values(), key=lambda a: a.reviewer.username),
@@ -139,7 +139,7 @@ def _comment_for(request: HttpRequest, comment_id: int) -> Comment:
 def comment_resolve(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = _comment_for(request, comment_id)
     services.comment_resolve(actor=request.user, comment=comment)
-    return _fragment(request, _mix_for(request, comment.mix_id), "comments")
+    return _fragment(request, _mix_for(request, comment.mix_id or 0), "comments")
 
 
 @page
@@ -147,7 +147,7 @@ def comment_resolve(request: HttpRequest, comment_id: int) -> HttpResponse:
 def comment_reopen(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = _comment_for(request, comment_id)
     services.comment_reopen(actor=request.user, comment=comment)
-    return _fragment(request, _mix_for(request, comment.mix_id), "comments")
+    return _fragment(request, _mix_for(request, comment.mix_id or 0), "comments")
 
 
 @page
@@ -160,7 +160,7 @@ def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
         services.comment_edit(actor=request.user, comment=comment, body=body)
     except Invalid as error:
         return form_error(request, error, f"#comment-{comment.pk}-edit-error")
-    return _fragment(request, _mix_for(request, comment.mix_id), "comments")
+    return _fragment(request, _mix_for(request, comment.mix_id or 0), "comments")
 
 
 @page
@@ -168,7 +168,7 @@ def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
 def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
     comment = _comment_for(request, comment_id)
     services.comment_delete(actor=request.user, comment=comment)
-    return _fragment(request, _mix_for(request, comment.mix_id), "comments")
+    return _fragment(request, _mix_for(request, comment.mix_id or 0), "comments")
 
 
 @page

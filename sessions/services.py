@@ -93,9 +93,9 @@ def _mentions(project_id: int, body: str, explicit: list[int] | None) -> list[in
             raise _invalid("mentions", f"user {user_id} is not a member of this project")
         chosen.add(user_id)
     for name in MENTION_RE.findall(body):
-        user_id = members.get(name.lower().rstrip("."))
-        if user_id is not None:
-            chosen.add(user_id)
+        member_id = members.get(name.lower().rstrip("."))
+        if member_id is not None:
+            chosen.add(member_id)
     return sorted(chosen)
 
 
@@ -388,7 +388,7 @@ def session_schedule(
     notes: str = "",
 ) -> WorkingSession:
     require_capability(user=actor, project_id=song.project_id, capability=Capability.SESSION_EDIT)
-    fields = {
+    fields: dict[str, Any] = {
         "kind": kind,
         "starts_at": starts_at,
         "ends_at": ends_at,
@@ -417,7 +417,7 @@ def session_update(*, actor: Any, session: WorkingSession, **changes: Any) -> Wo
         user=actor, project_id=session.project_id, capability=Capability.SESSION_EDIT
     )
     changes = {k: v for k, v in changes.items() if k in SESSION_FIELDS}
-    merged = {
+    merged: dict[str, Any] = {
         "kind": session.kind,
         "starts_at": session.starts_at,
         "ends_at": session.ends_at,

@@ -56,7 +56,7 @@ class CommentSerializer(serializers.ModelSerializer):
 class CommentCreateSerializer(serializers.Serializer):
     mix = VisibleRelatedField(Mix, required=False, allow_null=True)
     master = VisibleRelatedField(Master, required=False, allow_null=True)
-    parent = VisibleRelatedField(Comment, required=False, allow_null=True)
+    parent = VisibleRelatedField(Comment, required=False, allow_null=True)  # type: ignore[assignment]
     body = serializers.CharField(max_length=5000)
     start_s = serializers.FloatField(
         required=False, allow_null=True, min_value=0, max_value=MAX_SECONDS

@@ -91,7 +91,7 @@ def _version_from_query(request: Request) -> Mix | Master:
     mix, master = request.query_params.get("mix"), request.query_params.get("master")
     if bool(mix) == bool(master):
         raise ValidationError({"mix": ["give ?mix=<id> or ?master=<id>"]})
-    raw, model = (mix, Mix) if mix else (master, Master)
+    raw, model = (mix or "", Mix) if mix else (master or "", Master)
     if not raw.isdigit() or len(raw) > 18:
         raise ValidationError({"mix" if mix else "master": [f"'{raw[:40]}' is not an id"]})
     version = model.objects.visible_to(request.user).filter(pk=int(raw)).first()
