@@ -4,13 +4,18 @@ engine), and finishes or fails the job. See services/jobs.py for the rules.
 - An AudioError fails the job with the engine's sentence, no retry.
 - A lost worker (kill -9, OOM) is redelivered (acks_late + reject_on_worker_lost); the claim
   re-runs it, at most JOB_MAX_ATTEMPTS times.
-- A database or broker blip (OperationalError, ConnectionError) is retried with backoff.
+- A database or broker blip (OperationalError, ConnectionError) is retried with backoff: the
+  broken connection is dropped, the row goes back to queued (a blip is not a lost worker), and
+  the retry claims it again on a fresh connection.
+- When the worker reconnects to the broker (a Redis restart may have lost every queued message),
+  it sends the stale-job sweep at once, as it does at start.
 - A soft time limit fails the job as timed out; the hard limit is caught in the worker's main
   process by `JobTask.on_failure`, and by the sweeper as a backstop.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -18,11 +23,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from celery import Task, shared_task
+from celery import Task, bootsteps, shared_task
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connections
 
 from audio import storage
 from audio.services import jobs
@@ -56,12 +61,36 @@ class JobTask(Task):
                 logger.exception("could not fail timed-out job %s", args[0])
 
 
-def _run(job_id: int, work: Callable[[jobs.Claim, jobs.ProgressReporter], dict[str, Any]]) -> str:
-    from audio.engine.errors import AudioError
+def _drop_broken_connections() -> None:
+    """After a database error, close connections that are gone (a restarted server, a
+    terminated backend) so the next query opens a fresh one. Not inside an atomic block (an
+    eager run inside a test transaction keeps its connection)."""
+    for conn in connections.all(initialized_only=True):
+        if conn.in_atomic_block:
+            continue
+        try:
+            conn.close_if_unusable_or_obsolete()
+        except Exception:
+            logger.debug("closing a broken connection failed", exc_info=True)
 
-    claim = jobs.job_claim(job_id)
+
+def _run(job_id: int, work: Callable[[jobs.Claim, jobs.ProgressReporter], dict[str, Any]]) -> str:
+    claim = jobs.job_claim(job_id)  # a blip here propagates: autoretry, nothing to hand back
     if claim is None:
         return "skipped"
+    try:
+        return _execute(claim, work)
+    except RETRYABLE:
+        _drop_broken_connections()
+        jobs.job_release(claim)
+        raise
+
+
+def _execute(
+    claim: jobs.Claim, work: Callable[[jobs.Claim, jobs.ProgressReporter], dict[str, Any]]
+) -> str:
+    from audio.engine.errors import AudioError
+
     progress = jobs.ProgressReporter(claim)
     try:
         result = work(claim, progress)
@@ -76,10 +105,9 @@ def _run(job_id: int, work: Callable[[jobs.Claim, jobs.ProgressReporter], dict[s
         )
         return "failed"
     except RETRYABLE:
-        jobs.job_release(job_id, owner=claim.owner)
         raise
     except Exception:
-        logger.exception("job %s failed unexpectedly", job_id)
+        logger.exception("job %s failed unexpectedly", claim.job.pk)
         jobs.job_fail(
             claim, code="job.error", message="the job failed unexpectedly (see the worker log)"
         )
@@ -111,8 +139,19 @@ def _noop(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[str, Any]:
         time.sleep(min(0.1, left))
         progress(1.0 - left / seconds if seconds else 1.0)
     storage.job_clean_temp(claim.job.pk)
-    storage.job_output_write(claim.job.pk, "noop.json", storage.json_bytes({"job": claim.job.pk}))
-    return {"slept_s": seconds}
+    size = int(params.get("output_bytes", 0) or 0) if settings.JOB_TEST_HOOKS else 0
+    if size > 0:  # test hook: a big output, so a kill can land inside its write
+        name, data = "noop.bin", noop_output_bytes(claim.job.pk, min(size, 64 * 1024 * 1024))
+    else:
+        name, data = "noop.json", storage.json_bytes({"job": claim.job.pk})
+    output = storage.job_output_write(claim.job.pk, name, data)
+    return {"slept_s": seconds, "output": output, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def noop_output_bytes(job_id: int, size: int) -> bytes:
+    """The deterministic content of a noop job's `output_bytes` output (the clean-run bytes)."""
+    block = hashlib.sha256(f"noop-output-{int(job_id)}".encode()).digest() * 2048  # 64 KiB
+    return (block * (size // len(block) + 1))[:size]
 
 
 def _unsupported(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[str, Any]:
@@ -156,11 +195,32 @@ def requeue_stale_jobs(queued_after_s: float | None = None) -> dict[str, int]:
     return counts
 
 
+class RecoverOnReconnect(bootsteps.StartStopStep):
+    """A consumer step: started each time the consumer (re)connects to the broker. After a
+    reconnect (not the first start, which `worker_ready` covers) it sends the stale-job sweep
+    with no age threshold: a broker restarted without persistence lost every queued message,
+    and only the rows remember them. Duplicates are cheap (the claim skips them)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c: Any) -> None:
+        if getattr(c, "restart_count", 0) > 0:
+            logger.info("broker connection restored: sending the stale-job sweep")
+            _send_recovery_sweep()
+
+
+app.steps["consumer"].add(RecoverOnReconnect)
+
+
+def _send_recovery_sweep() -> None:
+    try:
+        app.send_task("audio.tasks.requeue_stale_jobs", kwargs={"queued_after_s": 0})
+    except Exception:
+        logger.warning("could not schedule the stale-job sweep", exc_info=True)
+
+
 @worker_ready.connect
 def _recover_on_worker_start(sender: Any = None, **kwargs: Any) -> None:
     """A worker that starts re-sends every queued job (the embedded broker loses in-flight
     messages when a whole worker dies) and recovers running jobs whose worker is gone."""
-    try:
-        app.send_task("audio.tasks.requeue_stale_jobs", kwargs={"queued_after_s": 0})
-    except Exception:
-        logger.warning("could not schedule the stale-job sweep at worker start", exc_info=True)
+    _send_recovery_sweep()

@@ -207,12 +207,23 @@ def job_claim(job_id: int, *, owner: str | None = None) -> Claim | None:
     return Claim(job=job, attempt=attempt, owner=owner)
 
 
-def job_release(job_id: int, *, owner: str | None = None) -> None:
-    """Let the lease lapse now (a retryable error): the retry may claim it at once."""
-    with contextlib.suppress(Exception):
-        Job.objects.filter(pk=job_id, state=JobState.RUNNING, lease_owner=owner or _owner()).update(
-            lease_expires_at=timezone.now()
-        )
+def job_release(claim: Claim) -> bool:
+    """Hand the job back after a retryable error (a database or broker blip): running ->
+    queued, lease cleared, so the retry (on any pool child) claims it at once. Back in `queued`,
+    the blip does not count towards the JOB_MAX_ATTEMPTS cap on lost workers; Celery's
+    max_retries bounds these retries, and a row left queued is re-sent by the sweeper. Best
+    effort: if the database is still away, the lease lapses and the sweeper recovers it."""
+    try:
+        updated = Job.objects.filter(
+            pk=claim.job.pk,
+            state=JobState.RUNNING,
+            attempts=claim.attempt,
+            lease_owner=claim.owner,
+        ).update(state=JobState.QUEUED, lease_expires_at=None, enqueued_at=timezone.now())
+    except Exception:
+        logger.warning("could not release job %s", claim.job.pk, exc_info=True)
+        return False
+    return bool(updated)
 
 
 # --- progress -----------------------------------------------------------------------------------
@@ -364,4 +375,29 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
             counts[state] += 1
             limit = _job_time_limit(job)
             transaction.on_commit(lambda j=job_id, k=job.kind, t=limit: _send(j, k, t), robust=True)
+    counts["temp_removed"] = sweep_job_temp_files()
     return counts
+
+
+def sweep_job_temp_files() -> int:
+    """Remove the temp files (`jobs/<id>/*.tmp`) of jobs that are done or failed: a run killed
+    mid-write leaves one, and a job that is over (e.g. failed after its last lost worker) never
+    runs again to clean it. Running and queued jobs are left alone (a live run may be writing;
+    a queued one cleans its own at start). Local storage only; returns the count removed."""
+    from audio import storage
+
+    found = storage.job_temp_files()
+    if not found:
+        return 0
+    over = set(
+        Job.objects.filter(
+            pk__in=list(found), state__in=[JobState.DONE, JobState.FAILED]
+        ).values_list("pk", flat=True)
+    )
+    removed = 0
+    for job_id in over:
+        for path in found[job_id]:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed += 1
+    return removed
