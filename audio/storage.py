@@ -136,6 +136,18 @@ def job_clean_temp(job_id: int) -> None:
             leftover.unlink(missing_ok=True)
 
 
+def job_temp_files() -> dict[int, list[Path]]:
+    """Local storage only: the temp files under `jobs/<id>/`, by job id."""
+    root = Path(settings.MEDIA_ROOT) / "jobs"
+    found: dict[int, list[Path]] = {}
+    if not is_local() or not root.is_dir():
+        return found
+    for path in root.glob("*/*.tmp"):
+        if path.parent.name.isdigit():
+            found.setdefault(int(path.parent.name), []).append(path)
+    return found
+
+
 # Local working copies (of remote files, or of files being stored) live in the upload dir under
 # this prefix, so the upload sweeper removes those a killed process left behind.
 SCRATCH_PREFIX = "scratch-"

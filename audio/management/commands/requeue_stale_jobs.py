@@ -25,4 +25,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"re-sent {counts['queued']} queued and {counts['running']} running jobs; "
             f"failed {counts['failed']}; removed {removed} expired uploads"
+            f" and {counts.get('temp_removed', 0)} job temp files"
         )
