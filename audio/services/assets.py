@@ -7,6 +7,7 @@ no stored file.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -208,11 +209,10 @@ def asset_analyze(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[st
         report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)
     data = report.to_dict()
     peaks = data.pop("peaks", None)
-    output = storage.job_output_write(
-        job.pk, "analysis.json", storage.json_bytes({"report": data, "peaks": peaks})
-    )
+    content = storage.json_bytes({"report": data, "peaks": peaks})
+    output = storage.job_output_write(job.pk, "analysis.json", content)
     Asset.objects.filter(pk=asset.pk).update(analysis=data, peaks=peaks)
-    return {"asset": asset.pk, "output": output}
+    return {"asset": asset.pk, "output": output, "sha256": hashlib.sha256(content).hexdigest()}
 
 
 # --- stems and takes ---------------------------------------------------------------------------
