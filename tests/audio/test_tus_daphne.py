@@ -17,8 +17,8 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
-from audio.models import Asset, Upload
-from tests.audio.conftest import Daphne, b64
+from audio.models import Asset, Job, JobState, Upload
+from tests.audio.conftest import Daphne, b64, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(600)]
 
@@ -54,8 +54,12 @@ def _big_wav(path: Path, data_bytes: int, rate: int = 192000, channels: int = 2)
     return digest.hexdigest()
 
 
-def test_tuspy_client_works_unchanged(daphne_server: Daphne, scenario: Any, tmp_path: Path):
-    """tuspy creates, sends chunks with checksums and finishes; the asset's sha256 matches."""
+def test_tuspy_client_works_unchanged(
+    daphne_server: Daphne, celery_worker_proc: Any, scenario: Any, tmp_path: Path
+):
+    """tuspy creates, sends chunks with checksums and finishes; the asset's sha256 matches, and
+    its analysis job finishes (waited for: a job still running in the worker when the test's
+    teardown truncates the tables made that TRUNCATE deadlock)."""
     from tusclient import client as tus
 
     from tests.audio.audiofiles import write_wav
@@ -78,6 +82,9 @@ def test_tuspy_client_works_unchanged(daphne_server: Daphne, scenario: Any, tmp_
     asset = Asset.objects.get(sha256=sha)
     assert headers.get("studio-asset-id") == str(asset.pk)
     assert headers.get("studio-job-id")
+    job_id = int(headers["studio-job-id"])
+    wait_for(lambda: Job.objects.get(pk=job_id).state in (JobState.DONE, JobState.FAILED), 60)
+    assert Job.objects.get(pk=job_id).state == JobState.DONE
 
 
 def _patch_raw(port: int, path: str, token: str, offset: int, body: bytes, cut: int | None) -> int:
