@@ -47,6 +47,8 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy studio sessions audio
+	$(VENV)/bin/mypy --strict audio/engine
 	@bash scripts/lint-rules.sh
 
 fmt: install

@@ -64,7 +64,9 @@ def mixdown(
     stems: dict[str, npt.NDArray[np.float32]], gains_db: dict[str, float]
 ) -> npt.NDArray[np.float32]:
     """Sum the stems at the given gains, peak-normalised to -1 dBFS."""
-    total = sum(stem * 10 ** (gains_db.get(name, 0.0) / 20) for name, stem in stems.items())
+    total = np.sum(
+        [stem * 10 ** (gains_db.get(name, 0.0) / 20) for name, stem in stems.items()], axis=0
+    )
     peak = float(np.max(np.abs(total))) or 1.0
     return (total * (10 ** (-1 / 20) / peak)).astype(np.float32)
 

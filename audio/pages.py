@@ -73,7 +73,7 @@ def mini_wave(asset: Asset, bars: int = 120) -> list[dict[str, float]]:
     if not pairs:
         return []
     step = max(1, pairs // bars)
-    out = []
+    out: list[dict[str, float]] = []
     for i in range(0, pairs - step + 1, step):
         chunk = data[2 * i : 2 * (i + step)]
         top = max(abs(v) for v in chunk) if chunk else 0.0

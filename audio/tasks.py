@@ -121,7 +121,9 @@ def _analyze(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[str, An
     from audio.services.assets import asset_analyze
 
     if settings.JOB_TEST_HOOKS:
-        name = Asset.objects.filter(pk=claim.job.asset_id).values_list("original_name", flat=True)
+        name = Asset.objects.filter(pk=claim.job.asset_id or 0).values_list(
+            "original_name", flat=True
+        )
         if (name.first() or "").startswith("poison-segv"):
             os.kill(os.getpid(), signal.SIGSEGV)  # test hook: a decoder that crashes the child
     return asset_analyze(claim, progress)

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from studio.models import Credit, Membership, Project, SampleUse, Song, Split, StageChange, Task
 
@@ -6,10 +9,10 @@ from studio.models import Credit, Membership, Project, SampleUse, Song, Split, S
 class ReadMostlyAdmin(admin.ModelAdmin):
     """Admin for inspection: domain writes go through the services, which record events."""
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -52,7 +52,9 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
-def _common_headers(response: HttpResponse, asset: Asset, inline: bool) -> None:
+def _common_headers(
+    response: HttpResponse | StreamingHttpResponse, asset: Asset, inline: bool
+) -> None:
     ext = asset.format if asset.format in CONTENT_TYPES else "bin"
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="asset-{asset.pk}.{ext}"'
@@ -63,16 +65,18 @@ def _common_headers(response: HttpResponse, asset: Asset, inline: bool) -> None:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
 
 
-def asset_file_response(asset: Asset, range_header: str, *, inline: bool) -> HttpResponse:
+def asset_file_response(
+    asset: Asset, range_header: str, *, inline: bool
+) -> HttpResponse | StreamingHttpResponse:
     size = storage.file_size(asset.storage_name)
     content_type = CONTENT_TYPES.get(asset.format, "application/octet-stream")
     try:
         span = parse_range(range_header, size)
     except RangeNotSatisfiable:
-        response = HttpResponse(status=416, content_type=content_type)
-        response["Content-Range"] = f"bytes */{size}"
-        _common_headers(response, asset, inline)
-        return response
+        refused = HttpResponse(status=416, content_type=content_type)
+        refused["Content-Range"] = f"bytes */{size}"
+        _common_headers(refused, asset, inline)
+        return refused
     start, end = span if span else (0, size - 1)
     length = end - start + 1 if size else 0
     body = storage.read_range(asset.storage_name, start, length, STREAM_BLOCK)

@@ -103,7 +103,7 @@ class UploadViewSet(viewsets.GenericViewSet):
                 response[f"Studio-{attached['type'].capitalize()}-Id"] = str(attached["id"])
         return response
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         response = Response(status=204)
         response["Tus-Version"] = TUS_VERSION
         response["Tus-Extension"] = TUS_EXTENSIONS

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
@@ -127,7 +127,7 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
         },
     )
     @action(detail=True, methods=["get"])
-    def file(self, request: Request, pk: str) -> HttpResponse:
+    def file(self, request: Request, pk: str) -> HttpResponse | StreamingHttpResponse:
         """The stored audio, members only, with HTTP Range support."""
         asset = self.get_object()
         inline = request.query_params.get("disposition") == "inline"

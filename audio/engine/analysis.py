@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -90,7 +90,7 @@ class AnalysisReport:
     peaks: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return _json_safe(asdict(self))  # type: ignore[no-any-return]
+        return cast("dict[str, Any]", _json_safe(asdict(self)))
 
 
 def _json_safe(value: Any) -> Any:

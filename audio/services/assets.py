@@ -203,7 +203,7 @@ def asset_analyze(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[st
     from audio.engine.io import Limits
 
     job = claim.job
-    asset = Asset.objects.get(pk=job.asset_id)
+    asset = Asset.objects.get(pk=job.asset_id or 0)
     storage.job_clean_temp(job.pk)
     with storage.local_path(asset.storage_name) as path:
         report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)

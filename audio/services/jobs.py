@@ -17,6 +17,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -353,9 +354,9 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
                 lease_live = job.lease_expires_at is not None and job.lease_expires_at >= now
                 if lease_live and _pid_alive(job.lease_owner):
                     continue
-                limit = _job_time_limit(job) or _hard_limit_s()
-                if job.started_at and (now - job.started_at).total_seconds() > limit + 5:
-                    _fail_locked(job, code="job.timeout", message=timeout_message(limit))
+                hard_limit = _job_time_limit(job) or _hard_limit_s()
+                if job.started_at and (now - job.started_at).total_seconds() > hard_limit + 5:
+                    _fail_locked(job, code="job.timeout", message=timeout_message(hard_limit))
                     counts["failed"] += 1
                     continue
                 if job.attempts >= settings.JOB_MAX_ATTEMPTS:
@@ -373,8 +374,9 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
                     continue
             Job.objects.filter(pk=job_id).update(enqueued_at=now)
             counts[state] += 1
-            limit = _job_time_limit(job)
-            transaction.on_commit(lambda j=job_id, k=job.kind, t=limit: _send(j, k, t), robust=True)
+            transaction.on_commit(
+                partial(_send, job_id, job.kind, _job_time_limit(job)), robust=True
+            )
     counts["temp_removed"] = sweep_job_temp_files()
     return counts
 
