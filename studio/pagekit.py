@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from studio.errors import DomainError, Invalid, NotFound
 from studio.models import Project
+from studio.parsing import whole_number
 from studio.roles import Capability, role_can
 from studio.selectors import member_role, project_get_for_member
 
@@ -110,10 +111,10 @@ def is_htmx(request: HttpRequest) -> bool:
 
 
 def int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    """An id or count from a form field (see studio.parsing: ASCII digits that fit a bigint)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    return whole_number(value) if isinstance(value, str) else None
 
 
 def display_name(user: Any) -> str:

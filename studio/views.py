@@ -42,6 +42,7 @@ from studio.pagekit import (
     page,
     page_context,
 )
+from studio.parsing import whole_number
 from studio.roles import Capability as C
 from studio.roles import Role
 from studio.selectors import song_facts, song_get_for_member
@@ -163,8 +164,8 @@ def _board_context(request: HttpRequest, project: Any, role: str) -> dict[str, A
         qs = qs.filter(stage=stage)
     if assignee == "none":
         qs = qs.filter(assignee__isnull=True)
-    elif assignee.isdigit():
-        qs = qs.filter(assignee_id=int(assignee))
+    elif whole_number(assignee) is not None:
+        qs = qs.filter(assignee_id=whole_number(assignee))
     today = timezone.localdate()
     by_status: dict[str, list[Task]] = {s: [] for s in TaskStatus.values}
     for task in qs.order_by("rank", "id"):

@@ -23,6 +23,7 @@ from audio.services import uploads as upload_services
 from studio.api.errors import ErrorSerializer
 from studio.api.permissions import HasActionCapability
 from studio.errors import DomainError, Invalid
+from studio.parsing import whole_number
 from studio.roles import Capability as C
 
 TUS_VERSION = "1.0.0"
@@ -50,10 +51,10 @@ def _errors(*codes: int) -> dict[int, Any]:
 
 
 def _int_header(request: Request, name: str) -> int:
-    raw = request.headers.get(name, "")
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+    value = whole_number(request.headers.get(name, ""))
+    if value is None:
         raise Invalid(f"{name} must be a whole number", fields={name: ["a whole number"]})
-    return int(raw)
+    return value
 
 
 class UploadViewSet(viewsets.GenericViewSet):
@@ -158,8 +159,8 @@ class UploadViewSet(viewsets.GenericViewSet):
                 fields={"Content-Type": [OFFSET_CONTENT_TYPE]},
             )
         offset = _int_header(request, "Upload-Offset")
-        raw_length = request.META.get("CONTENT_LENGTH") or ""
-        if not raw_length.isdigit() or len(raw_length) > 18:
+        content_length = whole_number(request.META.get("CONTENT_LENGTH") or "")
+        if content_length is None:
             raise Invalid("Content-Length is required", fields={"Content-Length": ["required"]})
         checksum = upload_services.parse_checksum(request.headers.get("Upload-Checksum", ""))
         django_request = request._request
@@ -167,7 +168,7 @@ class UploadViewSet(viewsets.GenericViewSet):
             actor=request.user,
             upload_id=upload_id,
             offset=offset,
-            content_length=int(raw_length),
+            content_length=content_length,
             read=django_request.read,
             checksum=checksum,
         )

@@ -20,6 +20,7 @@ from audio.services import mixes as mix_services
 from studio.api.base import ListRetrieveMixin, ScopedViewSet
 from studio.api.errors import ErrorSerializer
 from studio.errors import Conflict, Invalid
+from studio.parsing import whole_number
 from studio.roles import Capability as C
 
 
@@ -92,12 +93,12 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
         if asset.peaks is None:
             raise Conflict("the waveform is not ready yet", code="analysis_pending")
         width = request.query_params.get("width", "")
-        if width and not (width.isdigit() and 1 <= int(width) <= 100_000):
+        if width and not 1 <= (whole_number(width) or 0) <= 100_000:
             raise Invalid(
                 "width must be a whole number of pixels from 1 to 100000",
                 fields={"width": ["1 to 100000"]},
             )
-        peaks = peaks_for_width(asset.peaks, int(width)) if width else asset.peaks
+        peaks = peaks_for_width(asset.peaks, whole_number(width) or 0) if width else asset.peaks
         etag = f'"peaks-{asset.sha256}-{width or "all"}"'
         if request.headers.get("If-None-Match") == etag:
             response = Response(status=304)

@@ -33,6 +33,7 @@ from audio.services import assets as asset_services
 from audio.services import mixes as mix_services
 from studio.errors import Conflict, DomainError, Invalid, NotFound
 from studio.models import Project, Song
+from studio.parsing import whole_number
 from studio.roles import Capability
 from studio.selectors import require_capability
 
@@ -129,9 +130,10 @@ def _int_meta(meta: dict[str, str], key: str) -> int | None:
     raw = meta.get(key, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    value = whole_number(raw)
+    if value is None:
         raise Invalid(f"metadata '{key}' must be an id", fields={key: ["must be an id"]})
-    return int(raw)
+    return value
 
 
 def _project_for(actor: Any, meta: dict[str, str]) -> Project:

@@ -19,6 +19,7 @@ from sessions.models import Approval, Comment, WorkingSession
 from studio.api.base import ListRetrieveMixin, ScopedViewSet, no_content
 from studio.errors import NotFound
 from studio.models import Project
+from studio.parsing import whole_number
 from studio.roles import Capability as C
 from studio.selectors import require_capability
 
@@ -92,9 +93,10 @@ def _version_from_query(request: Request) -> Mix | Master:
     if bool(mix) == bool(master):
         raise ValidationError({"mix": ["give ?mix=<id> or ?master=<id>"]})
     raw, model = (mix or "", Mix) if mix else (master or "", Master)
-    if not raw.isdigit() or len(raw) > 18:
+    version_id = whole_number(raw)
+    if version_id is None:
         raise ValidationError({"mix" if mix else "master": [f"'{raw[:40]}' is not an id"]})
-    version = model.objects.visible_to(request.user).filter(pk=int(raw)).first()
+    version = model.objects.visible_to(request.user).filter(pk=version_id).first()
     if version is None:
         raise NotFound("version not found")
     return version
@@ -249,9 +251,9 @@ class PresenceViewSet(ScopedViewSet):
         responses=s.PresenceSerializer(many=True),
     )
     def list(self, request: Request) -> Response:
-        raw = request.query_params.get("project", "")
-        if not raw.isdigit() or len(raw) > 18:
+        project_id = whole_number(request.query_params.get("project", ""))
+        if project_id is None:
             raise ValidationError({"project": ["give ?project=<id>"]})
-        require_capability(user=request.user, project_id=int(raw), capability=C.VIEW)
-        rows = presence.presence_list(project_id=int(raw))
+        require_capability(user=request.user, project_id=project_id, capability=C.VIEW)
+        rows = presence.presence_list(project_id=project_id)
         return Response(s.PresenceSerializer(rows, many=True).data)

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from studio.api.permissions import HasActionCapability
+from studio.parsing import whole_number
 
 READ_ACTIONS = ("list", "retrieve")
 
@@ -46,9 +47,10 @@ class ScopedViewSet(viewsets.GenericViewSet):
             raw = params.get(name) or ""
             if not raw:
                 continue
-            if not raw.isdigit() or len(raw) > 18:
+            value = whole_number(raw)
+            if value is None:
                 raise ValidationError({name: [f"'{raw[:40]}' is not an id"]})
-            qs = qs.filter(**{lookup: int(raw)})
+            qs = qs.filter(**{lookup: value})
         for name, (lookup, choices) in self.choice_filters.items():
             raw = params.get(name) or ""
             if not raw:
@@ -60,7 +62,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def get_object(self) -> Any:
         lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, "")
-        if not str(lookup).isdigit() or len(str(lookup)) > 18:
+        if whole_number(str(lookup)) is None:
             from django.http import Http404
 
             raise Http404

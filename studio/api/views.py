@@ -34,6 +34,7 @@ from studio.models import (
     Task,
     TaskStatus,
 )
+from studio.parsing import whole_number
 from studio.roles import Capability as C
 from studio.selectors import song_facts
 from studio.services import credits, projects, rights, songs, tasks
@@ -133,12 +134,13 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name) or ""
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw)
+    if value is None or not low <= value <= high:
         raise Invalid(
             f"{name} must be a whole number from {low} to {high}",
             fields={name: [f"a whole number from {low} to {high}"]},
         )
-    return int(raw)
+    return value
 
 
 @extend_schema(parameters=[_id_param("project", "members of this project")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import transaction
@@ -24,10 +25,10 @@ def _validate(project_id: int, fields: dict[str, Any]) -> None:
     if role == CreditRole.PERFORMER and not (fields.get("instrument") or "").strip():
         errors["instrument"] = ["a performer credit names the instrument (or 'vocals')"]
     ipi = fields.get("ipi") or ""
-    if ipi and not (ipi.isdigit() and 9 <= len(ipi) <= 11):
+    if ipi and not re.fullmatch(r"[0-9]{9,11}", ipi):
         errors["ipi"] = ["an IPI name number is 9 to 11 digits"]
     isni = (fields.get("isni") or "").replace(" ", "")
-    if isni and not (len(isni) == 16 and isni[:15].isdigit() and isni[15] in "0123456789X"):
+    if isni and not re.fullmatch(r"[0-9]{15}[0-9X]", isni):
         errors["isni"] = ["an ISNI is 16 characters: 15 digits and a check digit or X"]
     user = fields.get("user")
     if (

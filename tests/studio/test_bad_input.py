@@ -171,3 +171,29 @@ def test_token_login(scenario, client):
         400,
         "wrong username",
     )
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "1e3", " 1", "99999999999999999999", "-1"])
+def test_ids_in_query_strings_are_ascii_digits_that_fit(scenario, song, value):
+    """str.isdigit() accepts '²', which int() refuses: every such id is a clear 4xx, never a 500."""
+    client = scenario.client("producer")
+    for url in (
+        f"/api/songs/?project={value}",
+        f"/api/tasks/?song={value}",
+        f"/api/presence/?project={value}",
+        f"/api/approvals/state/?mix={value}",
+    ):
+        assert_error(client.get(url), 400)
+    assert_error(client.get(f"/api/projects/{scenario.project.pk}/events/?after={value}"), 400)
+    assert client.get(f"/api/songs/{value}/").status_code == 404
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999"])
+def test_pages_take_odd_ids_without_a_500(scenario, song, client, value):
+    client.force_login(scenario.users["producer"])
+    response = client.get(f"/p/{scenario.project.pk}/board/?assignee={value}")
+    assert response.status_code == 200
+    response = client.post(
+        f"/p/{scenario.project.pk}/tasks/new/", {"song": value, "title": "x", "assignee": value}
+    )
+    assert response.status_code < 500
