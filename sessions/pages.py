@@ -241,7 +241,7 @@ def _readable(error: Invalid) -> Invalid:
 
 def _sessions_response(request: HttpRequest, song_id: int) -> HttpResponse:
     from studio.selectors import song_get_for_member
-    from studio.views import song_part
+    from studio.views.song import song_part
 
     song = song_get_for_member(user=request.user, song_id=song_id)
     if not is_htmx(request):

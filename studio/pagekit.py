@@ -1,4 +1,4 @@
-"""Shared plumbing for server-rendered pages (owned by the front end; used by studio/views.py,
+"""Shared plumbing for server-rendered pages (owned by the front end; used by studio/views/,
 sessions/pages.py and audio/pages.py).
 
 Page views call services and selectors directly. Domain errors become:

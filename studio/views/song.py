@@ -1,0 +1,315 @@
+"""Pages: the song (stage timeline and gate, credits, splits, sample uses, sessions)."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from studio.errors import Invalid
+from studio.gates import STAGES, is_forward, song_can_enter_stage
+from studio.models import (
+    Clearance,
+    Credit,
+    CreditRole,
+    Membership,
+    Right,
+    SampleKind,
+    SampleUse,
+    Song,
+    Stage,
+    StageChange,
+)
+from studio.pagekit import (
+    form_error,
+    is_htmx,
+    member_project,
+    page,
+    page_context,
+)
+from studio.roles import Capability as C
+from studio.selectors import song_facts, song_get_for_member
+from studio.services import credits, rights, songs
+
+STAGE_LABELS = dict(Stage.choices)
+
+
+# --- song -----------------------------------------------------------------------------------
+def _stage_context(song: Song, role: str) -> dict[str, Any]:
+    facts = song_facts(song)
+    index = STAGES.index(song.stage)
+    nxt = STAGES[index + 1] if index + 1 < len(STAGES) else None
+    reasons = song_can_enter_stage(facts, nxt) if nxt else []
+    # Every condition of the next gate, met or not, so the checklist reads as a checklist.
+    checklist: list[tuple[str, bool]] = []
+    if nxt in ("mastering", "delivered"):
+        checklist.append(("an approved mix", facts.has_approved_mix))
+    if nxt == "delivered":
+        checklist += [
+            ("an approved master", facts.has_approved_master),
+            (
+                "composition splits total 100.00",
+                facts.split_totals.get("composition") == Decimal("100.00"),
+            ),
+            (
+                "master recording splits total 100.00",
+                facts.split_totals.get("master") == Decimal("100.00"),
+            ),
+            ("no sample use pending or denied", facts.pending_or_denied_samples == 0),
+            ("a composer credited", facts.composer_credits > 0),
+            ("a performer credited", facts.performer_credits > 0),
+        ]
+    timeline = [
+        {"value": v, "label": label, "done": i < index, "current": i == index}
+        for i, (v, label) in enumerate(Stage.choices)
+    ]
+    history = StageChange.objects.filter(song=song).select_related("actor").order_by("-id")
+    return {
+        "timeline": timeline,
+        "next_stage": nxt,
+        "next_label": STAGE_LABELS.get(nxt or ""),
+        "reasons": reasons,
+        "checklist": checklist,
+        "earlier": [(v, STAGE_LABELS[v]) for v in STAGES[:index]],
+        "history": history,
+    }
+
+
+def _splits(song: Song) -> list[dict[str, Any]]:
+    out = []
+    for value, label in Right.choices:
+        rows = list(song.splits.filter(right=value).order_by("position", "id"))
+        total = sum((r.share for r in rows), Decimal("0.00"))
+        out.append(
+            {
+                "right": value,
+                "label": label,
+                "rows": rows,
+                "total": total,
+                "ok": total == Decimal("100.00"),
+            }
+        )
+    return out
+
+
+def _sessions_context(song: Song) -> dict[str, Any]:
+    """The "Working sessions" card: sessions with their takes (and the song's takes each could
+    still take), the song's takes by part for the keeper choice, members for participants."""
+    from audio.models import Take
+    from sessions.models import SessionKind, WorkingSession
+
+    takes = list(Take.objects.filter(song=song).select_related("asset").order_by("part", "number"))
+    sessions = list(
+        WorkingSession.objects.filter(song=song)
+        .prefetch_related("participants", "takes")
+        .order_by("starts_at", "id")
+    )
+    for ws in sessions:
+        attached = {t.pk for t in ws.takes.all()}
+        ws.take_list = [t for t in takes if t.pk in attached]
+        ws.free_takes = [t for t in takes if t.pk not in attached]
+        ws.participant_ids = {u.pk for u in ws.participants.all()}
+    parts: dict[str, list[Any]] = {}
+    for take in takes:
+        parts.setdefault(take.part, []).append(take)
+    start = timezone.localtime().replace(minute=0, second=0, microsecond=0)
+    start += datetime.timedelta(days=1)
+    return {
+        "working_sessions": sessions,
+        "session_kinds": SessionKind.choices,
+        "take_parts": sorted(parts.items()),
+        "song_members": Membership.objects.filter(project_id=song.project_id)
+        .select_related("user")
+        .order_by("user__username"),
+        "default_start": start,
+        "default_end": start + datetime.timedelta(hours=3),
+    }
+
+
+def _song_context(request: HttpRequest, song: Song, role: str) -> dict[str, Any]:
+    project = song.project
+    return page_context(
+        project,
+        role,
+        nav="song",
+        song=song,
+        stage_label=STAGE_LABELS[song.stage],
+        credits=song.credits.select_related("user").order_by("role", "id"),
+        credit_roles=CreditRole.choices,
+        splits=_splits(song),
+        samples=song.sample_uses.order_by("id"),
+        sample_kinds=SampleKind.choices,
+        clearances=Clearance.choices,
+        **_sessions_context(song),
+        song_tasks=song.tasks.select_related("assignee").order_by("status", "rank"),
+        **_stage_context(song, role),
+    )
+
+
+@page
+def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id)
+    project, role = member_project(request, song.project_id)
+    song.project = project  # the row read first carries the seq the page starts from
+    ctx = _song_context(request, song, role)
+    part = request.GET.get("part")
+    if is_htmx(request) and part in {"head", "stage", "credits", "splits", "samples", "sessions"}:
+        return render(request, f"studio/_song_{part}.html", ctx)
+    return render(request, "studio/song.html", ctx)
+
+
+def song_part(request: HttpRequest, song: Song, part: str) -> HttpResponse:
+    """After a song-page write: the named card, re-read (a full request goes to the page)."""
+    song = song_get_for_member(user=request.user, song_id=song.pk)
+    _project, role = member_project(request, song.project_id)
+    if not is_htmx(request):
+        return redirect("song-detail", song.pk)
+    return render(request, f"studio/_song_{part}.html", _song_context(request, song, role))
+
+
+_song_part = song_part
+
+
+@page
+@require_POST
+def song_update(request: HttpRequest, song_id: int) -> HttpResponse:
+    """Title, key and tempo, edited in place in the song's header (SONG_EDIT)."""
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.SONG_EDIT)
+    title = request.POST.get("title", "").strip()
+    if not title:
+        return form_error(request, Invalid("give the song a title"), "#song-edit-error")
+    tempo_raw = request.POST.get("tempo_bpm", "").strip().replace(",", ".")
+    tempo = None
+    if tempo_raw:
+        try:
+            tempo = Decimal(tempo_raw).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            return form_error(request, Invalid(f"'{tempo_raw}' is not a tempo"), "#song-edit-error")
+        if not Decimal("1") <= tempo <= Decimal("999.99"):
+            return form_error(
+                request, Invalid("the tempo is between 1 and 999.99 BPM"), "#song-edit-error"
+            )
+    songs.song_update(
+        actor=request.user,
+        song=song,
+        title=title[:200],
+        key=request.POST.get("key", "").strip()[:20],
+        tempo_bpm=tempo,
+    )
+    return song_part(request, song, "head")
+
+
+@page
+@require_POST
+def song_move(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.SONG_MOVE)
+    to = request.POST.get("to", "")
+    reason = request.POST.get("reason", "")
+    if to in STAGES and not is_forward(song.stage, to) and not reason.strip():
+        return form_error(request, Invalid("say why the song goes back"), "#move-back-error")
+    songs.song_move_stage(actor=request.user, song=song, to=to, reason=reason)
+    return _song_part(request, song, "stage")
+
+
+@page
+@require_POST
+def credit_add(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.CREDIT_EDIT)
+    try:
+        credits.credit_add(
+            actor=request.user,
+            song=song,
+            role=request.POST.get("role", ""),
+            contributor_name=request.POST.get("contributor_name", "").strip()[:200]
+            or request.user.username,
+            instrument=request.POST.get("instrument", "").strip()[:100],
+        )
+    except Invalid as error:
+        return form_error(request, error, "#credit-form-error")
+    return _song_part(request, song, "credits")
+
+
+@page
+@require_POST
+def credit_update(request: HttpRequest, credit_id: int) -> HttpResponse:
+    credit = get_object_or_404(Credit.objects.visible_to(request.user), pk=credit_id)
+    try:
+        credits.credit_update(
+            actor=request.user,
+            credit=credit,
+            role=request.POST.get("role", credit.role),
+            contributor_name=request.POST.get("contributor_name", "").strip()[:200]
+            or credit.contributor_name,
+            instrument=request.POST.get("instrument", "").strip()[:100],
+        )
+    except Invalid as error:
+        return form_error(request, error, f"#credit-{credit.pk}-error")
+    return _song_part(request, credit.song, "credits")
+
+
+@page
+@require_POST
+def credit_remove(request: HttpRequest, credit_id: int) -> HttpResponse:
+    credit = get_object_or_404(Credit.objects.visible_to(request.user), pk=credit_id)
+    credits.credit_remove(actor=request.user, credit=credit)
+    return _song_part(request, credit.song, "credits")
+
+
+@page
+@require_POST
+def splits_set(request: HttpRequest, song_id: int, right: str) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.RIGHTS_EDIT)
+    parties = request.POST.getlist("party")
+    shares = request.POST.getlist("share")
+    rows = []
+    for party, share in zip(parties, shares, strict=False):
+        if not party.strip() and not share.strip():
+            continue
+        try:
+            Decimal(share or "x")
+        except InvalidOperation:
+            return form_error(
+                request, Invalid(f"'{share}' is not a number"), f"#splits-{right}-error"
+            )
+        rows.append({"party": party, "share": share})
+    try:
+        rights.split_set(actor=request.user, song=song, right=right, shares=rows)
+    except Invalid as error:
+        return form_error(request, error, f"#splits-{right}-error")
+    return _song_part(request, song, "splits")
+
+
+@page
+@require_POST
+def sample_add(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.RIGHTS_EDIT)
+    source = request.POST.get("source_work", "").strip()
+    if not source:
+        return form_error(request, Invalid("name the source work"), "#sample-form-error")
+    try:
+        rights.sample_use_add(
+            actor=request.user,
+            song=song,
+            source_work=source[:300],
+            kind=request.POST.get("kind", "sample"),
+            rights_holder=request.POST.get("rights_holder", "")[:300],
+            clearance=request.POST.get("clearance", Clearance.PENDING),
+        )
+    except Invalid as error:
+        return form_error(request, error, "#sample-form-error")
+    return _song_part(request, song, "samples")
+
+
+@page
+@require_POST
+def sample_update(request: HttpRequest, sample_id: int) -> HttpResponse:
+    sample = get_object_or_404(SampleUse.objects.visible_to(request.user), pk=sample_id)
+    rights.sample_use_update(
+        actor=request.user, sample_use=sample, clearance=request.POST.get("clearance", "")
+    )
+    return _song_part(request, sample.song, "samples")
