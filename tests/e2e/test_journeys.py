@@ -320,14 +320,39 @@ def second_wav(tmp_path_factory: Any) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def first_wav(tmp_path_factory: Any) -> Path:
+    rate, seconds = 44100, 20
+    t = np.arange(rate * seconds) / rate
+    sig = 0.3 * np.sin(2 * np.pi * 330 * t)
+    path = tmp_path_factory.mktemp("audio1") / "second-light-mix1.wav"
+    sf.write(path, np.stack([sig, sig], axis=1).astype(np.float32), rate, subtype="PCM_16")
+    return path
+
+
 @pytest.mark.allow_console(r"ERR_ABORTED", r"WebSocket connection to .* failed")
 def test_upload_resumes_after_reload_then_ab_compare(
-    open_as: Any, stack: Any, shot: Any, second_wav: Path
+    open_as: Any, stack: Any, shot: Any, first_wav: Path, second_wav: Path
 ) -> None:
     """An upload cut by a page reload resumes from the server's offset when the same file is
     chosen again; the new version is then compared A/B at the same playhead."""
-    song = stack.data["review_song"]
+    # A song of its own, so this test does not lean on another test's Mix 1.
+    producer = open_as("producer")
+    producer.goto(f"/p/{stack.data['project']}/")
+    producer.locator("summary", has_text="New song").click()
+    producer.fill("#song-title", "Second Light")
+    producer.get_by_role("button", name="Create song").click()
+    expect(producer.get_by_role("heading", name="Second Light", exact=True)).to_be_visible()
+    song = int(producer.url.rstrip("/").rsplit("/", 1)[-1])
     engineer = open_as("engineer")
+    engineer.goto(f"/songs/{song}/")
+    wait_live(engineer)
+    engineer.select_option("#upload-kind", "mix")
+    engineer.fill("#upload-label", "First pass")
+    engineer.set_input_files("#upload-input", str(first_wav))
+    first_row = engineer.locator("#upload-rows .upload-row").first
+    expect(first_row).to_have_attribute("data-state", "done", timeout=60_000)
+    expect(first_row.get_by_role("link", name=re.compile(r"Open Mix 1"))).to_be_visible()
     held: list[Any] = []
     patches = [0]
 
