@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audio.models import Master, Mix, Take
+from audio.services.assets import keeper_apply, keeper_payload
 from sessions.events import event_record, project_lock
 from sessions.models import Approval, Comment, SessionKind, Verdict, WorkingSession
 from sessions.payloads import approval_payload, comment_payload, session_payload
@@ -484,29 +485,12 @@ def take_set_keeper(*, actor: Any, take: Take, is_keeper: bool = True) -> Take:
     require_capability(user=actor, project_id=take.project_id, capability=Capability.SESSION_EDIT)
     with transaction.atomic():
         project_lock(take.project_id)
-        changed: list[Take] = []
-        if is_keeper:
-            others = Take.objects.select_for_update(no_key=True).filter(
-                song_id=take.song_id, part=take.part, is_keeper=True
-            )
-            for other in others.exclude(pk=take.pk):
-                other.is_keeper = False
-                other.save(update_fields=["is_keeper"])
-                changed.append(other)
         take = Take.objects.select_for_update(no_key=True).get(pk=take.pk)
-        if take.is_keeper != is_keeper:
-            take.is_keeper = is_keeper
-            take.save(update_fields=["is_keeper"])
-            changed.append(take)
+        changed = keeper_apply(take, is_keeper)
         event_record(
             project=take.project_id,
             type="take.keeper_changed",
-            payload={
-                "takes": [
-                    {"id": t.pk, "song": t.song_id, "part": t.part, "is_keeper": t.is_keeper}
-                    for t in changed
-                ]
-            },
+            payload=keeper_payload(changed),
             actor=actor,
         )
     return take
