@@ -9,12 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sessions.models import Approval, Comment, WorkingSession
-
-
-def _user(user: Any) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {"id": user.pk, "username": user.username}
+from studio.payloads import user_payload
 
 
 def _iso(value: Any) -> str | None:
@@ -29,13 +24,13 @@ def comment_payload(comment: Comment) -> dict[str, Any]:
         "mix": comment.mix_id,
         "master": comment.master_id,
         "parent": comment.parent_id,
-        "author": _user(comment.author),
+        "author": user_payload(comment.author),
         "body": "" if deleted else comment.body,
         "start_s": comment.start_s,
         "end_s": comment.end_s,
         "mentions": sorted(u.pk for u in comment.mentions.all()),
         "resolved_at": _iso(comment.resolved_at),
-        "resolved_by": _user(comment.resolved_by),
+        "resolved_by": user_payload(comment.resolved_by),
         "edited_at": _iso(comment.edited_at),
         "deleted": deleted,
         "created_at": comment.created_at.isoformat(),
@@ -48,7 +43,7 @@ def approval_payload(approval: Approval) -> dict[str, Any]:
         "project": approval.project_id,
         "mix": approval.mix_id,
         "master": approval.master_id,
-        "reviewer": _user(approval.reviewer),
+        "reviewer": user_payload(approval.reviewer),
         "verdict": approval.verdict,
         "note": approval.note,
         "created_at": approval.created_at.isoformat(),

@@ -10,7 +10,7 @@ from typing import Any
 from studio.models import Credit, Membership, Project, SampleUse, Song, StageChange, Task
 
 
-def _user(user: Any) -> dict[str, Any] | None:
+def user_payload(user: Any) -> dict[str, Any] | None:
     if user is None:
         return None
     return {"id": user.pk, "username": user.username}
@@ -21,7 +21,7 @@ def project_payload(project: Project) -> dict[str, Any]:
 
 
 def membership_payload(m: Membership) -> dict[str, Any]:
-    return {"id": m.pk, "project": m.project_id, "user": _user(m.user), "role": m.role}
+    return {"id": m.pk, "project": m.project_id, "user": user_payload(m.user), "role": m.role}
 
 
 def song_payload(song: Song) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def stage_change_payload(change: StageChange) -> dict[str, Any]:
         "song": change.song_id,
         "from_stage": change.from_stage,
         "to_stage": change.to_stage,
-        "actor": _user(change.actor),
+        "actor": user_payload(change.actor),
         "reason": change.reason,
         "at": change.created_at.isoformat(),
     }
@@ -57,7 +57,7 @@ def task_payload(task: Task) -> dict[str, Any]:
         "stage": task.stage,
         "title": task.title,
         "description": task.description,
-        "assignee": _user(task.assignee),
+        "assignee": user_payload(task.assignee),
         "due_date": task.due_date.isoformat() if task.due_date else None,
         "status": task.status,
         "rank": task.rank,
@@ -71,7 +71,7 @@ def credit_payload(credit: Credit) -> dict[str, Any]:
         "role": credit.role,
         "contributor_name": credit.contributor_name,
         "instrument": credit.instrument,
-        "user": _user(credit.user),
+        "user": user_payload(credit.user),
         "ipi": credit.ipi,
         "isni": credit.isni,
     }

@@ -17,16 +17,11 @@ from audio.api.files import asset_file_response
 from audio.models import Asset, Job, JobKind, JobState, Mix, Stem, Take
 from audio.services import assets as asset_services
 from audio.services import mixes as mix_services
-from studio.api.base import ListRetrieveMixin, ScopedViewSet
+from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param
 from studio.api.errors import ErrorSerializer
 from studio.errors import Conflict, Invalid
 from studio.parsing import whole_number
 from studio.roles import Capability as C
-
-
-def _id_param(name: str, what: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.INT, description=f"only {what}", required=False)
-
 
 _ERRORS = {
     400: ErrorSerializer,
@@ -35,7 +30,7 @@ _ERRORS = {
 }
 
 
-@extend_schema(parameters=[_id_param("project", "assets of this project")])
+@extend_schema(parameters=[id_param("project", "assets of this project")])
 def peaks_for_width(peaks: dict[str, Any], width: int) -> dict[str, Any]:
     """Only the level a player `width` CSS pixels wide needs (about 2 points per pixel: the
     coarsest level with at least `width` min/max pairs), instead of every zoom level."""
@@ -136,7 +131,7 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
 
 
 @extend_schema(
-    parameters=[_id_param("project", "of this project"), _id_param("song", "of this song")]
+    parameters=[id_param("project", "of this project"), id_param("song", "of this song")]
 )
 class StemViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Stem
@@ -152,7 +147,7 @@ class StemViewSet(ListRetrieveMixin, ScopedViewSet):
 
 
 @extend_schema(
-    parameters=[_id_param("project", "of this project"), _id_param("song", "of this song")]
+    parameters=[id_param("project", "of this project"), id_param("song", "of this song")]
 )
 class TakeViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Take
@@ -179,7 +174,7 @@ class TakeViewSet(ListRetrieveMixin, ScopedViewSet):
 
 
 @extend_schema(
-    parameters=[_id_param("project", "of this project"), _id_param("song", "of this song")]
+    parameters=[id_param("project", "of this project"), id_param("song", "of this song")]
 )
 class MixViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Mix
@@ -195,7 +190,7 @@ class MixViewSet(ListRetrieveMixin, ScopedViewSet):
 
 
 @extend_schema(
-    parameters=[_id_param("project", "of this project"), _id_param("asset", "of this asset")]
+    parameters=[id_param("project", "of this project"), id_param("asset", "of this asset")]
 )
 class JobViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Job

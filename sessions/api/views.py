@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,7 +15,7 @@ from audio.models import Master, Mix, Take
 from sessions import presence, services
 from sessions.api import serializers as s
 from sessions.models import Approval, Comment, WorkingSession
-from studio.api.base import ListRetrieveMixin, ScopedViewSet, no_content
+from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param, no_content
 from studio.errors import NotFound
 from studio.models import Project
 from studio.parsing import whole_number
@@ -24,15 +23,11 @@ from studio.roles import Capability as C
 from studio.selectors import require_capability
 
 
-def _id_param(name: str, what: str, required: bool = False) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.INT, description=f"only {what}", required=required)
-
-
 @extend_schema(
     parameters=[
-        _id_param("project", "comments in this project"),
-        _id_param("mix", "comments on this mix version"),
-        _id_param("master", "comments on this master version"),
+        id_param("project", "comments in this project"),
+        id_param("mix", "comments on this mix version"),
+        id_param("master", "comments on this master version"),
     ]
 )
 class CommentViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -104,9 +99,9 @@ def _version_from_query(request: Request) -> Mix | Master:
 
 @extend_schema(
     parameters=[
-        _id_param("project", "verdicts in this project"),
-        _id_param("mix", "verdicts on this mix version"),
-        _id_param("master", "verdicts on this master version"),
+        id_param("project", "verdicts in this project"),
+        id_param("mix", "verdicts on this mix version"),
+        id_param("master", "verdicts on this master version"),
     ]
 )
 class ApprovalViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -135,8 +130,8 @@ class ApprovalViewSet(ListRetrieveMixin, ScopedViewSet):
 
     @extend_schema(
         parameters=[
-            _id_param("mix", "this mix version"),
-            _id_param("master", "this master version"),
+            id_param("mix", "this mix version"),
+            id_param("master", "this master version"),
         ],
         responses=s.ApprovalStateSerializer,
     )
@@ -156,8 +151,8 @@ class ApprovalViewSet(ListRetrieveMixin, ScopedViewSet):
 
 @extend_schema(
     parameters=[
-        _id_param("project", "sessions in this project"),
-        _id_param("song", "sessions on this song"),
+        id_param("project", "sessions in this project"),
+        id_param("song", "sessions on this song"),
     ]
 )
 class WorkingSessionViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -247,7 +242,7 @@ class PresenceViewSet(ScopedViewSet):
         return Project.objects.for_member(self.request.user)
 
     @extend_schema(
-        parameters=[_id_param("project", "this project", required=True)],
+        parameters=[id_param("project", "this project", required=True)],
         responses=s.PresenceSerializer(many=True),
     )
     def list(self, request: Request) -> Response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -13,6 +15,11 @@ from studio.api.permissions import HasActionCapability
 from studio.parsing import whole_number
 
 READ_ACTIONS = ("list", "retrieve")
+
+
+def id_param(name: str, what: str, required: bool = False) -> OpenApiParameter:
+    """An `?<name>=<id>` list filter, for the schema."""
+    return OpenApiParameter(name, OpenApiTypes.INT, description=f"only {what}", required=required)
 
 
 class ScopedViewSet(viewsets.GenericViewSet):

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from sessions.selectors import events_after
 from studio.api import serializers as s
-from studio.api.base import ListRetrieveMixin, ScopedViewSet, no_content
+from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param, no_content
 from studio.errors import Invalid
 from studio.gates import STAGES, is_forward, song_can_enter_stage
 from studio.models import (
@@ -38,10 +38,6 @@ from studio.parsing import whole_number
 from studio.roles import Capability as C
 from studio.selectors import song_facts
 from studio.services import credits, projects, rights, songs, tasks
-
-
-def _id_param(name: str, what: str) -> OpenApiParameter:
-    return OpenApiParameter(name, OpenApiTypes.INT, description=f"only {what}", required=False)
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -143,7 +139,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-@extend_schema(parameters=[_id_param("project", "members of this project")])
+@extend_schema(parameters=[id_param("project", "members of this project")])
 class MembershipViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Membership
     serializer_class = s.MembershipSerializer
@@ -178,7 +174,7 @@ class MembershipViewSet(ListRetrieveMixin, ScopedViewSet):
         return no_content()
 
 
-@extend_schema(parameters=[_id_param("project", "songs of this project")])
+@extend_schema(parameters=[id_param("project", "songs of this project")])
 class SongViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Song
     serializer_class = s.SongSerializer
@@ -286,9 +282,9 @@ def _splits_data(song: Song) -> dict[str, Any]:
 
 @extend_schema(
     parameters=[
-        _id_param("project", "tasks of this project"),
-        _id_param("song", "tasks of this song"),
-        _id_param("assignee", "tasks assigned to this user"),
+        id_param("project", "tasks of this project"),
+        id_param("song", "tasks of this song"),
+        id_param("assignee", "tasks assigned to this user"),
     ]
 )
 class TaskViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -338,8 +334,8 @@ class TaskViewSet(ListRetrieveMixin, ScopedViewSet):
 
 @extend_schema(
     parameters=[
-        _id_param("song", "credits of this song"),
-        _id_param("project", "credits of this project's songs"),
+        id_param("song", "credits of this song"),
+        id_param("project", "credits of this project's songs"),
     ]
 )
 class CreditViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -376,8 +372,8 @@ class CreditViewSet(ListRetrieveMixin, ScopedViewSet):
 
 @extend_schema(
     parameters=[
-        _id_param("song", "sample uses of this song"),
-        _id_param("project", "sample uses of this project's songs"),
+        id_param("song", "sample uses of this song"),
+        id_param("project", "sample uses of this project's songs"),
     ]
 )
 class SampleUseViewSet(ListRetrieveMixin, ScopedViewSet):
