@@ -5,7 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from studio.gates import STAGES, SongFacts, is_forward, song_can_enter_stage
+from studio.gates import RIGHTS, STAGES, SongFacts, is_forward, song_can_enter_stage
+from studio.models import Right, Stage
 
 READY = SongFacts(
     stage="mastering",
@@ -77,3 +78,10 @@ def test_same_stage_and_unknown_stage_are_refused():
 def test_is_forward_follows_the_pipeline_order():
     assert is_forward("pre_production", "delivered")
     assert not is_forward("mastering", "mixing")
+
+
+def test_the_gates_know_the_models_choices_in_order():
+    """gates.py stays free of the ORM, so it spells the stages and rights out; this ties them to
+    the models' choices (a stage added to the model and not to the gate fails here)."""
+    assert tuple(Stage.values) == STAGES
+    assert tuple(Right.values) == RIGHTS
