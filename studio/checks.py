@@ -1,4 +1,5 @@
-"""Deploy checks Django does not have: what our stack needs in production (RELIABILITY.md Z7)."""
+"""Deploy checks Django does not have: what our stack needs in production (Z7 in
+docs/reliability.md)."""
 
 from __future__ import annotations
 

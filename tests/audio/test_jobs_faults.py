@@ -1,4 +1,4 @@
-"""Jobs under infrastructure faults, with a real Celery worker (RELIABILITY.md R5, R6, R8).
+"""Jobs under infrastructure faults, with a real Celery worker (R5, R6, R8 in docs/reliability.md).
 
 Each test runs its own worker on a private Redis broker (a `redis-server` on a free port that
 the test starts, stops and restarts; the shared Redis is never touched), against the

@@ -1,5 +1,5 @@
 """Jobs against a real Celery worker (prefork, Redis broker, the test database): analysis end to
-end, and the smoke versions of RELIABILITY.md R1, R3, R4 and R7."""
+end, and the smoke versions of R1, R2, R3, R4 and R7 (docs/reliability.md)."""
 
 from __future__ import annotations
 

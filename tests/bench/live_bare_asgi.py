@@ -1,4 +1,4 @@
-"""The peer for bench_live: a bare Channels fan-out consumer (section 0 of RELIABILITY.md),
+"""The peer for bench_live (W9 in docs/reliability.md): a bare Channels fan-out consumer,
 served by Daphne exactly like Studio: join group "g", forward every group message as JSON."""
 
 from __future__ import annotations

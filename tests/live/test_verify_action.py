@@ -1,6 +1,6 @@
-"""Replay equivalence (Zulip's verify_action, RELIABILITY W6): for every service that records
-events, snapshot(before) + the events it recorded == snapshot(after), and every event
-validates against its declared JSON Schema (sessions.schemas)."""
+"""Replay equivalence (W6 in docs/reliability.md, after Zulip's verify_action): for every
+service that records events, snapshot(before) + the events it recorded == snapshot(after), and
+every event validates against its declared JSON Schema (sessions.schemas)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Production settings pass Django's deploy checks and Studio's own (RELIABILITY.md Z7)."""
+"""Production settings pass Django's deploy checks and Studio's own (Z7 in docs/reliability.md)."""
 
 from __future__ import annotations
 
