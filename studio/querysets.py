@@ -29,7 +29,3 @@ class ProjectScopedQuerySet(models.QuerySet):
             return self.none()
         path = getattr(self.model, "project_path", "project")
         return self.filter(**{f"{path}__memberships__user": user})
-
-    def in_project(self, project_id: int) -> ProjectScopedQuerySet:
-        path = getattr(self.model, "project_path", "project")
-        return self.filter(**{f"{path}_id": project_id})
