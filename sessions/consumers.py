@@ -141,7 +141,7 @@ def _open_log(
 
     One call, so one connection: with CONN_MAX_AGE=0 every database_sync_to_async call opens a
     new PostgreSQL connection on Daphne's single sync thread, and a burst of 100 connects was
-    bound by those (W8)."""
+    bound by those (W8 in docs/reliability.md)."""
     position = selectors.log_position(project_id=project_id, user_id=user_id)
     if position is None or not position[3]:
         return None

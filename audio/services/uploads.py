@@ -417,7 +417,7 @@ def upload_terminate(*, actor: Any, upload_id: str | uuid.UUID) -> None:
 
 def upload_sweep_expired() -> int:
     """Remove expired sessions and their files, temp files with no session, and scratch copies
-    a killed process left behind (U4)."""
+    a killed process left behind (U4 in docs/reliability.md)."""
     now = timezone.now()
     count = 0
     for upload in Upload.objects.filter(expires_at__lte=now).exclude(state=UploadState.DONE):
