@@ -1,5 +1,5 @@
 """S3-compatible storage through django-storages (STORAGE_BACKEND=s3), against moto's mocked S3
-(the one mock the team notes allow): the real code paths of ingest, Range serving, a job writing
+(the only mock in the suite): the real code paths of ingest, Range serving, a job writing
 its output under jobs/<id>/, deduplication and delete, with nothing left on local disk."""
 
 from __future__ import annotations
