@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from audio.engine.errors import AudioError
+from audio.engine.formats import labels_sentence
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -39,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
             "when silent), loudness_range_lu, momentary_max_lufs, short_term_max_lufs, "
             "true_peak_dbtp, sample_peak_dbfs, RMS, crest factor, DC offset, stereo "
             "correlation, clipped samples, head/tail silence and a 1/3-octave spectrum. "
-            "Accepts WAV (incl. extensible and RF64), AIFF/AIFC, FLAC, MP3 and Ogg Vorbis "
-            "up to 60 minutes, 1-8 channels, 8-192 kHz."
+            f"Accepts {labels_sentence('and')} (WAV incl. extensible and RF64, AIFF incl. "
+            "AIFC) up to 60 minutes, 1-8 channels, 8-192 kHz; a file that decodes to far more "
+            "audio than its size holds is refused as a decompression bomb."
         ),
     )
     analyze.add_argument("file", metavar="FILE", help="audio file to analyse")

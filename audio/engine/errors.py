@@ -60,3 +60,9 @@ class EmptyAudio(AudioError):
 
 class DecoderCrashed(AudioError):
     code = "audio.decoder_crashed"
+
+
+class Overcompressed(AudioError):
+    """The file decodes to far more samples than its size can carry as real audio (a bomb)."""
+
+    code = "audio.overcompressed"

@@ -5,6 +5,12 @@ identification header, the first MPEG frame header), so absurd channel counts, r
 reported with the exact value before libsndfile sees them (its history has crashes on exactly
 those). Decoding then goes through libsndfile in fixed blocks, counting decoded frames, because
 header lengths are never trusted. Every failure becomes an ``AudioError``.
+
+The cost of refusing a file is bounded before any analysis runs (see ``Limits``): a length the
+header states is checked against the duration cap and the decode budget at once; a FLAC whose
+STREAMINFO omits its length is decoded once, counting only, and stopped at the first of the two;
+a FLAC that states a length must hold it to its end (a truncated one is refused here, as a
+truncated WAV is, rather than becoming an asset whose analysis then fails).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -30,24 +36,49 @@ from audio.engine.errors import (
     DecoderCrashed,
     EmptyAudio,
     FileMissing,
+    Overcompressed,
     SampleRateLimit,
     TooLarge,
     TooLong,
     Unreadable,
     UnsupportedFormat,
 )
+from audio.engine.formats import labels_sentence
 from audio.engine.types import Audio, AudioInfo
 
 PathLike = str | os.PathLike[str]
 
 BLOCK_FRAMES = 65536
+SEEK_SET = 0
 MAX_HEADER_CHUNKS = 64
 _DECODER_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, struct.error, EOFError)
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What the engine agrees to decode; checked from the header and again while decoding."""
+    """What the engine agrees to decode; checked from the header and again while decoding.
+
+    The decode budget: a file may decode to at most ``free_samples`` + ``max_samples_per_byte``
+    x its size in samples (frames x channels). It is a compression-ratio rule with a floor, in
+    samples because the cost of decoding and analysing is per sample. Why these numbers:
+
+    - Music in FLAC is 2:1 to 8:1, at most ~4 samples per byte (16-bit at 8:1); lossy codecs
+      reach ~24 (MP3 at 32 kb/s) and ~128 (Opus at 6 kb/s stereo). Digital silence is ~500
+      (libsndfile's FLAC) to ~10,000 (hand-made frames). So 64 per byte is 16x music.
+    - A stem that is mostly silence still pays for its signal: with silence at ~500 samples per
+      byte, any file with more than ~5 % non-silent signal passes at any length (a vocal stem
+      with a verse in a ten-minute song, minutes of silence inside a song).
+    - The floor lets a file pass whatever it holds up to 115.2 million samples: 20 minutes of
+      48 kHz stereo (10 of 96 kHz stereo) of pure digital silence, e.g. the empty track of a
+      DAW's "export all tracks".
+    - Refusing costs at most the floor plus 64 x size in decoded samples, and only where the
+      length must be found by decoding (FLAC without a length, counted at ~50-120 million
+      samples/s on one core): about 1-2 s for a small bomb, before any analysis.
+
+    A wall-clock budget was not chosen: it would refuse a legitimate long file on a busy
+    machine, and this rule refuses the same files on every machine. (The web tier's sandbox
+    still stops a probe that runs past its own timeout.)
+    """
 
     max_duration_s: float = 3600.0
     min_channels: int = 1
@@ -55,9 +86,15 @@ class Limits:
     min_sample_rate: int = 8000
     max_sample_rate: int = 192000
     max_file_bytes: int = 4 * 1024**3
+    free_samples: int = 20 * 60 * 48000 * 2
+    max_samples_per_byte: int = 64
 
     def max_frames(self, sample_rate: int) -> int:
         return math.ceil(self.max_duration_s * sample_rate)
+
+    def max_samples(self, file_bytes: int) -> int:
+        """The decode budget of a file of ``file_bytes``, in samples (frames x channels)."""
+        return self.free_samples + self.max_samples_per_byte * file_bytes
 
     def duration_text(self) -> str:
         minutes = self.max_duration_s / 60
@@ -131,6 +168,24 @@ def _check_duration(frames: int, rate: int, limits: Limits) -> None:
         raise TooLong(
             f"audio longer than the {limits.duration_text()} limit "
             f"(the header says {frames / rate / 60:.1f} minutes)"
+        )
+
+
+def _human_bytes(n: int) -> str:
+    for unit, size in (("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _check_budget(samples: int, file_bytes: int, limits: Limits, *, decoded: bool) -> None:
+    allowed = limits.max_samples(file_bytes)
+    if samples > allowed:
+        said = "decodes to more than" if decoded else "claims"
+        raise Overcompressed(
+            f"the file {said} {samples / 1e6:.1f} million samples from "
+            f"{_human_bytes(file_bytes)}, more than audio compresses to (at most "
+            f"{allowed / 1e6:.1f} million for this size): refused as a decompression bomb"
         )
 
 
@@ -404,7 +459,7 @@ def _sniff(f: _Reader, limits: Limits) -> _Header:
         return _parse_flac(f, limits, start)
     if start > 0 or _mpeg_header(after):
         return _parse_mp3(f, limits, start)
-    raise UnsupportedFormat("not a WAV, AIFF, FLAC, MP3 or Ogg Vorbis file")
+    raise UnsupportedFormat(f"not a {labels_sentence()} file")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -442,8 +497,66 @@ def _short(exc: BaseException) -> str:
     return text.replace("Error opening ", "").strip()[:200]
 
 
+def _read_into(snd: sf.SoundFile, out: npt.NDArray[Any], done: int) -> int:
+    """Decode up to ``len(out)`` frames into ``out`` (float32 or int16, C order); the count.
+
+    Calls libsndfile directly: soundfile's ``read`` seeks back to its own position after each
+    block, and libsndfile's FLAC seek fails at the end of a stream whose STREAMINFO omits the
+    length, so such a (legitimate, e.g. piped) FLAC could never be read to its end.
+    """
+    kind = "float" if out.dtype == np.float32 else "short"
+    pointer = sf._ffi.cast(f"{kind} *", sf._ffi.from_buffer(out))
+    read = getattr(sf._snd, f"sf_readf_{kind}")
+    try:
+        got = int(read(snd._file, pointer, out.shape[0]))
+    except MemoryError:
+        raise DecoderCrashed("the decoder ran out of memory") from None
+    if sf._snd.sf_error(snd._file):
+        reason = sf._ffi.string(sf._snd.sf_strerror(snd._file)).decode("utf-8", "replace")
+        raise Corrupt(f"decoding failed after {done} frames: {reason.strip()[:200]}")
+    return got
+
+
+def _count_frames(snd: sf.SoundFile, size: int, limits: Limits) -> int:
+    """Decode a file whose header gives no length, counting only; stop at the duration cap or
+    the decode budget, whichever comes first, so refusing a bomb costs at most that."""
+    rate, channels = snd.samplerate, snd.channels
+    max_frames = limits.max_frames(rate)
+    buf = np.empty((BLOCK_FRAMES, channels), dtype=np.int16)
+    total = 0
+    while n := _read_into(snd, buf, total):
+        total += n
+        if total > max_frames:
+            raise TooLong(
+                f"audio longer than the {limits.duration_text()} limit (found by decoding: "
+                "the header gives no length)"
+            )
+        _check_budget(total * channels, size, limits, decoded=True)
+    return total
+
+
+def _check_flac_end(snd: sf.SoundFile, frames: int) -> None:
+    """A FLAC that states its length must hold it: read its last frames (a seek and one or two
+    FLAC frames of decoding, whatever the length)."""
+    start = max(0, frames - 2 * 4096)
+    truncated = Corrupt(
+        f"the FLAC file is truncated: it holds fewer than the {frames} frames its header states"
+    )
+    if int(sf._snd.sf_seek(snd._file, start, SEEK_SET)) != start:
+        raise truncated
+    buf = np.empty((frames - start + 1, snd.channels), dtype=np.int16)
+    try:
+        got = _read_into(snd, buf, start)
+    except Corrupt:
+        raise truncated from None
+    if got != frames - start:
+        raise truncated
+
+
 def probe(path: PathLike, limits: Limits = DEFAULT_LIMITS) -> AudioInfo:
-    """Describe a file without decoding it; raise an ``AudioError`` if it breaks a limit."""
+    """Describe a file and check it against the limits; raise an ``AudioError`` if it breaks
+    one. Decodes nothing, except a FLAC without a stated length (counted under the budget) and
+    the last frames of a FLAC that states one."""
     size = _stat(path, limits)
     try:
         with open(path, "rb") as fh:
@@ -456,19 +569,27 @@ def probe(path: PathLike, limits: Limits = DEFAULT_LIMITS) -> AudioInfo:
         raise Corrupt(f"unreadable {type(exc).__name__} in the file header") from None
     if header.frames is not None:
         _check_duration(header.frames, header.sample_rate, limits)
+        _check_budget(header.frames * header.channels, size, limits, decoded=False)
     with _open_soundfile(path, header.format) as snd:
         rate, channels, frames = snd.samplerate, snd.channels, snd.frames
-    if channels != header.channels or rate != header.sample_rate:
-        raise Corrupt(
-            f"the decoder sees {channels} channels at {rate} Hz but the header says "
-            f"{header.channels} at {header.sample_rate} Hz"
-        )
-    if header.frames is None:
-        # MP3/Ogg/FLAC without a length: libsndfile's figure may be an estimate; still a
-        # cheap early reject, and the reader counts anyway.
+        if channels != header.channels or rate != header.sample_rate:
+            raise Corrupt(
+                f"the decoder sees {channels} channels at {rate} Hz but the header says "
+                f"{header.channels} at {header.sample_rate} Hz"
+            )
+        if header.format == "flac" and header.frames is None:
+            frames = _count_frames(snd, size, limits)
+            if frames == 0:
+                raise EmptyAudio("the file holds no audio frames")
+        elif header.format == "flac" and header.frames is not None:
+            _check_flac_end(snd, header.frames)
+    if header.frames is None and header.format != "flac":
+        # MP3/Ogg: libsndfile's figure may be an estimate; still a cheap early reject, and the
+        # reader counts anyway.
         frames = max(0, int(frames)) if frames < 2**62 else 0
         _check_duration(frames, rate, limits)
-    else:
+        _check_budget(frames * channels, size, limits, decoded=False)
+    elif header.frames is not None:
         frames = header.frames
     return AudioInfo(
         format=header.format,
@@ -490,14 +611,19 @@ def read_blocks(
 ) -> Iterator[npt.NDArray[np.float32]]:
     """Yield float32 (channels, frames) blocks; memory stays flat whatever the file's length.
 
-    Decoded frames are counted and ``TooLong`` raised once past the cap, whatever the header
-    said. Pass ``info`` from an earlier ``probe`` to skip probing twice.
+    Decoded frames are counted and ``TooLong`` (or ``Overcompressed``) raised once past the cap
+    or the decode budget, whatever the header said. Pass ``info`` from an earlier ``probe`` to
+    skip probing twice.
     """
     if block_frames <= 0:
         raise ValueError("block_frames must be positive")
     if info is None:
         info = probe(path, limits)
     max_frames = limits.max_frames(info.sample_rate)
+    try:
+        size = os.stat(path).st_size
+    except OSError as exc:
+        raise Unreadable(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
     quiet = info.format == "mp3"
     check_finite = info.codec in ("FLOAT", "DOUBLE")
     total = 0
@@ -505,20 +631,15 @@ def read_blocks(
     try:
         buf = np.empty((block_frames, info.channels), dtype=np.float32)
         while True:
-            try:
-                with _quiet_stderr(quiet):
-                    got = snd.read(block_frames, dtype="float32", always_2d=True, out=buf)
-            except MemoryError:
-                raise DecoderCrashed("the decoder ran out of memory") from None
-            except (*_DECODER_ERRORS, OSError) as exc:
-                raise Corrupt(f"decoding failed after {total} frames: {_short(exc)}") from None
-            n = got.shape[0]
+            with _quiet_stderr(quiet):
+                n = _read_into(snd, buf, total)
             if n == 0:
                 break
             total += n
             if total > max_frames:
                 raise TooLong(f"audio longer than the {limits.duration_text()} limit")
-            block = np.ascontiguousarray(got.T)
+            _check_budget(total * info.channels, size, limits, decoded=True)
+            block = np.ascontiguousarray(buf[:n].T)
             if check_finite and not np.isfinite(block).all():
                 raise Corrupt(f"the file holds non-finite samples near frame {total - n}")
             yield block

@@ -76,3 +76,89 @@ def flac_bomb(path: Path, hours: float = 3.0, rate: int = 8000, hide_length: boo
         raw[18:26] = packed.to_bytes(8, "big")
         raw[26:42] = bytes(16)  # MD5 of nothing known
         path.write_bytes(bytes(raw))
+
+
+# --- hand-built bombs: small files that decode to far more audio than their size holds ---------
+
+
+def _crc8(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def _crc16_table() -> list[int]:
+    table = []
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x8005) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+        table.append(crc)
+    return table
+
+
+_CRC16 = _crc16_table()
+
+
+def _crc16(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _CRC16[(crc >> 8) ^ byte]
+    return crc
+
+
+def _utf8_number(n: int) -> bytes:
+    """FLAC's frame number coding (UTF-8 style, up to 2^21 here)."""
+    if n < 0x80:
+        return bytes([n])
+    if n < 0x800:
+        return bytes([0xC0 | n >> 6, 0x80 | n & 0x3F])
+    if n < 0x10000:
+        return bytes([0xE0 | n >> 12, 0x80 | (n >> 6) & 0x3F, 0x80 | n & 0x3F])
+    return bytes([0xF0 | n >> 18, 0x80 | (n >> 12) & 0x3F, 0x80 | (n >> 6) & 0x3F, 0x80 | n & 0x3F])
+
+
+def constant_flac(
+    seconds: float,
+    *,
+    rate: int = 8000,
+    channels: int = 1,
+    bits: int = 16,
+    blocksize: int = 4096,
+    state_length: bool = False,
+) -> bytes:
+    """A valid FLAC of digital silence built frame by frame (one CONSTANT subframe per channel,
+    ~4 bytes each), so any ratio is reachable without encoding hours of audio. STREAMINFO's
+    total_samples is 0 ("unknown") unless ``state_length``."""
+    total = round(seconds * rate)
+    frames = []
+    for number in range(-(-total // blocksize)):
+        size = min(blocksize, total - number * blocksize)
+        # sync + fixed blocking, 16-bit block size at the end, rate and depth from STREAMINFO
+        head = bytes([0xFF, 0xF8, 0x70, (channels - 1) << 4]) + _utf8_number(number)
+        head += struct.pack(">H", size - 1)
+        head += bytes([_crc8(head)])
+        body = head + (b"\x00" + bytes(bits // 8)) * channels
+        frames.append(body + struct.pack(">H", _crc16(body)))
+    packed = (rate << 44) | ((channels - 1) << 41) | ((bits - 1) << 36)
+    packed |= total if state_length else 0
+    lengths = [len(f) for f in frames]
+    info = struct.pack(">HH", blocksize, blocksize)
+    info += min(lengths).to_bytes(3, "big") + max(lengths).to_bytes(3, "big")
+    info += packed.to_bytes(8, "big") + bytes(16)
+    return b"fLaC" + bytes([0x80, 0, 0, 34]) + info + b"".join(frames)
+
+
+def flac_46kb_bomb() -> bytes:
+    """The issue's bomb: ~46 KB, STREAMINFO without a length, 61 minutes of 8 kHz mono."""
+    return constant_flac(61 * 60, rate=8000, channels=1, blocksize=9216)
+
+
+def silent_mp3(seconds: float) -> bytes:
+    """MPEG-2.5 Layer III, 8 kHz mono at 8 kb/s (the lowest bitrate): 72-byte frames of zero
+    side information, each decoding to 576 samples of silence."""
+    frame = bytes([0xFF, 0xE3, 0x18, 0xC0]) + bytes(68)
+    return frame * (-(-round(seconds * 8000) // 576))
