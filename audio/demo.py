@@ -15,6 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from audio.engine.io import write_wav
+from audio.models import Mix
+from audio.services.assets import asset_ingest_file, stem_attach
+from audio.services.mixes import mix_create
 from studio.models import Project, Song
 
 RATE = 44100
@@ -71,13 +74,10 @@ def mixdown(
     return (total * (10 ** (-1 / 20) / peak)).astype(np.float32)
 
 
-def seed_demo_audio(*, project: Project, users: dict[str, Any], stdout: Any = None) -> None:
-    from audio.services.assets import asset_ingest_file, stem_attach
-    from audio.services.mixes import mix_create
-    from sessions.services import approval_give, comment_add
-
+def seed_demo_audio(*, project: Project, users: dict[str, Any]) -> tuple[Mix, Mix]:
+    """Four synthesised stems of 'Night Drive' and two mix versions (analysis queued)."""
     song = Song.objects.get(project=project, title="Night Drive")
-    leo, ava, mia = users["leo"], users["ava"], users["mia"]
+    leo = users["leo"]
     stems = synth_stems()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -103,20 +103,4 @@ def seed_demo_audio(*, project: Project, users: dict[str, Any], stdout: Any = No
             note = "First pass." if number == 1 else "Vocal up 1 dB, pad tucked under it."
             mixes.append(mix_create(actor=leo, song=song, asset=asset, note=note))
     first, second = mixes
-    comment = comment_add(
-        actor=ava, mix=first, start_s=12.0, body="The vocal gets lost under the pad here."
-    )
-    comment_add(actor=leo, mix=first, parent=comment, body="Agreed, fixing it in mix 2.")
-    comment_add(
-        actor=ava,
-        mix=second,
-        start_s=27.5,
-        end_s=36.0,
-        body="Love this lift. Can the hats come up a touch?",
-    )
-    approval_give(actor=ava, mix=second, verdict="approved", note="Happy with this one.")
-    if stdout is not None:
-        stdout.write(
-            f"Demo audio: 4 stems and 2 mixes of '{song.title}' (analysis queued); "
-            f"{mia.username} can approve mix 2 and move the song to mastering."
-        )
+    return first, second

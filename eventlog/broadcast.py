@@ -13,10 +13,17 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from eventlog.models import Event
+
 logger = logging.getLogger(__name__)
+
+# The one progress throttle: at most ~4 `job.progress` frames per job per second, applied where
+# progress is reported (the job runner) and again where it is forwarded (the websocket consumer).
+PROGRESS_MIN_INTERVAL_S = 0.25
 
 
 def project_group(project_id: int) -> str:
+    """The channel-layer group of a project's sockets (the only place the name is spelled)."""
     return f"project.{project_id}"
 
 
@@ -32,8 +39,6 @@ def _group_send(project_id: int, message: dict[str, Any]) -> None:
 
 def broadcast_event(event_id: int) -> None:
     """Forward a committed event to the project's group."""
-    from sessions.models import Event
-
     try:
         event = Event.objects.select_related("actor").get(pk=event_id)
     except Event.DoesNotExist:

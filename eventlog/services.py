@@ -3,6 +3,9 @@
 `event_record` must run inside the service's transaction. It locks the project row, takes the next
 seq and registers the broadcast on commit, so seqs never repeat or skip and nothing is broadcast
 for a change that rolled back.
+
+The log's counter (`last_event_seq`) lives on the project row, which belongs to the studio domain
+above this app. The model is looked up by its label, so the import arrow keeps pointing down.
 """
 
 from __future__ import annotations
@@ -10,37 +13,41 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.apps import apps
+from django.db import models, transaction
 from django.db.models import F
 
-from sessions.models import Event
-from studio.models import Project
+from eventlog import broadcast
+from eventlog.models import Event
+
+PROJECT_MODEL = "studio.Project"
 
 
-def project_lock(project_id: int) -> Project:
+def _projects() -> models.QuerySet[Any]:
+    return apps.get_model(PROJECT_MODEL).objects.all()
+
+
+def project_lock(project_id: int) -> Any:
     """Lock the project row (FOR NO KEY UPDATE) and return it fresh.
 
     Call first in a service that also reorders children (task ranks), always before locking
     children: project first, then children, in that order, everywhere.
     """
-    return Project.objects.select_for_update(no_key=True).get(pk=project_id)
+    return _projects().select_for_update(no_key=True).get(pk=project_id)
 
 
-def event_record(
-    *, project: Project | int, type: str, payload: dict[str, Any], actor: Any
-) -> Event:
-    """Append one event to the project's log; broadcast after commit. Requires an atomic block."""
+def event_record(*, project: Any, type: str, payload: dict[str, Any], actor: Any) -> Event:
+    """Append one event to the project's log (a project or its id); broadcast after commit.
+    Requires an atomic block."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("event_record must be called inside transaction.atomic()")
     project_id = project if isinstance(project, int) else project.pk
-    Project.objects.filter(pk=project_id).update(last_event_seq=F("last_event_seq") + 1)
-    seq = Project.objects.filter(pk=project_id).values_list("last_event_seq", flat=True).get()
+    _projects().filter(pk=project_id).update(last_event_seq=F("last_event_seq") + 1)
+    seq = _projects().filter(pk=project_id).values_list("last_event_seq", flat=True).get()
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     event = Event.objects.create(
         project_id=project_id, seq=seq, type=type, payload=payload, actor_id=actor_id
     )
-    from sessions.broadcast import broadcast_event
-
-    transaction.on_commit(partial(broadcast_event, event.pk), robust=True)
+    transaction.on_commit(partial(broadcast.broadcast_event, event.pk), robust=True)
     return event

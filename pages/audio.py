@@ -11,8 +11,9 @@ from django.shortcuts import render
 from django.urls import path
 
 from audio.models import Asset, Job, JobState, Mix, Stem, Take
+from pages.kit import clock, is_htmx, member_project, page, page_context
+from pages.review import comments_context, review_context
 from studio.errors import NotFound
-from studio.pagekit import clock, is_htmx, member_project, page, page_context
 from studio.selectors import song_get_for_member
 
 PLOT_LOW, PLOT_HIGH = -40.0, 0.0  # dB range of the small loudness plot
@@ -140,8 +141,6 @@ def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     except Mix.DoesNotExist:
         raise NotFound("mix not found") from None
     project, role = member_project(request, mix.project_id)
-    from sessions.pages import comments_context, review_context
-
     others = list(
         Mix.objects.filter(song=mix.song)
         .exclude(pk=mix.pk)

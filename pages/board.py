@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
@@ -11,20 +12,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from studio.errors import Invalid
-from studio.models import (
-    Membership,
-    Stage,
-    Task,
-    TaskStatus,
-)
-from studio.pagekit import (
+from pages.kit import (
     form_error,
     int_or_none,
     is_htmx,
     member_project,
     page,
     page_context,
+)
+from studio.errors import Invalid
+from studio.models import (
+    Membership,
+    Stage,
+    Task,
+    TaskStatus,
 )
 from studio.parsing import whole_number
 from studio.roles import Capability as C
@@ -81,8 +82,6 @@ def project_board(request: HttpRequest, project_id: int) -> HttpResponse:
 
 def _board_response(request: HttpRequest, project: Any) -> HttpResponse:
     """After a board write: the board fragment, filtered like the page that asked."""
-    from urllib.parse import parse_qs, urlparse
-
     current = request.headers.get("HX-Current-URL", "")
     params = parse_qs(urlparse(current).query)
     query = request.GET.copy()

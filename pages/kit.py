@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.utils.html import format_html
 from django.views.decorators.vary import vary_on_headers
 
+from sessions.presence import presence_list
 from studio.errors import DomainError, Invalid, NotFound
 from studio.models import Project
 from studio.parsing import whole_number
@@ -46,8 +47,6 @@ def member_project(
 def page_context(project: Project, role: str, **extra: Any) -> dict[str, Any]:
     """The base template's context. `project.last_event_seq` was read with the project row, i.e.
     before anything else the page shows, so replaying `after=last_seq` never misses a change."""
-    from sessions.presence import presence_list
-
     return {
         "project": project,
         "role": role,

@@ -8,16 +8,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from studio.errors import Invalid
-from studio.models import (
-    Membership,
-)
-from studio.pagekit import (
+from pages.kit import (
     form_error,
     is_htmx,
     member_project,
     page,
     page_context,
+)
+from studio.errors import Invalid
+from studio.models import (
+    Membership,
 )
 from studio.roles import Capability as C
 from studio.roles import Role

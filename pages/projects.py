@@ -8,21 +8,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from sessions.models import Event
-from studio.activity import describe
+from eventlog.models import Event
+from pages.activity import describe
+from pages.kit import (
+    form_error,
+    is_htmx,
+    member_project,
+    page,
+    page_context,
+)
 from studio.errors import Invalid
 from studio.gates import STAGES, song_can_enter_stage
 from studio.models import (
     Membership,
     Stage,
     Task,
-)
-from studio.pagekit import (
-    form_error,
-    is_htmx,
-    member_project,
-    page,
-    page_context,
 )
 from studio.roles import Capability as C
 from studio.selectors import song_facts

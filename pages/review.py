@@ -14,10 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audio.models import Mix, Take
-from sessions import services
-from sessions.models import Approval, Comment, WorkingSession
-from studio.errors import Invalid, NotFound
-from studio.pagekit import (
+from pages.kit import (
     clock,
     form_error,
     int_or_none,
@@ -26,7 +23,12 @@ from studio.pagekit import (
     page,
     page_context,
 )
+from pages.song import song_part
+from sessions import services
+from sessions.models import Approval, Comment, WorkingSession
+from studio.errors import Invalid, NotFound
 from studio.roles import Capability as C
+from studio.selectors import song_get_for_member
 
 
 def _mix_for(request: HttpRequest, mix_id: int) -> Mix:
@@ -240,9 +242,6 @@ def _readable(error: Invalid) -> Invalid:
 
 
 def _sessions_response(request: HttpRequest, song_id: int) -> HttpResponse:
-    from studio.selectors import song_get_for_member
-    from studio.views.song import song_part
-
     song = song_get_for_member(user=request.user, song_id=song_id)
     if not is_htmx(request):
         return redirect("song-detail", song.pk)
@@ -252,8 +251,6 @@ def _sessions_response(request: HttpRequest, song_id: int) -> HttpResponse:
 @page
 @require_POST
 def session_schedule(request: HttpRequest, song_id: int) -> HttpResponse:
-    from studio.selectors import song_get_for_member
-
     song = song_get_for_member(user=request.user, song_id=song_id, capability=C.SESSION_EDIT)
     try:
         services.session_schedule(actor=request.user, song=song, **_session_fields(request))

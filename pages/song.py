@@ -11,6 +11,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from audio.models import Take
+from pages.kit import (
+    form_error,
+    is_htmx,
+    member_project,
+    page,
+    page_context,
+)
+from sessions.models import SessionKind, WorkingSession
 from studio.errors import Invalid
 from studio.gates import STAGES, is_forward, song_can_enter_stage
 from studio.models import (
@@ -24,13 +33,6 @@ from studio.models import (
     Song,
     Stage,
     StageChange,
-)
-from studio.pagekit import (
-    form_error,
-    is_htmx,
-    member_project,
-    page,
-    page_context,
 )
 from studio.roles import Capability as C
 from studio.selectors import song_facts, song_get_for_member
@@ -100,9 +102,6 @@ def _splits(song: Song) -> list[dict[str, Any]]:
 def _sessions_context(song: Song) -> dict[str, Any]:
     """The "Working sessions" card: sessions with their takes (and the song's takes each could
     still take), the song's takes by part for the keeper choice, members for participants."""
-    from audio.models import Take
-    from sessions.models import SessionKind, WorkingSession
-
     takes = list(Take.objects.filter(song=song).select_related("asset").order_by("part", "number"))
     sessions = list(
         WorkingSession.objects.filter(song=song)

@@ -7,3 +7,8 @@ class LiveConfig(AppConfig):
     name = "sessions"
     label = "live"
     verbose_name = "Live"
+
+    def ready(self) -> None:
+        from sessions import activity
+
+        activity.register()

@@ -33,6 +33,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S, project_group
+from eventlog.selectors import event_frames_after
 from sessions import presence, selectors
 from sessions.protocol import (
     CLOSE_BAD_REQUEST,
@@ -47,7 +49,6 @@ logger = logging.getLogger(__name__)
 TICK_S = 0.5  # catch-up and membership timer
 REPLAY_LIMIT = 1000  # more missed events than this: resync instead of replay
 BATCH = 500
-PROGRESS_MIN_INTERVAL_S = 0.25  # at most ~4 job.progress frames per job per second
 PRESENCE_MIN_INTERVAL_S = 0.2
 
 
@@ -117,7 +118,7 @@ class Hub:
             lagging = [c for c in group if previous is not None and c.last_sent < previous]
             if lagging:
                 start = min(c.last_sent for c in lagging)
-                frames = await database_sync_to_async(selectors.event_frames_after)(
+                frames = await database_sync_to_async(event_frames_after)(
                     project_id=project_id, after=start, limit=BATCH
                 )
                 for consumer in lagging:
@@ -159,7 +160,7 @@ def _open_log(
         reason = "too_far_behind"
     if reason is not None:
         after = last_seq
-    frames = selectors.event_frames_after(project_id=project_id, after=after, limit=BATCH)
+    frames = event_frames_after(project_id=project_id, after=after, limit=BATCH)
     return log_epoch, last_seq, reason, after, frames
 
 
@@ -261,7 +262,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self.deliver(frames, source="replay")
             if self.closed or len(frames) < BATCH or self.last_sent >= last_seq:
                 break
-            frames = await database_sync_to_async(selectors.event_frames_after)(
+            frames = await database_sync_to_async(event_frames_after)(
                 project_id=self.project_id, after=self.last_sent, limit=BATCH
             )
         if self.closed:
@@ -292,7 +293,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
 
     @property
     def group(self) -> str:
-        return f"project.{self.project_id}"
+        return project_group(self.project_id)
 
     # --- delivery ------------------------------------------------------------------------------
     async def deliver(self, frames: list[dict[str, Any]], *, source: str) -> None:
@@ -307,7 +308,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                 if seq > self.last_sent + 1:
                     # Missed something (dropped or reordered by the layer): read the log from
                     # where we are; it holds this frame too (broadcast runs after commit).
-                    fetched = await database_sync_to_async(selectors.event_frames_after)(
+                    fetched = await database_sync_to_async(event_frames_after)(
                         project_id=self.project_id, after=self.last_sent, limit=BATCH
                     )
                     if not fetched or fetched[0]["seq"] != self.last_sent + 1:

@@ -1,7 +1,7 @@
 """Plain-dict forms of the review objects, as carried in event payloads (part of the protocol).
 
 Like studio.payloads: a client applies these to its snapshot, and the verify_action tests check
-that snapshot + events == fresh snapshot. Schemas for them are in sessions.schemas.
+that snapshot + events == fresh snapshot. Schemas for them are in eventlog.schemas.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ class ResyncFrame(TypedDict):
 
 
 class EventFrame(TypedDict):
-    """A durable event (sessions.models.Event.to_frame()); payload schemas: sessions.schemas."""
+    """A durable event (eventlog.models.Event.to_frame()); payload schemas: eventlog.schemas."""
 
     seq: int
     type: str

@@ -1,6 +1,6 @@
 """Review and working-session rules: comments, approvals, sessions and keeper takes.
 
-Every write runs in one transaction that records an Event (sessions.events.event_record). Role
+Every write runs in one transaction that records an Event (eventlog.services.event_record). Role
 checks use the capability table (studio.roles); the checks here are the resource-level ones the
 API relies on. Errors are studio.errors (400/403/404/409) with a sentence that says why.
 """
@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from audio.models import Master, Mix, Take
 from audio.services.assets import keeper_apply, keeper_payload
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from sessions.models import Approval, Comment, SessionKind, Verdict, WorkingSession
 from sessions.payloads import approval_payload, comment_payload, session_payload
 from studio.errors import Conflict, Forbidden, Invalid

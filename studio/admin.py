@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from eventlog.models import Event
 from studio.models import Credit, Membership, Project, SampleUse, Song, Split, StageChange, Task
 
 
@@ -18,3 +19,4 @@ class ReadMostlyAdmin(admin.ModelAdmin):
 
 for model in (Project, Membership, Song, StageChange, Task, Credit, Split, SampleUse):
     admin.site.register(model, ReadMostlyAdmin)
+admin.site.register(Event, ReadMostlyAdmin)

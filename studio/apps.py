@@ -7,4 +7,7 @@ class StudioConfig(AppConfig):
     verbose_name = "Studio"
 
     def ready(self) -> None:
-        from studio import checks  # noqa: F401  (registers deploy checks)
+        # Imported once the models are ready (a module-level import would load them too early).
+        from studio import activity, checks  # noqa: F401  (checks registers the deploy checks)
+
+        activity.register()

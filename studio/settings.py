@@ -54,9 +54,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "channels",
     "django_htmx",
+    "eventlog.apps.EventlogConfig",
     "studio.apps.StudioConfig",
     "sessions.apps.LiveConfig",
     "audio.apps.AudioConfig",
+    "pages.apps.PagesConfig",
 ]
 
 MIDDLEWARE = [

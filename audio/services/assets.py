@@ -23,7 +23,7 @@ from audio import storage
 from audio.models import Asset, Job, JobKind, Stem, Take
 from audio.payloads import asset_payload, stem_payload, take_payload
 from audio.services import jobs
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.errors import DomainError, Invalid
 from studio.models import Project, Song
 from studio.roles import Capability

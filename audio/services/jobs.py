@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from audio.models import Asset, Job, JobKind, JobState, Mix
 from audio.payloads import job_payload
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.models import Project
 
 logger = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ class ProgressReporter:
             progress=fraction, lease_expires_at=timezone.now() + _lease()
         )
         self.sent += 1
-        from sessions.broadcast import send_progress
+        from eventlog.broadcast import send_progress
 
         send_progress(job.project_id, job.pk, fraction, kind=job.kind)
 

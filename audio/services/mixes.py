@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from audio.models import Asset, Mix, MixSource
 from audio.payloads import mix_payload
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.errors import Invalid
 from studio.models import Song
 from studio.roles import Capability

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from sessions.models import Event
+from eventlog.models import Event
 from studio.models import (
     Clearance,
     Credit,

@@ -1,5 +1,4 @@
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from studio.api import views
@@ -15,9 +14,5 @@ router.register("sample-uses", views.SampleUseViewSet, basename="api-sampleuse")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
-    path("", include("sessions.api.urls")),
-    path("", include("audio.api.urls")),
 ]

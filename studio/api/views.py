@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from sessions.selectors import events_after
+from eventlog.selectors import events_after
 from studio.api import serializers as s
 from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param, no_content
 from studio.errors import Invalid

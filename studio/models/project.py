@@ -20,7 +20,7 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The event outbox counter: bumped under a row lock by sessions.events.event_record.
+    # The event outbox counter: bumped under a row lock by eventlog.services.event_record.
     last_event_seq = models.PositiveBigIntegerField(default=0)
     # Changes when the event history is lost (a restored database): clients must resync.
     event_epoch = models.CharField(max_length=32, default=new_epoch)

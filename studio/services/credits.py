@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from sessions.events import event_record
+from eventlog.services import event_record
 from studio.errors import Invalid
 from studio.models import Credit, CreditRole, Membership, Song
 from studio.payloads import credit_payload

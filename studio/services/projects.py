@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.errors import Conflict, Invalid, NotFound
 from studio.models import Membership, Project
 from studio.payloads import membership_payload, project_payload

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.errors import Invalid, SplitTotalInvalid
 from studio.models import Clearance, Right, SampleKind, SampleUse, Song, Split
 from studio.payloads import sample_use_payload

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.errors import GateRefused, Invalid
 from studio.gates import is_forward, song_can_enter_stage
 from studio.models import Project, Song, Stage, StageChange

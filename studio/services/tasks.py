@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from sessions.events import event_record, project_lock
+from eventlog.services import event_record, project_lock
 from studio.errors import Invalid
 from studio.models import Membership, Song, Stage, Task, TaskStatus
 from studio.payloads import task_payload

@@ -12,7 +12,7 @@ from django.conf import settings
 from audio.models import Asset, Job, Mix, Upload
 from audio.services.assets import asset_ingest_file, take_attach
 from audio.services.mixes import mix_create
-from sessions.models import Event
+from eventlog.models import Event
 from tests.audio.audiofiles import hostile_files, wav_bytes, write_wav
 from tests.audio.conftest import upload_bytes
 

@@ -33,7 +33,7 @@ from audio import storage
 from audio.models import Job, JobKind, JobState
 from audio.services.jobs import job_create
 from audio.tasks import noop_output_bytes
-from sessions.models import Event
+from eventlog.models import Event
 from tests.audio.conftest import Worker, _test_db_url, free_port, wait_for
 
 pytestmark = [

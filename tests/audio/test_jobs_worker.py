@@ -19,7 +19,7 @@ from audio import storage
 from audio.models import Asset, Job, JobKind, JobState
 from audio.services.assets import asset_ingest_file
 from audio.services.jobs import job_create
-from sessions.models import Event
+from eventlog.models import Event
 from tests.audio.audiofiles import write_wav
 from tests.audio.conftest import Worker, wait_for
 

@@ -17,7 +17,7 @@ from moto import mock_aws
 from audio import storage, tasks
 from audio.models import Asset, Job, JobKind, JobState
 from audio.services.assets import asset_ingest_file
-from sessions.models import Event
+from eventlog.models import Event
 from tests.audio.audiofiles import wav_bytes
 from tests.audio.conftest import upload_bytes
 

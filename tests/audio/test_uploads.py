@@ -12,7 +12,7 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from audio.models import Asset, Job, Mix, Stem, Take, Upload
-from sessions.models import Event
+from eventlog.models import Event
 from tests.audio.audiofiles import wav_bytes
 from tests.audio.conftest import TUS, metadata, tus_create, tus_patch, upload_bytes
 

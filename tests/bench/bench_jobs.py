@@ -17,7 +17,7 @@ def main() -> None:
     setup_django()
     from audio.models import Job, JobState
     from audio.services.jobs import job_create
-    from sessions.models import Event
+    from eventlog.models import Event
 
     user, project, _token = bench_project("jobs")
     log = settings.VAR_DIR / "log" / "bench-jobs-worker.log"

@@ -5,7 +5,7 @@
 
 `reporter` claims the job and calls audio.services.jobs.ProgressReporter `calls` times spread
 over `seconds` (the real, source-throttled path), then finishes the job (a durable
-`job.finished`). `raw` calls sessions.broadcast.send_progress `calls` times as fast as it can
+`job.finished`). `raw` calls eventlog.broadcast.send_progress `calls` times as fast as it can
 (no source throttle: only the consumer's throttle stands between it and the browsers).
 Prints {"sent": ..., "elapsed": ...} as JSON. Settings come from the environment (DATABASE_URL,
 REDIS_URL), like a Celery worker's."""
@@ -25,7 +25,7 @@ def main() -> None:
     django.setup()
     from audio.models import Job
     from audio.services import jobs
-    from sessions.broadcast import send_progress
+    from eventlog.broadcast import send_progress
 
     mode, job_id, calls, seconds = (
         sys.argv[1],

@@ -11,7 +11,8 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from sessions import broadcast, services
+from eventlog import broadcast
+from sessions import services
 from studio.asgi import application
 from studio.services.projects import member_remove
 from studio.services.songs import song_create, song_update

@@ -423,7 +423,7 @@ def _produce_comments(
 
 def _comment_seqs(project_id: int, ids: list[int]) -> list[int]:
     """The seq of each comment's `comment.added` event, in the order of `ids`."""
-    from sessions.models import Event
+    from eventlog.models import Event
 
     rows = Event.objects.filter(project_id=project_id, type="comment.added")
     by_id = {e.payload["comment"]["id"]: e.seq for e in rows}

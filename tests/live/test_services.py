@@ -255,7 +255,7 @@ def test_takes_and_one_keeper_per_part(scenario, song):
 
 
 def test_comment_event_is_recorded_after_commit(scenario, mix, django_capture_on_commit_callbacks):
-    from sessions.models import Event
+    from eventlog.models import Event
 
     with django_capture_on_commit_callbacks() as callbacks:
         c = services.comment_add(actor=scenario.users["artist"], mix=mix, body="x", start_s=0)

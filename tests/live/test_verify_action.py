@@ -1,6 +1,6 @@
 """Replay equivalence (W6 in docs/reliability.md, after Zulip's verify_action): for every
 service that records events, snapshot(before) + the events it recorded == snapshot(after), and
-every event validates against its declared JSON Schema (sessions.schemas)."""
+every event validates against its declared JSON Schema (eventlog.schemas)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from django.utils import timezone
 
 from audio.models import Mix, Stem, Take
 from sessions import services as live
-from sessions.models import Approval, Comment, Event, WorkingSession
+from eventlog.models import Event
+from sessions.models import Approval, Comment, WorkingSession
 from sessions.payloads import approval_payload, comment_payload, session_payload
-from sessions.schemas import EVENT_SCHEMAS, FRAME_SCHEMA
+from eventlog.schemas import EVENT_SCHEMAS, FRAME_SCHEMA
 from studio.models import Credit, Membership, Project, SampleUse, Song, Split, Task
 from studio.payloads import (
     credit_payload,
@@ -298,7 +299,7 @@ EVENT_TYPE_RE = re.compile(r"""type=(?:f?)["']([a-z_]+\.[a-z_]+)["']""")
 
 
 def test_every_recorded_event_type_has_a_schema():
-    """Scans the services for event types; a type without a schema in sessions.schemas fails."""
+    """Scans the services for event types; a type without a schema in eventlog.schemas fails."""
     root = Path(settings.BASE_DIR)
     files = [
         *root.glob("studio/services/*.py"),

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import close_old_connections, connection, transaction
 
-from sessions import broadcast
-from sessions.events import event_record
-from sessions.models import Event
+from eventlog import broadcast
+from eventlog.services import event_record
+from eventlog.models import Event
 from studio.models import Project
 from studio.services import songs
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from audio.models import Mix
-from sessions.models import Event
+from eventlog.models import Event
 from studio.errors import Conflict, Forbidden, GateRefused, Invalid, NotFound, SplitTotalInvalid
 from studio.models import Membership, Song, Split, StageChange, Task
 from studio.roles import CAPABILITIES, Capability, Role, role_can

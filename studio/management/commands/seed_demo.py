@@ -11,6 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from audio.demo import seed_demo_audio
+from sessions.services import approval_give, comment_add
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
 
@@ -165,9 +167,22 @@ class Command(BaseCommand):
         return project
 
     def _audio(self, project: Project, users: dict[str, Any]) -> None:
-        """Synthesised stems and two mix versions, once the audio side can ingest files."""
-        try:
-            from audio.demo import seed_demo_audio
-        except ImportError:
-            return
-        seed_demo_audio(project=project, users=users, stdout=self.stdout)
+        """Synthesised stems and two mix versions, with the artist's comments and approval."""
+        first, second = seed_demo_audio(project=project, users=users)
+        leo, ava, mia = users["leo"], users["ava"], users["mia"]
+        comment = comment_add(
+            actor=ava, mix=first, start_s=12.0, body="The vocal gets lost under the pad here."
+        )
+        comment_add(actor=leo, mix=first, parent=comment, body="Agreed, fixing it in mix 2.")
+        comment_add(
+            actor=ava,
+            mix=second,
+            start_s=27.5,
+            end_s=36.0,
+            body="Love this lift. Can the hats come up a touch?",
+        )
+        approval_give(actor=ava, mix=second, verdict="approved", note="Happy with this one.")
+        self.stdout.write(
+            f"Demo audio: 4 stems and 2 mixes of '{first.song.title}' (analysis queued); "
+            f"{mia.username} can approve mix 2 and move the song to mastering."
+        )

@@ -1,0 +1,92 @@
+"""How audio's events read in the activity feed (registered in AudioConfig.ready)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from audio.models import Asset, Master, Mix, Take
+from eventlog.registry import Ref, Told, register_event_type, register_names, register_quiet
+
+
+def _mix_names(ids: set[int]) -> dict[int, str]:
+    rows = Mix.objects.filter(pk__in=ids).values_list("pk", "number", "song__title")
+    return {pk: f"Mix {number} of '{title}'" for pk, number, title in rows}
+
+
+def _master_names(ids: set[int]) -> dict[int, str]:
+    rows = Master.objects.filter(pk__in=ids).values_list("pk", "number", "song__title")
+    return {pk: f"Master {number} of '{title}'" for pk, number, title in rows}
+
+
+def _file_names(ids: set[int]) -> dict[int, str]:
+    return dict(Asset.objects.filter(pk__in=ids).values_list("pk", "original_name"))
+
+
+def _take_numbers(ids: set[int]) -> dict[int, str]:
+    return {pk: str(n) for pk, n in Take.objects.filter(pk__in=ids).values_list("pk", "number")}
+
+
+def _mix_refs(p: dict[str, Any]) -> Iterable[Ref]:
+    mix = p.get("mix") or {}
+    yield ("mix", mix.get("id"))
+    yield ("song", mix.get("song"))
+
+
+def _attached_refs(key: str) -> Any:
+    def refs(p: dict[str, Any]) -> Iterable[Ref]:
+        yield ("song", (p.get(key) or {}).get("song"))
+
+    return refs
+
+
+def _job_refs(p: dict[str, Any]) -> Iterable[Ref]:
+    yield ("file", (p.get("job") or {}).get("asset"))
+
+
+def _mix_created(t: Told) -> str:
+    mix = t.payload.get("mix", {})
+    return f"{t.who} added Mix {mix.get('number', '')} of {t.names.song(mix.get('song'))}"
+
+
+def _stem_attached(t: Told) -> str:
+    return f"{t.who} added a stem to {t.names.song(t.payload.get('stem', {}).get('song'))}"
+
+
+def _take_attached(t: Told) -> str:
+    return f"{t.who} added a take to {t.names.song(t.payload.get('take', {}).get('song'))}"
+
+
+def _kind(job: dict[str, Any]) -> str:
+    return str(job.get("kind", "A")).capitalize()
+
+
+def _job_finished(t: Told) -> str:
+    job = t.payload.get("job", {})
+    if job.get("kind") == "analyze":
+        name = t.names.get("file", job.get("asset"))
+        if name:
+            return f"Analysis of '{name}' finished"
+        return "Analysis finished: the waveform and loudness are ready"
+    return f"{_kind(job)} job {job.get('id', '')} finished"
+
+
+def _job_failed(t: Told) -> str:
+    job = t.payload.get("job", {})
+    name = t.names.get("file", job.get("asset"))
+    if job.get("kind") == "analyze" and name:
+        return f"Analysis of '{name}' failed: {job.get('error', '')}"
+    return f"{_kind(job)} job failed: {job.get('error', '')}"
+
+
+def register() -> None:
+    register_names("mix", _mix_names)
+    register_names("master", _master_names)
+    register_names("file", _file_names)
+    register_names("take", _take_numbers)
+    register_quiet("job.queued", "job.started", "job.running", "job.progress")
+    register_event_type("mix.created", _mix_created, refs=_mix_refs)
+    register_event_type("stem.attached", _stem_attached, refs=_attached_refs("stem"))
+    register_event_type("take.attached", _take_attached, refs=_attached_refs("take"))
+    register_event_type("job.finished", _job_finished, refs=_job_refs)
+    register_event_type("job.failed", _job_failed, refs=_job_refs)
