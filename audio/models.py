@@ -158,10 +158,10 @@ class Master(models.Model):
 
 
 class JobKind(models.TextChoices):
+    """The built-in kinds' names. The list of kinds is the registry (audio.jobs.registry):
+    a new kind registers itself there, so `Job.kind` has no fixed choices."""
+
     ANALYZE = "analyze", "Analyze"
-    RENDER = "render", "Render"
-    MASTER = "master", "Master"
-    DELIVER = "deliver", "Deliver"
     NOOP = "noop", "No-op"
 
 
@@ -170,6 +170,10 @@ class JobState(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+JOB_OVER = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
 class Job(models.Model):
@@ -177,11 +181,12 @@ class Job(models.Model):
 
     A worker claims it by a conditional update (queued -> running, attempts + 1, lease); a
     duplicate delivery of a finished or live-leased job is skipped; a lapsed lease means the
-    worker died and the job is run again (at most JOB_MAX_ATTEMPTS times).
+    worker died and the job is run again (at most JOB_MAX_ATTEMPTS times). Done, failed and
+    cancelled are final.
     """
 
     project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="jobs")
-    kind = models.CharField(max_length=16, choices=JobKind.choices)
+    kind = models.CharField(max_length=16)
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.QUEUED)
     progress = models.FloatField(default=0.0)
     attempts = models.PositiveSmallIntegerField(default=0)

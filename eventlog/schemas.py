@@ -226,6 +226,9 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "job.started": wrap("job", JOB),
     "job.finished": wrap("job", JOB),
     "job.failed": wrap("job", JOB),
+    "job.cancelled": wrap("job", JOB),
+    "job.requeued": obj({"job": JOB, "reason": STR}),
+    "asset.analyzed": obj({"asset": ASSET, "job": ID, "integrated_lufs": OPT_NUM}),
 }
 
 FRAME_SCHEMA: dict[str, Any] = obj(

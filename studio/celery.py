@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+from audio.jobs.worker import RecoverOnReconnect
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
 # Workers get their parallelism from processes; BLAS threads on top of them stall under load
 # (measured: analysis time varied 5x with 2 BLAS threads on a busy 2-core machine). Set before
@@ -13,3 +15,5 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 app = Celery("studio")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# The worker's recovery on broker reconnect; its start-up sweep is a signal in the same module.
+app.steps["consumer"].add(RecoverOnReconnect)

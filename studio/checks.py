@@ -8,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Warning, register
 
+from audio.jobs.registry import longest_hard_limit_s
+
 
 @register(deploy=True)
 def studio_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Warning]:
@@ -27,11 +29,12 @@ def studio_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Warning]:
         problems.append(Warning("Celery prefetch must be 1", id="studio.W003"))
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
     if settings.CELERY_BROKER_URL.startswith("redis") and (
-        visibility is None or visibility <= settings.CELERY_TASK_TIME_LIMIT
+        visibility is None or visibility <= longest_hard_limit_s()
     ):
         problems.append(
             Warning(
-                "the broker visibility timeout must exceed the task time limit", id="studio.W004"
+                "the broker visibility timeout must exceed the longest job time limit",
+                id="studio.W004",
             )
         )
     if not settings.CELERY_BROKER_URL.startswith(("redis", "rediss")):

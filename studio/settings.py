@@ -117,8 +117,19 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "600"))
-CELERY_TASK_TIME_LIMIT = int(os.environ.get("CELERY_TASK_TIME_LIMIT", "660"))
+# No global time limit: each job kind declares its own (audio.jobs.registry), sent with each
+# message; JOB_TIME_LIMITS="analyze=900,noop=30" overrides them per kind (seconds, soft limit).
+JOB_TIME_LIMITS = {
+    name.strip(): float(value)
+    for name, _, value in (
+        item.partition("=") for item in os.environ.get("JOB_TIME_LIMITS", "").split(",")
+    )
+    if name.strip() and value.strip()
+}
+# Two queues: "audio" for DSP kinds, "default" for the rest; a worker consumes both unless
+# started with -Q for one.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES: dict[str, dict[str, Any]] = {"default": {}, "audio": {}}
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = 512_000  # KiB
 CELERY_TASK_IGNORE_RESULT = True
@@ -164,10 +175,10 @@ JOB_LEASE_SECONDS = int(os.environ.get("JOB_LEASE_SECONDS", "60"))
 JOB_MAX_ATTEMPTS = 3
 # Queued jobs whose message is older than this are sent again by requeue_stale_jobs.
 JOB_REQUEUE_AFTER_SECONDS = int(os.environ.get("JOB_REQUEUE_AFTER_SECONDS", "120"))
-# Test hooks in audio.tasks (a poison input that crashes the worker); never on in production.
-JOB_TEST_HOOKS = env_bool("STUDIO_JOB_TEST_HOOKS", False)
+# Each run's private work folder lives under this directory (removed when the run ends).
+JOB_WORK_DIR = Path(os.environ.get("JOB_WORK_DIR", VAR_DIR / "job-work"))
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stale-jobs": {"task": "audio.tasks.requeue_stale_jobs", "schedule": 30.0},
+    "sweep": {"task": "audio.jobs.sweep", "schedule": 30.0},
 }
 
 # --- Storage ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ no stored file.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -194,25 +193,6 @@ def asset_ingest_file(
 def asset_reanalyze(*, actor: Any, asset: Asset) -> Job:
     require_capability(user=actor, project_id=asset.project_id, capability=Capability.MIX_EDIT)
     return jobs.job_create(actor=actor, project=asset.project_id, kind=JobKind.ANALYZE, asset=asset)
-
-
-def asset_analyze(claim: jobs.Claim, progress: jobs.ProgressReporter) -> dict[str, Any]:
-    """The analysis job's work: the engine's report and peaks, written under a path keyed by the
-    job (temp name, fsync, rename) and stored on the asset. Raises the engine's AudioError."""
-    from audio.engine.analysis import analyze_file
-    from audio.engine.io import Limits
-
-    job = claim.job
-    asset = Asset.objects.get(pk=job.asset_id or 0)
-    storage.job_clean_temp(job.pk)
-    with storage.local_path(asset.storage_name) as path:
-        report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)
-    data = report.to_dict()
-    peaks = data.pop("peaks", None)
-    content = storage.json_bytes({"report": data, "peaks": peaks})
-    output = storage.job_output_write(job.pk, "analysis.json", content)
-    Asset.objects.filter(pk=asset.pk).update(analysis=data, peaks=peaks)
-    return {"asset": asset.pk, "output": output, "sha256": hashlib.sha256(content).hexdigest()}
 
 
 # --- stems and takes ---------------------------------------------------------------------------

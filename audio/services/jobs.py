@@ -1,48 +1,56 @@
 """Jobs: the row is the truth, the broker only wakes a worker up.
 
-Life of a job: `job_create` (queued, `job.queued` event, message sent on commit) -> `job_claim`
-by a worker (conditional update queued -> running, attempts + 1, lease) -> throttled
-`ProgressReporter` (writes progress, renews the lease, ephemeral broadcast) -> `job_finish` or
-`job_fail` (one `job.finished` / `job.failed` event, guarded by the attempt that claimed it, so a
-duplicate run never records twice). `requeue_stale_jobs` re-sends lost messages and recovers
-jobs whose worker died.
+Life of a job: `job_create` (params checked against its kind, queued, `job.queued`, message sent
+on commit to the kind's queue) -> `job_claim` by a worker (conditional update queued -> running,
+attempts + 1, lease, `job.started`) -> throttled `ProgressReporter` (writes progress, renews the
+lease, ephemeral broadcast; raises JobCancelled once the job was cancelled) -> `job_finish` (the
+handler's subject change, `job.finished`, one transaction) or `job_fail` (`job.failed`). Every
+write is guarded by the attempt that claimed the job, so a duplicate run never records twice.
+`job_cancel` ends a queued or running job (`job.cancelled`); `job_release` hands a job back to
+the queue after a database or broker blip (`job.requeued`). `requeue_stale_jobs` re-sends lost
+messages and recovers jobs whose worker died.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from audio.models import Asset, Job, JobKind, JobState, Mix
+from audio.jobs.progress import PROGRESS_MIN_INTERVAL_S, ProgressThrottle
+from audio.jobs.registry import (
+    LOST_MESSAGE,
+    RUN_JOB_TASK,
+    UNKNOWN_KIND_LIMIT_S,
+    JobKindSpec,
+    kind_spec,
+    registered,
+)
+from audio.models import JOB_OVER, Asset, Job, JobState, Mix
 from audio.payloads import job_payload
+from eventlog.broadcast import send_progress
 from eventlog.services import event_record, project_lock
+from studio.errors import Conflict, Invalid
 from studio.models import Project
+from studio.selectors import require_capability
 
 logger = logging.getLogger(__name__)
 
-TASK_NAMES = {
-    JobKind.ANALYZE: "audio.tasks.analyze_asset",
-    JobKind.NOOP: "audio.tasks.noop",
-    JobKind.RENDER: "audio.tasks.render_mix",
-    JobKind.MASTER: "audio.tasks.master_mix",
-    JobKind.DELIVER: "audio.tasks.deliver_release",
-}
-PROGRESS_MIN_INTERVAL_S = 0.25  # at most 4 progress writes/broadcasts per second per job
-CRASH_MESSAGES = {
-    JobKind.ANALYZE: "could not decode file (decoder crashed)",
-}
+
+class JobCancelled(Exception):
+    """Raised by the progress callback of a job that was cancelled: the handler stops there and
+    the runner records nothing more (the cancel already recorded `job.cancelled`)."""
 
 
 def _owner() -> str:
@@ -53,26 +61,31 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.JOB_LEASE_SECONDS)
 
 
-def _hard_limit_s() -> int:
-    return int(settings.CELERY_TASK_TIME_LIMIT)
+def _lost_message(kind: str) -> str:
+    spec = registered(kind)
+    return spec.lost_message if spec else LOST_MESSAGE
 
 
 # --- enqueue -----------------------------------------------------------------------------------
 
 
-def _send(job_id: int, kind: str, time_limit_s: float | None = None) -> None:
-    """Publish the job id (and, when the job has its own, a time limit shorter than the global
-    one). A broker failure is logged, not raised: the row stays queued and `requeue_stale_jobs`
-    sends it again."""
-    from audio import tasks
-
-    options: dict[str, Any] = {}
-    if time_limit_s:
-        options = {"time_limit": time_limit_s, "soft_time_limit": time_limit_s + 1}
+def job_send(job_id: int, kind: str) -> None:
+    """Publish the job id to its kind's queue with its kind's time limits. A broker failure is
+    logged, not raised: the row stays queued and the sweep sends it again."""
+    spec = registered(kind)
+    if spec is None:
+        logger.error("job %s has kind %r, which no module registered", job_id, kind)
+        return
     try:
-        tasks.app.send_task(TASK_NAMES[JobKind(kind)], args=[job_id], **options)
+        current_app.send_task(
+            RUN_JOB_TASK,
+            args=[job_id],
+            queue=spec.queue,
+            soft_time_limit=spec.soft_limit_s,
+            time_limit=spec.hard_limit_s,
+        )
     except Exception:
-        logger.warning("could not enqueue job %s; the sweeper will retry", job_id, exc_info=True)
+        logger.warning("could not enqueue job %s; the sweep will retry", job_id, exc_info=True)
 
 
 def job_create(
@@ -84,8 +97,16 @@ def job_create(
     mix: Mix | None = None,
     params: dict[str, Any] | None = None,
 ) -> Job:
-    """Create a queued job, record `job.queued`, and send its id on commit. Callers check the
-    capability; this runs inside their transaction (or opens one)."""
+    """Create a queued job, record `job.queued`, and send its id on commit. The kind's
+    parameters are checked here (Invalid names `params.<name>`). Callers check the capability;
+    this runs inside their transaction (or opens one)."""
+    spec = kind_spec(kind)
+    cleaned = spec.clean_params(params)
+    subjects = {"asset": asset, "mix": mix}
+    if spec.subject and subjects[spec.subject] is None:
+        raise Invalid(
+            f"a {kind} job needs a {spec.subject}", fields={spec.subject: "this field is required"}
+        )
     project_id = project if isinstance(project, int) else project.pk
     with transaction.atomic():
         job = Job.objects.create(
@@ -93,24 +114,15 @@ def job_create(
             kind=kind,
             asset=asset,
             mix=mix,
-            params=params or {},
+            params=cleaned,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             enqueued_at=timezone.now(),
         )
         event_record(
             project=project_id, type="job.queued", payload={"job": job_payload(job)}, actor=actor
         )
-        limit = _job_time_limit(job)
-        transaction.on_commit(lambda: _send(job.pk, job.kind, limit), robust=True)
+        transaction.on_commit(partial(job_send, job.pk, job.kind), robust=True)
     return job
-
-
-def _job_time_limit(job: Job) -> float | None:
-    """A job may carry a hard limit below the global one (params.time_limit_s)."""
-    raw = (job.params or {}).get("time_limit_s")
-    if isinstance(raw, int | float) and 0 < raw < _hard_limit_s():
-        return float(raw)
-    return None
 
 
 # --- claim ------------------------------------------------------------------------------------
@@ -132,6 +144,8 @@ def _pid_alive(owner: str) -> bool:
 
 @dataclass
 class Claim:
+    """One attempt's hold on a job: every later write checks `attempt` is still the job's."""
+
     job: Job
     attempt: int
     owner: str
@@ -156,13 +170,21 @@ def _fail_locked(job: Job, *, code: str, message: str, actor: Any = None) -> Non
         )
 
 
+def _fail_lost(job: Job) -> None:
+    _fail_locked(
+        job,
+        code="job.worker_lost",
+        message=f"{_lost_message(job.kind)} after {job.attempts} attempts",
+    )
+
+
 def job_claim(job_id: int, *, owner: str | None = None) -> Claim | None:
     """Take the job for this worker, or return None when this delivery must do nothing.
 
-    queued -> running (attempts + 1, lease). A finished job, or a running one whose lease is
-    live and whose worker is alive, is a duplicate delivery: skipped. A running job whose lease
-    lapsed (or whose worker process is known dead) is run again, unless it already used
-    JOB_MAX_ATTEMPTS, in which case it fails with a clear message.
+    queued -> running (attempts + 1, lease). A finished or cancelled job, or a running one
+    whose lease is live and whose worker is alive, is a duplicate delivery: skipped. A running
+    job whose lease lapsed (or whose worker process is known dead) is run again, unless it
+    already used JOB_MAX_ATTEMPTS, in which case it fails with its kind's message.
     """
     owner = owner or _owner()
     Job.objects.filter(pk=job_id).update(deliveries=F("deliveries") + 1)
@@ -173,19 +195,14 @@ def job_claim(job_id: int, *, owner: str | None = None) -> Claim | None:
     with transaction.atomic():
         project_lock(job.project_id)
         job = Job.objects.select_for_update(no_key=True).get(pk=job_id)
-        if job.state in (JobState.DONE, JobState.FAILED):
+        if job.state in JOB_OVER:
             return None
         if job.state == JobState.RUNNING:
             lease_live = job.lease_expires_at is not None and job.lease_expires_at > now
             if lease_live and job.lease_owner != owner and _pid_alive(job.lease_owner):
                 return None
             if job.attempts >= settings.JOB_MAX_ATTEMPTS:
-                message = CRASH_MESSAGES.get(job.kind, "the worker was lost while running this job")
-                _fail_locked(
-                    job,
-                    code="job.worker_lost",
-                    message=f"{message} after {job.attempts} attempts",
-                )
+                _fail_lost(job)
                 return None
         attempt = job.attempts + 1
         updated = Job.objects.filter(pk=job_id, state=job.state, attempts=job.attempts).update(
@@ -208,21 +225,32 @@ def job_claim(job_id: int, *, owner: str | None = None) -> Claim | None:
     return Claim(job=job, attempt=attempt, owner=owner)
 
 
-def job_release(claim: Claim) -> bool:
+def job_release(claim: Claim, *, reason: str) -> bool:
     """Hand the job back after a retryable error (a database or broker blip): running ->
-    queued, lease cleared, so the retry (on any pool child) claims it at once. Back in `queued`,
-    the blip does not count towards the JOB_MAX_ATTEMPTS cap on lost workers; Celery's
-    max_retries bounds these retries, and a row left queued is re-sent by the sweeper. Best
-    effort: if the database is still away, the lease lapses and the sweeper recovers it."""
+    queued, lease cleared, `job.requeued`, so the retry (on any pool child) claims it at once.
+    Back in `queued`, the blip does not count towards the JOB_MAX_ATTEMPTS cap on lost workers;
+    Celery's max_retries bounds these retries, and a row left queued is re-sent by the sweep.
+    Best effort: if the database is still away, the lease lapses and the sweep recovers it."""
+    job = claim.job
     try:
-        updated = Job.objects.filter(
-            pk=claim.job.pk,
-            state=JobState.RUNNING,
-            attempts=claim.attempt,
-            lease_owner=claim.owner,
-        ).update(state=JobState.QUEUED, lease_expires_at=None, enqueued_at=timezone.now())
+        with transaction.atomic():
+            project_lock(job.project_id)
+            updated = Job.objects.filter(
+                pk=job.pk,
+                state=JobState.RUNNING,
+                attempts=claim.attempt,
+                lease_owner=claim.owner,
+            ).update(state=JobState.QUEUED, lease_expires_at=None, enqueued_at=timezone.now())
+            if updated:
+                job.refresh_from_db()
+                event_record(
+                    project=job.project_id,
+                    type="job.requeued",
+                    payload={"job": job_payload(job), "reason": reason[:200]},
+                    actor=None,
+                )
     except Exception:
-        logger.warning("could not release job %s", claim.job.pk, exc_info=True)
+        logger.warning("could not release job %s", job.pk, exc_info=True)
         return False
     return bool(updated)
 
@@ -231,37 +259,46 @@ def job_release(claim: Claim) -> bool:
 
 
 class ProgressReporter:
-    """The engine's `on_progress`: throttled to PROGRESS_MIN_INTERVAL_S at the source. Each
-    report writes Job.progress, renews the lease and sends an ephemeral `job.progress` frame."""
+    """A handler's progress callback, throttled at the source (audio.jobs.progress). Each report
+    that passes writes Job.progress, renews the lease and sends an ephemeral `job.progress`
+    frame; when the write finds the job no longer running for this attempt because it was
+    cancelled, it raises JobCancelled, so a cancelled job stops at its next report."""
 
     def __init__(self, claim: Claim, *, min_interval: float = PROGRESS_MIN_INTERVAL_S) -> None:
         self.claim = claim
-        self.min_interval = min_interval
-        self._last = 0.0
+        self.throttle = ProgressThrottle(min_interval)
         self.sent = 0
 
     def __call__(self, fraction: float, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < self.min_interval:
-            return
-        self._last = now
         fraction = max(0.0, min(1.0, float(fraction)))
+        if not self.throttle.allow(final=force or fraction >= 1.0):
+            return
         job = self.claim.job
-        Job.objects.filter(pk=job.pk, state=JobState.RUNNING, attempts=self.claim.attempt).update(
-            progress=fraction, lease_expires_at=timezone.now() + _lease()
-        )
+        updated = Job.objects.filter(
+            pk=job.pk, state=JobState.RUNNING, attempts=self.claim.attempt
+        ).update(progress=fraction, lease_expires_at=timezone.now() + _lease())
+        if not updated:
+            state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
+            if state == JobState.CANCELLED:
+                raise JobCancelled(job.pk)
+            return  # another attempt holds it now: its reports are the ones that count
         self.sent += 1
-        from eventlog.broadcast import send_progress
-
         send_progress(job.project_id, job.pk, fraction, kind=job.kind)
 
 
-# --- finish and fail -------------------------------------------------------------------------
+# --- finish, fail, cancel ----------------------------------------------------------------------
 
 
-def job_finish(claim: Claim, *, result: dict[str, Any] | None = None) -> bool:
-    """Mark done and record `job.finished`, only if this attempt still holds the job. Returns
-    False for a run that lost its claim (its identical output is already in place)."""
+def job_finish(
+    claim: Claim,
+    *,
+    result: dict[str, Any] | None = None,
+    apply: Callable[[Job], None] | None = None,
+) -> bool:
+    """Mark done and record `job.finished`, only if this attempt still holds the job; `apply`
+    (the handler's subject change and its events) runs in the same transaction, after the
+    guard, so it happens exactly once. Returns False for a run that lost its claim (or whose
+    job was cancelled meanwhile)."""
     job = claim.job
     with transaction.atomic():
         project_lock(job.project_id)
@@ -279,6 +316,8 @@ def job_finish(claim: Claim, *, result: dict[str, Any] | None = None) -> bool:
         if not updated:
             return False
         job.refresh_from_db()
+        if apply is not None:
+            apply(job)
         event_record(
             project=job.project_id,
             type="job.finished",
@@ -322,18 +361,43 @@ def job_fail_by_id(job_id: int, *, code: str, message: str) -> bool:
     return True
 
 
+def job_cancel(*, actor: Any, job: Job) -> Job:
+    """Cancel a queued or running job: `job.cancelled`, and a running one stops at its next
+    progress report (nothing of it is applied). Whoever may create the kind may cancel it;
+    a job that is already over is a 409."""
+    spec = registered(job.kind)
+    capability = spec.capability if spec else JobKindSpec.capability
+    require_capability(user=actor, project_id=job.project_id, capability=capability)
+    with transaction.atomic():
+        project_lock(job.project_id)
+        locked = Job.objects.select_for_update(no_key=True).get(pk=job.pk)
+        if locked.state in JOB_OVER:
+            raise Conflict(f"the job is already {locked.state}", code="job_over")
+        Job.objects.filter(pk=job.pk).update(
+            state=JobState.CANCELLED, finished_at=timezone.now(), lease_expires_at=None
+        )
+        locked.refresh_from_db()
+        event_record(
+            project=locked.project_id,
+            type="job.cancelled",
+            payload={"job": job_payload(locked)},
+            actor=actor,
+        )
+    return locked
+
+
 def timeout_message(seconds: float) -> str:
     return f"timed out after {seconds:g} s"
 
 
-# --- the sweeper ----------------------------------------------------------------------------
+# --- recovery ------------------------------------------------------------------------------
 
 
 def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]:
     """Recover what the broker lost: re-send queued jobs whose message is older than
     `queued_after_s`, and running jobs whose lease lapsed (their worker died). A running job past
-    its hard time limit fails as timed out; one out of attempts fails as lost. Safe to run any
-    time, from any number of processes: duplicates are skipped by `job_claim`."""
+    its kind's hard time limit fails as timed out; one out of attempts fails as lost. Safe to run
+    any time, from any number of processes: duplicates are skipped by `job_claim`."""
     if queued_after_s is None:
         queued_after_s = settings.JOB_REQUEUE_AFTER_SECONDS
     now = timezone.now()
@@ -348,58 +412,25 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
         with transaction.atomic():
             project_lock(project_id)
             job = Job.objects.select_for_update(no_key=True).filter(pk=job_id).first()
-            if job is None or job.state in (JobState.DONE, JobState.FAILED):
+            if job is None or job.state in JOB_OVER:
                 continue
             if job.state == JobState.RUNNING:
                 lease_live = job.lease_expires_at is not None and job.lease_expires_at >= now
                 if lease_live and _pid_alive(job.lease_owner):
                     continue
-                hard_limit = _job_time_limit(job) or _hard_limit_s()
+                spec = registered(job.kind)
+                hard_limit = spec.hard_limit_s if spec else UNKNOWN_KIND_LIMIT_S
                 if job.started_at and (now - job.started_at).total_seconds() > hard_limit + 5:
                     _fail_locked(job, code="job.timeout", message=timeout_message(hard_limit))
                     counts["failed"] += 1
                     continue
                 if job.attempts >= settings.JOB_MAX_ATTEMPTS:
-                    message = CRASH_MESSAGES.get(
-                        job.kind, "the worker was lost while running this job"
-                    )
-                    _fail_locked(
-                        job,
-                        code="job.worker_lost",
-                        message=f"{message} after {job.attempts} attempts",
-                    )
+                    _fail_lost(job)
                     counts["failed"] += 1
                     continue
                 if job.enqueued_at and job.enqueued_at >= resend_before:
                     continue
             Job.objects.filter(pk=job_id).update(enqueued_at=now)
             counts[state] += 1
-            transaction.on_commit(
-                partial(_send, job_id, job.kind, _job_time_limit(job)), robust=True
-            )
-    counts["temp_removed"] = sweep_job_temp_files()
+            transaction.on_commit(partial(job_send, job_id, job.kind), robust=True)
     return counts
-
-
-def sweep_job_temp_files() -> int:
-    """Remove the temp files (`jobs/<id>/*.tmp`) of jobs that are done or failed: a run killed
-    mid-write leaves one, and a job that is over (e.g. failed after its last lost worker) never
-    runs again to clean it. Running and queued jobs are left alone (a live run may be writing;
-    a queued one cleans its own at start). Local storage only; returns the count removed."""
-    from audio import storage
-
-    found = storage.job_temp_files()
-    if not found:
-        return 0
-    over = set(
-        Job.objects.filter(
-            pk__in=list(found), state__in=[JobState.DONE, JobState.FAILED]
-        ).values_list("pk", flat=True)
-    )
-    removed = 0
-    for job_id in over:
-        for path in found[job_id]:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed += 1
-    return removed

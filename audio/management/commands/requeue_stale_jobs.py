@@ -1,15 +1,14 @@
-"""Re-send queued jobs whose message was lost and recover running jobs whose lease lapsed."""
+"""The sweep, by hand: the same service the periodic task and the worker's start-up run."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from audio.services.jobs import requeue_stale_jobs
-from audio.services.uploads import upload_sweep_expired
+from audio.jobs.sweep import sweep
 
 
 class Command(BaseCommand):
-    help = "Re-enqueue stale queued jobs and running jobs whose lease lapsed; sweep old uploads."
+    help = "Re-send stale and lost jobs; remove job leftovers and expired uploads."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
@@ -20,10 +19,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        counts = requeue_stale_jobs(queued_after_s=options["queued_after"])
-        removed = upload_sweep_expired()
+        counts = sweep(queued_after_s=options["queued_after"])
         self.stdout.write(
             f"re-sent {counts['queued']} queued and {counts['running']} running jobs; "
-            f"failed {counts['failed']}; removed {removed} expired uploads"
-            f" and {counts.get('temp_removed', 0)} job temp files"
+            f"failed {counts['failed']}; removed {counts['uploads_removed']} expired uploads"
+            f" and {counts['temp_removed']} job temp files"
         )

@@ -1,0 +1,83 @@
+"""The built-in job kinds, registered when the audio app is ready.
+
+- `analyze`: the engine's report and peaks of an asset (queue "audio"). The output is written
+  under a path keyed by the job before the run finishes; the asset's analysis is set, and
+  `asset.analyzed` recorded, in `job_finish`'s transaction.
+- `noop`: the runner's own cost and nothing else (the job-overhead bench); one tiny output.
+
+Renders, masters and deliveries register their kinds the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from audio import storage
+from audio.engine.analysis import analyze_file
+from audio.engine.io import Limits
+from audio.jobs.registry import QUEUE_AUDIO, JobKindSpec, Outcome, Progress, register
+from audio.models import Asset, Job, JobKind
+from audio.payloads import asset_payload
+from audio.services.assets import engine_limits_kwargs
+from eventlog.services import event_record
+from studio.roles import Capability
+
+
+def analyze(job: Job, progress: Progress, workdir: Path) -> Outcome:
+    """Raises the engine's AudioError for a file it refuses."""
+    asset = Asset.objects.get(pk=job.asset_id or 0)
+    storage.job_clean_temp(job.pk)
+    with storage.local_path(asset.storage_name) as path:
+        report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)
+    data = report.to_dict()
+    peaks = data.pop("peaks", None)
+    content = storage.json_bytes({"report": data, "peaks": peaks})
+    output = storage.job_output_write(job.pk, "analysis.json", content)
+
+    def apply(job: Job) -> None:
+        Asset.objects.filter(pk=asset.pk).update(analysis=data, peaks=peaks)
+        asset.analysis, asset.peaks = data, peaks
+        event_record(
+            project=job.project_id,
+            type="asset.analyzed",
+            payload={
+                "asset": asset_payload(asset),
+                "job": job.pk,
+                "integrated_lufs": data.get("integrated_lufs"),
+            },
+            actor=None,
+        )
+
+    result: dict[str, Any] = {
+        "asset": asset.pk,
+        "output": output,
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    return Outcome(result=result, apply=apply)
+
+
+def noop(job: Job, progress: Progress, workdir: Path) -> Outcome:
+    data = storage.json_bytes({"job": job.pk})
+    output = storage.job_output_write(job.pk, "noop.json", data)
+    return Outcome(result={"output": output, "sha256": hashlib.sha256(data).hexdigest()})
+
+
+ANALYZE = JobKindSpec(
+    name=JobKind.ANALYZE,
+    handler=analyze,
+    queue=QUEUE_AUDIO,
+    time_limit_s=600.0,
+    progress_weight=1.0,
+    capability=Capability.ASSET_UPLOAD,
+    subject="asset",
+    lost_message="could not decode file (decoder crashed)",
+)
+NOOP = JobKindSpec(name=JobKind.NOOP, handler=noop, time_limit_s=60.0, progress_weight=0.1)
+
+
+def register_builtin() -> None:
+    """Called by the audio app's ready(); the same specs again are a no-op."""
+    for spec in (ANALYZE, NOOP):
+        register(spec)
