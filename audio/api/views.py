@@ -16,6 +16,7 @@ from audio.api import serializers as s
 from audio.api.files import asset_file_response
 from audio.models import Asset, Job, JobKind, JobState, Mix, Stem, Take
 from audio.services import assets as asset_services
+from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
 from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param
 from studio.api.errors import ErrorSerializer
@@ -200,4 +201,14 @@ class JobViewSet(ListRetrieveMixin, ScopedViewSet):
         "state": ("state", JobState.values),
         "kind": ("kind", JobKind.values),
     }
-    action_capabilities = {"list": C.VIEW, "retrieve": C.VIEW}
+    # cancel: the route lets members through; the service asks the capability the job's kind
+    # declares (whoever may create that kind of job may cancel it)
+    action_capabilities = {"list": C.VIEW, "retrieve": C.VIEW, "cancel": C.VIEW}
+
+    @extend_schema(request=None, responses={200: s.JobSerializer, 409: ErrorSerializer, **_ERRORS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Cancel a queued or running job (a running one stops at its next progress report);
+        409 when it is already over."""
+        job = job_services.job_cancel(actor=request.user, job=self.get_object())
+        return self.output(job)
