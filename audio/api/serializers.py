@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from audio.models import Asset, Job, Mix, Stem, Take
@@ -81,18 +83,28 @@ class TakeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TakeCreateSerializer(serializers.Serializer):
+KEEPER_DOOR = "the keeper take is chosen with POST /api/keepers/ {take, is_keeper}"
+
+
+class NoKeeperField(serializers.Serializer):
+    """Refuses `is_keeper` with a pointer to the one door that sets it, instead of ignoring it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "is_keeper" in data:
+            raise serializers.ValidationError({"is_keeper": [KEEPER_DOOR]})
+        return super().to_internal_value(data)
+
+
+class TakeCreateSerializer(NoKeeperField):
     song = VisibleRelatedField(Song)
     asset = VisibleRelatedField(Asset)
     part = serializers.CharField(max_length=100)
     number = serializers.IntegerField(min_value=1, max_value=100000, required=False)
-    is_keeper = serializers.BooleanField(required=False, default=False)
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
-class TakeUpdateSerializer(serializers.Serializer):
-    is_keeper = serializers.BooleanField(required=False)
-    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+class TakeUpdateSerializer(NoKeeperField):
+    notes = serializers.CharField(max_length=5000, allow_blank=True)
 
 
 class MixSerializer(serializers.ModelSerializer):

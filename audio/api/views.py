@@ -169,8 +169,9 @@ class TakeViewSet(ListRetrieveMixin, ScopedViewSet):
 
     @extend_schema(request=s.TakeUpdateSerializer, responses={200: s.TakeSerializer, **_ERRORS})
     def partial_update(self, request: Request, pk: str) -> Response:
+        """Change the take's notes. The keeper flag is not set here: POST /api/keepers/."""
         take = self.get_object()
-        data = self.input(s.TakeUpdateSerializer, partial=True)
+        data = self.input(s.TakeUpdateSerializer)
         return self.output(asset_services.take_update(actor=request.user, take=take, **data))
 
 

@@ -231,47 +231,6 @@ def stem_attach(
     return stem
 
 
-def keeper_apply(take: Take, is_keeper: bool) -> list[Take]:
-    """The keeper rule, written once: at most one keeper take per song and part, so marking
-    `take` clears the others. Returns every take whose flag changed. Call it inside the
-    transaction, holding the project lock."""
-    changed: list[Take] = []
-    if is_keeper:
-        others = Take.objects.select_for_update(no_key=True).filter(
-            song_id=take.song_id, part=take.part, is_keeper=True
-        )
-        for other in others.exclude(pk=take.pk):
-            other.is_keeper = False
-            other.save(update_fields=["is_keeper"])
-            changed.append(other)
-    if take.is_keeper != is_keeper:
-        take.is_keeper = is_keeper
-        take.save(update_fields=["is_keeper"])
-        changed.append(take)
-    return changed
-
-
-def keeper_payload(takes: list[Take]) -> dict[str, Any]:
-    return {
-        "takes": [
-            {"id": t.pk, "song": t.song_id, "part": t.part, "is_keeper": t.is_keeper} for t in takes
-        ]
-    }
-
-
-def _record_cleared_keepers(actor: Any, take: Take, changed: list[Take]) -> None:
-    """Takes of the same part that lost their keeper flag to `take` (its own change travels in
-    its own event)."""
-    cleared = [t for t in changed if t.pk != take.pk]
-    if cleared:
-        event_record(
-            project=take.project_id,
-            type="take.keeper_changed",
-            payload=keeper_payload(cleared),
-            actor=actor,
-        )
-
-
 def take_attach(
     *,
     actor: Any,
@@ -279,10 +238,10 @@ def take_attach(
     asset: Asset,
     part: str,
     number: int | None = None,
-    is_keeper: bool = False,
     notes: str = "",
 ) -> Take:
-    """Attach a take of `part`; without a number it gets the next one for that part."""
+    """Attach a take of `part`; without a number it gets the next one for that part. A new take
+    is never the keeper: choosing one is the review layer's rule (sessions), one door for all."""
     require_capability(user=actor, project_id=song.project_id, capability=Capability.ASSET_UPLOAD)
     _check_same_project(song, asset)
     part = (part or "").strip()[:100]
@@ -308,34 +267,27 @@ def take_attach(
             notes=notes[:5000],
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
-        changed = keeper_apply(take, is_keeper)
         event_record(
             project=song.project_id,
             type="take.attached",
             payload={"take": take_payload(take)},
             actor=actor,
         )
-        _record_cleared_keepers(actor, take, changed)
     return take
 
 
-def take_update(*, actor: Any, take: Take, **fields: Any) -> Take:
-    """Change a take's keeper flag or notes."""
+def take_update(*, actor: Any, take: Take, notes: str) -> Take:
+    """Change a take's notes. (The keeper flag has one door: sessions' take_set_keeper.)"""
     require_capability(user=actor, project_id=take.project_id, capability=Capability.ASSET_UPLOAD)
     with transaction.atomic():
         project_lock(take.project_id)
         take = Take.objects.select_for_update(no_key=True).get(pk=take.pk)
-        changed: list[Take] = []
-        if "is_keeper" in fields:
-            changed = keeper_apply(take, bool(fields["is_keeper"]))
-        if "notes" in fields:
-            take.notes = str(fields["notes"])[:5000]
-        take.save()
+        take.notes = str(notes)[:5000]
+        take.save(update_fields=["notes"])
         event_record(
             project=take.project_id,
             type="take.updated",
             payload={"take": take_payload(take)},
             actor=actor,
         )
-        _record_cleared_keepers(actor, take, changed)
     return take

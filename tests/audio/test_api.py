@@ -103,8 +103,8 @@ def test_stem_take_mix_through_the_api(scenario: Any, song: Any, asset: Asset) -
         "/api/takes/", {"song": song.pk, "asset": asset.pk, "part": "bass"}, format="json"
     )
     assert take.status_code == 201 and take.json()["number"] == 1
-    keep = engineer.patch(f"/api/takes/{take.json()['id']}/", {"is_keeper": True}, format="json")
-    assert keep.status_code == 200 and keep.json()["is_keeper"] is True
+    noted = engineer.patch(f"/api/takes/{take.json()['id']}/", {"notes": "warm"}, format="json")
+    assert noted.status_code == 200 and noted.json()["notes"] == "warm"
     first = engineer.post("/api/mixes/", {"song": song.pk, "asset": asset.pk, "note": "v1"}, "json")
     second = engineer.post("/api/mixes/", {"song": song.pk, "asset": asset.pk}, format="json")
     assert (first.json()["number"], second.json()["number"]) == (1, 2)
@@ -146,8 +146,8 @@ def test_mix_from_another_projects_asset_is_refused(
 def test_services_for_the_seeder(scenario: Any, song: Any, asset: Asset) -> None:
     producer = scenario.users["producer"]
     mix = mix_create(actor=producer, song=song, asset=asset, note="first pass")
-    take = take_attach(actor=producer, song=song, asset=asset, part="vox", is_keeper=True)
-    assert (mix.number, take.number, take.is_keeper) == (1, 1, True)
+    take = take_attach(actor=producer, song=song, asset=asset, part="vox")
+    assert (mix.number, take.number, take.is_keeper) == (1, 1, False)
     assert Job.objects.filter(asset=asset, kind="analyze").count() == 1
 
 
@@ -231,37 +231,3 @@ def test_peaks_for_a_width_return_only_the_level_the_player_draws(
     response = client.get(f"/api/assets/{asset.pk}/peaks/?width=wide")
     assert response.status_code == 400
     assert response.json()["fields"]["width"]
-
-
-def test_a_keeper_set_through_the_takes_api_clears_the_parts_other_keeper(
-    scenario: Any, song: Any, tmp_path: Path
-) -> None:
-    """One keeper per song and part, whichever door the flag comes in by (the takes API, an
-    attach, or the keeper endpoint); the cleared take travels in a take.keeper_changed event."""
-    engineer = scenario.users["engineer"]
-    takes = []
-    for seed in (1, 2, 3):
-        path = write_wav(tmp_path / f"t{seed}.wav", seconds=0.3, seed=seed)
-        asset = asset_ingest_file(
-            actor=engineer, project=scenario.project, path=path, original_name=f"t{seed}.wav"
-        )
-        takes.append(
-            take_attach(actor=engineer, song=song, asset=asset, part="vox", is_keeper=seed == 1)
-        )
-    response = scenario.client("engineer").patch(
-        f"/api/takes/{takes[1].pk}/", {"is_keeper": True}, format="json"
-    )
-    assert response.status_code == 200, response.content
-    keepers = list(song.takes.filter(part="vox", is_keeper=True).values_list("pk", flat=True))
-    assert keepers == [takes[1].pk]
-    event = Event.objects.filter(project=scenario.project, type="take.keeper_changed").last()
-    assert event.payload["takes"] == [
-        {"id": takes[0].pk, "song": song.pk, "part": "vox", "is_keeper": False}
-    ]
-    path = write_wav(tmp_path / "t4.wav", seconds=0.3, seed=4)
-    asset = asset_ingest_file(
-        actor=engineer, project=scenario.project, path=path, original_name="t4.wav"
-    )
-    fourth = take_attach(actor=engineer, song=song, asset=asset, part="vox", is_keeper=True)
-    keepers = list(song.takes.filter(part="vox", is_keeper=True).values_list("pk", flat=True))
-    assert keepers == [fourth.pk]

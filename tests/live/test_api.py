@@ -102,3 +102,40 @@ def test_working_session_and_keeper_api(scenario, song):
     assert r.status_code == 200 and r.json()["takes"] == []
     assert scenario.client("outsider").delete(f"{url}{sid}/").status_code == 404
     assert scenario.client("producer").delete(f"{url}{sid}/").status_code == 204
+
+
+def test_the_keeper_flag_has_one_door(scenario, song):
+    """POST /api/keepers/ is the only way in: the takes API refuses `is_keeper` (on attach and
+    on PATCH) with a 400 that names the keepers route, and changes nothing; the keeper door
+    clears the part's other keeper and records one take.keeper_changed listing both takes."""
+    from audio.models import Take
+    from eventlog.models import Event
+    from tests.live.conftest import make_asset
+
+    engineer = scenario.client("engineer")
+    first, second = make_take(song, part="vox"), make_take(song, part="vox")
+    r = engineer.post("/api/keepers/", {"take": first.pk}, format="json")
+    assert r.status_code == 200, r.content
+    r = engineer.patch(f"/api/takes/{second.pk}/", {"is_keeper": True}, format="json")
+    assert r.status_code == 400 and "/api/keepers/" in r.json()["fields"]["is_keeper"][0]
+    asset = make_asset(scenario.project)
+    body = {"song": song.pk, "asset": asset.pk, "part": "vox", "is_keeper": True}
+    r = engineer.post("/api/takes/", body, format="json")
+    assert r.status_code == 400 and "/api/keepers/" in r.json()["fields"]["is_keeper"][0]
+    assert Take.objects.filter(song=song).count() == 2
+    keepers = Take.objects.filter(song=song, part="vox", is_keeper=True)
+    assert list(keepers.values_list("pk", flat=True)) == [first.pk]
+
+    seq = Event.objects.filter(project=scenario.project).order_by("seq").last().seq
+    r = engineer.post("/api/keepers/", {"take": second.pk}, format="json")
+    assert r.status_code == 200 and r.json()["is_keeper"] is True
+    events = list(Event.objects.filter(project=scenario.project, seq__gt=seq))
+    assert [e.type for e in events] == ["take.keeper_changed"]
+    assert sorted(events[0].payload["takes"], key=lambda t: t["id"]) == [
+        {"id": first.pk, "song": song.pk, "part": "vox", "is_keeper": False},
+        {"id": second.pk, "song": song.pk, "part": "vox", "is_keeper": True},
+    ]
+    # the same request again changes nothing and records nothing
+    r = engineer.post("/api/keepers/", {"take": second.pk}, format="json")
+    assert r.status_code == 200
+    assert Event.objects.filter(project=scenario.project, seq__gt=seq).count() == 1
