@@ -21,7 +21,7 @@ from pages.kit import (
 )
 from sessions.models import SessionKind, WorkingSession
 from studio.errors import Invalid
-from studio.gates import STAGES, is_forward, song_can_enter_stage
+from studio.gates import STAGES, gate_checks, is_forward, song_can_enter_stage
 from studio.models import (
     Clearance,
     Credit,
@@ -48,24 +48,7 @@ def _stage_context(song: Song, role: str) -> dict[str, Any]:
     nxt = STAGES[index + 1] if index + 1 < len(STAGES) else None
     reasons = song_can_enter_stage(facts, nxt) if nxt else []
     # Every condition of the next gate, met or not, so the checklist reads as a checklist.
-    checklist: list[tuple[str, bool]] = []
-    if nxt in ("mastering", "delivered"):
-        checklist.append(("an approved mix", facts.has_approved_mix))
-    if nxt == "delivered":
-        checklist += [
-            ("an approved master", facts.has_approved_master),
-            (
-                "composition splits total 100.00",
-                facts.split_totals.get("composition") == Decimal("100.00"),
-            ),
-            (
-                "master recording splits total 100.00",
-                facts.split_totals.get("master") == Decimal("100.00"),
-            ),
-            ("no sample use pending or denied", facts.pending_or_denied_samples == 0),
-            ("a composer credited", facts.composer_credits > 0),
-            ("a performer credited", facts.performer_credits > 0),
-        ]
+    checklist = gate_checks(facts, nxt) if nxt else []
     timeline = [
         {"value": v, "label": label, "done": i < index, "current": i == index}
         for i, (v, label) in enumerate(Stage.choices)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status = 400
@@ -41,8 +43,8 @@ class GateRefused(Conflict):
 
     code = "stage_gate"
 
-    def __init__(self, reasons: list[str]):
-        super().__init__("; ".join(reasons), fields={"reasons": reasons})
+    def __init__(self, reasons: list[str], checks: list[dict[str, Any]] | None = None):
+        super().__init__("; ".join(reasons), fields={"reasons": reasons, "checks": checks or []})
         self.reasons = reasons
 
 

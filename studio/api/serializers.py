@@ -161,11 +161,18 @@ class StageChangeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class GateCheckSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    met = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True, help_text="why not, when unmet")
+
+
 class GateSerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=Stage.choices)
     direction = serializers.ChoiceField(choices=["forward", "back", "current"])
     allowed = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
+    checks = GateCheckSerializer(many=True)
 
 
 # --- tasks ------------------------------------------------------------------------------------

@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 
 from eventlog.selectors import events_after
 from studio.api import serializers as s
-from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param, no_content
+from studio.api.base import ListRetrieveMixin, ScopedViewSet, no_content
 from studio.errors import Invalid
-from studio.gates import STAGES, is_forward, song_can_enter_stage
+from studio.gates import STAGES, gate_checks, is_forward, song_can_enter_stage
 from studio.models import (
     Clearance,
     Credit,
@@ -139,7 +139,6 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-@extend_schema(parameters=[id_param("project", "members of this project")])
 class MembershipViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Membership
     serializer_class = s.MembershipSerializer
@@ -174,7 +173,6 @@ class MembershipViewSet(ListRetrieveMixin, ScopedViewSet):
         return no_content()
 
 
-@extend_schema(parameters=[id_param("project", "songs of this project")])
 class SongViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Song
     serializer_class = s.SongSerializer
@@ -233,13 +231,25 @@ class SongViewSet(ListRetrieveMixin, ScopedViewSet):
         for stage in STAGES:
             if stage == song.stage:
                 rows.append(
-                    {"stage": stage, "direction": "current", "allowed": False, "reasons": []}
+                    {
+                        "stage": stage,
+                        "direction": "current",
+                        "allowed": False,
+                        "reasons": [],
+                        "checks": [],
+                    }
                 )
                 continue
             reasons = song_can_enter_stage(facts, stage)
             direction = "forward" if is_forward(song.stage, stage) else "back"
             rows.append(
-                {"stage": stage, "direction": direction, "allowed": not reasons, "reasons": reasons}
+                {
+                    "stage": stage,
+                    "direction": direction,
+                    "allowed": not reasons,
+                    "reasons": reasons,
+                    "checks": [c.as_dict() for c in gate_checks(facts, stage)],
+                }
             )
         return Response(rows)
 
@@ -280,13 +290,6 @@ def _splits_data(song: Song) -> dict[str, Any]:
     return data
 
 
-@extend_schema(
-    parameters=[
-        id_param("project", "tasks of this project"),
-        id_param("song", "tasks of this song"),
-        id_param("assignee", "tasks assigned to this user"),
-    ]
-)
 class TaskViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Task
     serializer_class = s.TaskSerializer
@@ -332,12 +335,6 @@ class TaskViewSet(ListRetrieveMixin, ScopedViewSet):
         )
 
 
-@extend_schema(
-    parameters=[
-        id_param("song", "credits of this song"),
-        id_param("project", "credits of this project's songs"),
-    ]
-)
 class CreditViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Credit
     serializer_class = s.CreditSerializer
@@ -370,12 +367,6 @@ class CreditViewSet(ListRetrieveMixin, ScopedViewSet):
         return no_content()
 
 
-@extend_schema(
-    parameters=[
-        id_param("song", "sample uses of this song"),
-        id_param("project", "sample uses of this project's songs"),
-    ]
-)
 class SampleUseViewSet(ListRetrieveMixin, ScopedViewSet):
     model = SampleUse
     serializer_class = s.SampleUseSerializer

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from eventlog.services import event_record, project_lock
 from studio.errors import GateRefused, Invalid
-from studio.gates import is_forward, song_can_enter_stage
+from studio.gates import gate_checks, is_forward, song_can_enter_stage
 from studio.models import Project, Song, Stage, StageChange
 from studio.payloads import song_payload, stage_change_payload
 from studio.roles import Capability
@@ -70,9 +70,10 @@ def song_move_stage(*, actor: Any, song: Song, to: str, reason: str = "") -> Son
     with transaction.atomic():
         project_lock(song.project_id)
         song = Song.objects.select_for_update(no_key=True).get(pk=song.pk)
-        reasons = song_can_enter_stage(song_facts(song), to)
+        facts = song_facts(song)
+        reasons = song_can_enter_stage(facts, to)
         if reasons:
-            raise GateRefused(reasons)
+            raise GateRefused(reasons, [c.as_dict() for c in gate_checks(facts, to)])
         if not is_forward(song.stage, to) and not reason.strip():
             raise Invalid(
                 "moving a song back needs a reason",

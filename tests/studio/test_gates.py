@@ -5,7 +5,14 @@ from decimal import Decimal
 
 import pytest
 
-from studio.gates import RIGHTS, STAGES, SongFacts, is_forward, song_can_enter_stage
+from studio.gates import (
+    RIGHTS,
+    STAGES,
+    SongFacts,
+    gate_checks,
+    is_forward,
+    song_can_enter_stage,
+)
 from studio.models import Right, Stage
 
 READY = SongFacts(
@@ -85,3 +92,24 @@ def test_the_gates_know_the_models_choices_in_order():
     the models' choices (a stage added to the model and not to the gate fails here)."""
     assert tuple(Stage.values) == STAGES
     assert tuple(Right.values) == RIGHTS
+
+
+def test_checks_list_every_condition_met_or_not():
+    """The checklist holds every condition of the gate; its unmet reasons are the refusal's."""
+    facts = replace(READY, stage="mastering", has_approved_master=False, composer_credits=0)
+    checks = gate_checks(facts, "delivered")
+    assert [c.label for c in checks] == [
+        "an approved mix",
+        "an approved master",
+        "composition splits total 100.00",
+        "master recording splits total 100.00",
+        "no sample use pending or denied",
+        "a composer credited",
+        "a performer credited",
+    ]
+    assert [c.reason for c in checks if not c.met] == song_can_enter_stage(facts, "delivered")
+    assert [c.label for c in checks if not c.met] == ["an approved master", "a composer credited"]
+
+
+def test_moving_back_has_no_checks():
+    assert gate_checks(replace(READY, stage="delivered"), "mixing") == []
