@@ -24,14 +24,6 @@ function clock(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-function pickLevel(peaks, width) {
-  // Coarsest first; take the first level with about 2 points per CSS pixel.
-  const levels = (peaks && peaks.levels) || [];
-  if (!levels.length) return null;
-  const want = Math.max(200, width * 2);
-  return levels.find((l) => l.length * 2 >= want) || levels[levels.length - 1];
-}
-
 export function initPlayer(root = document.getElementById("player")) {
   if (!root || root.dataset.init) return null;
   root.dataset.init = "1";
@@ -98,13 +90,15 @@ export function initPlayer(root = document.getElementById("player")) {
 
   async function draw() {
     try {
-      const width = Math.max(200, Math.round(container.clientWidth || 800));
-      const url = `${audioA.dataset.peaksUrl}?width=${width}`; // only the level we draw
+      // The server chooses the level for our width (about 2 points per CSS pixel) and sends
+      // only that one: the choice is written once, there.
+      const width = Math.max(1, Math.round(container.clientWidth || 800));
+      const url = `${audioA.dataset.peaksUrl}?width=${width}`;
       const response = await fetch(url, { credentials: "same-origin" });
       if (response.status === 409) { setState("analysing"); return; }
       if (!response.ok) throw new Error(`peaks ${response.status}`);
       const body = await response.json();
-      const level = pickLevel(body.peaks, container.clientWidth || 800);
+      const level = ((body.peaks && body.peaks.levels) || [])[0];
       regions = RegionsPlugin.create();
       ws = WaveSurfer.create({
         container,
