@@ -34,18 +34,56 @@ export function initPlayer(root = document.getElementById("player")) {
   const timeEl = root.querySelector("#time");
   const matchBox = root.querySelector("#loudness-match");
   const duration = Number(audioA.dataset.duration) || 0;
+  const versions = [audioA, audioB].filter(Boolean);
   let active = audioA;
   let ws = null;
   let regions = null;
 
   const setState = (s) => { root.dataset.state = s; };
 
+  const lufsOf = (audio) => (audio.dataset.lufs === "" || audio.dataset.lufs == null ? NaN : Number(audio.dataset.lufs));
+
   function volumeFor(audio) {
     if (!matchBox || !matchBox.checked || !audioB) return 1;
-    const ref = Math.min(Number(audioA.dataset.lufs), Number(audioB.dataset.lufs));
-    const lufs = Number(audio.dataset.lufs);
+    const ref = Math.min(lufsOf(audioA), lufsOf(audioB));
+    const lufs = lufsOf(audio);
     if (!Number.isFinite(ref) || !Number.isFinite(lufs)) return 1;
     return Math.min(1, 10 ** ((ref - lufs) / 20));
+  }
+
+  // Both versions carry the gain they play at (data-gain), whichever is active.
+  function applyGain() {
+    for (const audio of versions) {
+      audio.volume = volumeFor(audio);
+      audio.dataset.gain = String(audio.volume);
+    }
+  }
+
+  // A version analysed after the page was rendered has no loudness in its markup: fetch it
+  // when its analysis finishes, so the loudness match works without a reload.
+  // data-loudness says which: "pending" until the analysis is in, then "measured".
+  async function refreshLoudness(audio) {
+    try {
+      const response = await fetch(`/api/assets/${audio.dataset.asset}/analysis/`, { credentials: "same-origin" });
+      if (!response.ok) return; // not analysed yet: the next event asks again
+      const report = (await response.json()).report || {};
+      const lufs = report.integrated_lufs;
+      audio.dataset.lufs = typeof lufs === "number" && Number.isFinite(lufs) ? String(lufs) : "";
+      audio.dataset.loudness = "measured";
+      applyGain();
+    } catch (err) { console.warn("player: fetching the loudness failed", err); }
+  }
+
+  // An asset's analysis is in: pick up its loudness, and draw the waveform if it is ours.
+  function analysed(assetId) {
+    for (const audio of versions) {
+      if (String(assetId) === audio.dataset.asset && audio.dataset.loudness !== "measured") refreshLoudness(audio);
+    }
+    if (root.dataset.state === "analysing" && String(assetId) === root.dataset.asset) {
+      document.getElementById("analysing-note")?.remove();
+      setState("loading");
+      draw();
+    }
   }
 
   function updateTime() {
@@ -63,7 +101,7 @@ export function initPlayer(root = document.getElementById("player")) {
     if (root.dataset.state !== "loading" && root.dataset.state !== "error") setState(playing ? "playing" : "paused");
   }
 
-  for (const audio of [audioA, audioB].filter(Boolean)) {
+  for (const audio of versions) {
     audio.addEventListener("timeupdate", () => { if (audio === active) updateTime(); });
     audio.addEventListener("play", syncPlayButton);
     audio.addEventListener("pause", syncPlayButton);
@@ -140,7 +178,7 @@ export function initPlayer(root = document.getElementById("player")) {
     const prev = active;
     const wasPlaying = !prev.paused;
     const t = prev.currentTime;
-    next.volume = volumeFor(next);
+    applyGain();
     if (Math.abs(next.currentTime - t) > 0.01) {
       await new Promise((resolve) => {
         const done = () => { next.removeEventListener("seeked", done); resolve(); };
@@ -173,7 +211,7 @@ export function initPlayer(root = document.getElementById("player")) {
   root.querySelector("#back5").addEventListener("click", () => { active.currentTime = Math.max(0, active.currentTime - 5); });
   root.querySelector("#fwd5").addEventListener("click", () => { active.currentTime = Math.min(duration, active.currentTime + 5); });
   root.querySelectorAll("[data-ab]").forEach((b) => b.addEventListener("click", () => switchTo(b.dataset.ab)));
-  if (matchBox) matchBox.addEventListener("change", () => { active.volume = volumeFor(active); });
+  if (matchBox) matchBox.addEventListener("change", applyGain);
   const here = root.querySelector("#comment-here");
   if (here) here.addEventListener("click", commentHere);
   const help = document.getElementById("help");
@@ -219,14 +257,21 @@ export function initPlayer(root = document.getElementById("player")) {
   live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) });
   live.on("job.finished", (frame) => {
     const job = (frame.payload || {}).job || {};
-    if (root.dataset.state === "analysing" && String(job.asset) === root.dataset.asset) {
-      document.getElementById("analysing-note")?.remove();
-      setState("loading");
-      draw();
+    if (job.asset != null) analysed(job.asset);
+  });
+  // After a gap the events are gone: ask whether a pending version was analysed meanwhile.
+  live.on("resync", () => {
+    for (const audio of versions) {
+      if (audio.dataset.loudness === "measured") continue;
+      fetch(`/api/assets/${audio.dataset.asset}/`, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((asset) => { if (asset && asset.has_analysis) analysed(asset.id); })
+        .catch((err) => console.warn("player: resync", err));
     }
   });
 
   updateTime();
+  applyGain();
   if (root.dataset.state !== "analysing") draw(); // peaks exist: draw at once
   window.studioPlayer = { get active() { return active; }, switchTo, get state() { return root.dataset.state; } };
   return window.studioPlayer;

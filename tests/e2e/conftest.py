@@ -71,6 +71,18 @@ class Stack:
     base_url: str
     env: dict[str, str]
     data: dict[str, Any] = field(default_factory=dict)
+    worker: subprocess.Popen | None = None
+
+    @contextlib.contextmanager
+    def worker_paused(self) -> Iterator[None]:
+        """Hold the Celery worker (SIGSTOP to its process group, SIGCONT on leaving): jobs
+        queued meanwhile wait in the broker, so a page can be opened while they are pending."""
+        assert self.worker is not None and self.worker.poll() is None, "the worker is not running"
+        os.killpg(self.worker.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.killpg(self.worker.pid, signal.SIGCONT)
 
 
 def _redis_url() -> str:
@@ -87,7 +99,7 @@ def stack(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Stack]:
     db = connection.settings_dict
     if db["ENGINE"] != "django.db.backends.postgresql":
         pytest.skip("the browser journeys need PostgreSQL (set DATABASE_URL)")
-    var = ROOT / "var" / "test-front" / "e2e"
+    var = ROOT / (os.environ.get("STUDIO_VAR_DIR") or "var/test") / "e2e"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
     env = os.environ | {
@@ -150,7 +162,7 @@ def stack(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Stack]:
             )
         wait_port(port, daphne)
         assert settings.ROOT_URLCONF
-        yield Stack(base_url=f"http://127.0.0.1:{port}", env=env, data=data)
+        yield Stack(base_url=f"http://127.0.0.1:{port}", env=env, data=data, worker=worker)
     finally:
         _stop(worker)
         _stop(daphne)
