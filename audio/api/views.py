@@ -18,7 +18,7 @@ from audio.models import Asset, Job, JobKind, JobState, Mix, Stem, Take
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
-from studio.api.base import ListRetrieveMixin, ScopedViewSet, id_param
+from studio.api.base import ListRetrieveMixin, ScopedViewSet
 from studio.api.errors import ErrorSerializer
 from studio.errors import Conflict, Invalid
 from studio.parsing import whole_number
@@ -31,7 +31,6 @@ _ERRORS = {
 }
 
 
-@extend_schema(parameters=[id_param("project", "assets of this project")])
 def peaks_for_width(peaks: dict[str, Any], width: int) -> dict[str, Any]:
     """Only the level a player `width` CSS pixels wide needs (about 2 points per pixel: the
     coarsest level with at least `width` min/max pairs), instead of every zoom level."""
@@ -46,7 +45,8 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Asset
     serializer_class = s.AssetSerializer
     filters = {"project": "project_id"}
-    choice_filters = {"format": ("format", ["wav", "aiff", "flac", "mp3", "ogg"])}
+    # not "format": DRF reads ?format= as the renderer to use (it answered 404 for ?format=wav)
+    choice_filters = {"file_format": ("format", ["wav", "aiff", "flac", "mp3", "ogg"])}
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
@@ -131,9 +131,6 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
         return asset_file_response(asset, request.headers.get("Range", ""), inline=inline)
 
 
-@extend_schema(
-    parameters=[id_param("project", "of this project"), id_param("song", "of this song")]
-)
 class StemViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Stem
     serializer_class = s.StemSerializer
@@ -147,9 +144,6 @@ class StemViewSet(ListRetrieveMixin, ScopedViewSet):
         return self.output(stem, status=201)
 
 
-@extend_schema(
-    parameters=[id_param("project", "of this project"), id_param("song", "of this song")]
-)
 class TakeViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Take
     serializer_class = s.TakeSerializer
@@ -175,9 +169,6 @@ class TakeViewSet(ListRetrieveMixin, ScopedViewSet):
         return self.output(asset_services.take_update(actor=request.user, take=take, **data))
 
 
-@extend_schema(
-    parameters=[id_param("project", "of this project"), id_param("song", "of this song")]
-)
 class MixViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Mix
     serializer_class = s.MixSerializer
@@ -191,9 +182,6 @@ class MixViewSet(ListRetrieveMixin, ScopedViewSet):
         return self.output(mix, status=201)
 
 
-@extend_schema(
-    parameters=[id_param("project", "of this project"), id_param("asset", "of this asset")]
-)
 class JobViewSet(ListRetrieveMixin, ScopedViewSet):
     model = Job
     serializer_class = s.JobSerializer

@@ -23,13 +23,6 @@ from studio.roles import Capability as C
 from studio.selectors import require_capability
 
 
-@extend_schema(
-    parameters=[
-        id_param("project", "comments in this project"),
-        id_param("mix", "comments on this mix version"),
-        id_param("master", "comments on this master version"),
-    ]
-)
 class CommentViewSet(ListRetrieveMixin, ScopedViewSet):
     """Time-coded comments on a mix or master version, threaded, resolvable."""
 
@@ -97,13 +90,6 @@ def _version_from_query(request: Request) -> Mix | Master:
     return version
 
 
-@extend_schema(
-    parameters=[
-        id_param("project", "verdicts in this project"),
-        id_param("mix", "verdicts on this mix version"),
-        id_param("master", "verdicts on this master version"),
-    ]
-)
 class ApprovalViewSet(ListRetrieveMixin, ScopedViewSet):
     """Verdicts on versions. POST approves or requests changes (with a note); the version's
     approval (which the stage gate reads) is recomputed by the one rule in
@@ -149,12 +135,6 @@ class ApprovalViewSet(ListRetrieveMixin, ScopedViewSet):
         )
 
 
-@extend_schema(
-    parameters=[
-        id_param("project", "sessions in this project"),
-        id_param("song", "sessions on this song"),
-    ]
-)
 class WorkingSessionViewSet(ListRetrieveMixin, ScopedViewSet):
     """Scheduled working sessions on a song (recording, overdub, mix, listening) and takes."""
 

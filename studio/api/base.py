@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from studio.api.filters import DeclaredFilters
 from studio.api.permissions import HasActionCapability
 from studio.parsing import whole_number
 
@@ -26,10 +27,12 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """Querysets only ever hold rows of the user's projects (another project's id is 404).
 
     Subclasses declare `model`, `action_capabilities` (every action, including extra @actions)
-    and `filters` ({query param: ORM lookup}, integer ids or choices).
+    and the list's `filters` / `choice_filters` (studio.api.filters: the same declaration
+    filters the list and documents its parameters).
     """
 
     permission_classes = [HasActionCapability]
+    filter_backends = [DeclaredFilters]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     model: ClassVar[Any]
     action_capabilities: ClassVar[dict[str, str | None]] = {}
@@ -44,27 +47,6 @@ class ScopedViewSet(viewsets.GenericViewSet):
         qs = self.base_queryset()
         if self.select:
             qs = qs.select_related(*self.select)
-        if self.action == "list":
-            qs = self.apply_filters(qs)
-        return qs
-
-    def apply_filters(self, qs: Any) -> Any:
-        params = self.request.query_params
-        for name, lookup in self.filters.items():
-            raw = params.get(name) or ""
-            if not raw:
-                continue
-            value = whole_number(raw)
-            if value is None:
-                raise ValidationError({name: [f"'{raw[:40]}' is not an id"]})
-            qs = qs.filter(**{lookup: value})
-        for name, (lookup, choices) in self.choice_filters.items():
-            raw = params.get(name) or ""
-            if not raw:
-                continue
-            if raw not in choices:
-                raise ValidationError({name: [f"choose one of {', '.join(choices)}"]})
-            qs = qs.filter(**{lookup: raw})
         return qs
 
     def get_object(self) -> Any:
