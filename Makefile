@@ -23,13 +23,12 @@ run: install
 	@bash scripts/run.sh
 
 worker: install
-	$(VENV)/bin/celery -A studio worker -c 1 -P prefork -l info
+	$(VENV)/bin/celery -A studio worker -Q default,audio -c 1 -P prefork -l info
 
 services:
 	@bash scripts/services.sh
 
-test: install services
-	$(VENV)/bin/ruff check .
+test: install services lint
 	$(TEST_ENV) $(PYTEST) -m "not slow and not e2e" -q
 	$(MAKE) e2e
 
@@ -47,7 +46,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy studio sessions audio
+	$(VENV)/bin/mypy studio sessions audio eventlog pages
 	$(VENV)/bin/mypy --strict audio/engine
 	@bash scripts/lint-rules.sh
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-Ref = tuple[str, int]  # (kind of name, id), e.g. ("song", 12)
+Ref = tuple[str, Any]  # (kind of name, id from a payload: ints are looked up, the rest ignored)
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class StageChangeSerializer(serializers.ModelSerializer):
 
 
 class GateCheckSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     met = serializers.BooleanField()
     reason = serializers.CharField(allow_blank=True, help_text="why not, when unmet")
 
