@@ -4,21 +4,38 @@ from django.db import models
 from studio.querysets import ProjectScopedQuerySet
 
 
+class AssetKind(models.TextChoices):
+    """What a stored file is. Only audio is probed by the engine and has audio facts."""
+
+    AUDIO = "audio", "Audio"
+    ARTWORK = "artwork", "Artwork"
+    CUE = "cue", "CUE sheet"
+    DDP = "ddp", "DDP image"
+    REPORT = "report", "Report"
+    BUNDLE = "bundle", "Bundle"
+    OTHER = "other", "Other"
+
+
 class Asset(models.Model):
-    """A stored audio file, probed and checked; deduplicated by checksum within a project."""
+    """A stored file of a project: checksummed, deduplicated by checksum within the project,
+    served with Range to members only, with its media type. Audio facts (format, rate,
+    channels, frames, duration) are present exactly when kind is audio (the engine accepted
+    it); other kinds (artwork, CUE sheets, DDP images, reports, bundles) have none."""
 
     project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="assets")
+    kind = models.CharField(max_length=16, choices=AssetKind.choices, default=AssetKind.AUDIO)
+    media_type = models.CharField(max_length=100)
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
     storage_name = models.CharField(max_length=300)
     original_name = models.CharField(max_length=255, blank=True)
-    format = models.CharField(max_length=16)
+    format = models.CharField(max_length=16, blank=True)
     codec = models.CharField(max_length=32, blank=True)
-    sample_rate = models.PositiveIntegerField()
-    channels = models.PositiveSmallIntegerField()
+    sample_rate = models.PositiveIntegerField(null=True, blank=True)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True)
     bit_depth = models.PositiveSmallIntegerField(null=True, blank=True)
-    frames = models.PositiveBigIntegerField()
-    duration_s = models.FloatField()
+    frames = models.PositiveBigIntegerField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
     analysis = models.JSONField(null=True, blank=True)
     peaks = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -32,10 +49,40 @@ class Asset(models.Model):
         ordering = ["project_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["project", "sha256"], name="asset_unique_checksum"),
+            models.CheckConstraint(
+                condition=(
+                    ~models.Q(kind="audio")
+                    | (
+                        ~models.Q(format="")
+                        & models.Q(sample_rate__isnull=False)
+                        & models.Q(channels__isnull=False)
+                        & models.Q(frames__isnull=False)
+                        & models.Q(duration_s__isnull=False)
+                    )
+                ),
+                name="asset_audio_has_facts",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="audio")
+                | (
+                    models.Q(format="")
+                    & models.Q(sample_rate__isnull=True)
+                    & models.Q(frames__isnull=True)
+                    & models.Q(duration_s__isnull=True)
+                ),
+                name="asset_other_has_no_audio_facts",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(media_type=""), name="asset_has_media_type"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.original_name or self.sha256[:12]
+
+    @property
+    def is_audio(self) -> bool:
+        return self.kind == AssetKind.AUDIO
 
 
 class Stem(models.Model):

@@ -11,6 +11,8 @@ def asset_payload(asset: Asset) -> dict[str, Any]:
     return {
         "id": asset.pk,
         "project": asset.project_id,
+        "kind": asset.kind,
+        "media_type": asset.media_type,
         "sha256": asset.sha256,
         "size_bytes": asset.size_bytes,
         "original_name": asset.original_name,

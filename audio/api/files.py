@@ -1,5 +1,6 @@
-"""Serving stored audio to members: HTTP Range (the browser seeks in audio), a fixed audio
-Content-Type, `nosniff`, and a fixed Content-Disposition (never the client's filename)."""
+"""Serving stored files to members: HTTP Range (the browser seeks in audio), the asset's own
+media type (never an active one such as HTML), `nosniff`, a sandboxing CSP, and a fixed
+Content-Disposition (never the client's filename)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,10 @@ from django.http import HttpResponse, StreamingHttpResponse
 from audio import storage
 from audio.models import Asset
 
-CONTENT_TYPES = {
-    "wav": "audio/wav",
-    "aiff": "audio/aiff",
-    "flac": "audio/flac",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-}
+# A stored media type is checked when the file is stored; serving checks again, so a row that
+# names an active type (one a browser would run) is still only ever served as bytes.
+_ACTIVE = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave")
+_TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 STREAM_BLOCK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -52,10 +50,18 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
+def served_media_type(asset: Asset) -> str:
+    media_type = (asset.media_type or "").lower()
+    if not _TOKEN.match(media_type) or any(word in media_type for word in _ACTIVE):
+        return "application/octet-stream"
+    return media_type
+
+
 def _common_headers(
     response: HttpResponse | StreamingHttpResponse, asset: Asset, inline: bool
 ) -> None:
-    ext = asset.format if asset.format in CONTENT_TYPES else "bin"
+    suffix = asset.storage_name.rsplit(".", 1)[-1] if "." in asset.storage_name else ""
+    ext = suffix if suffix.isalnum() and len(suffix) <= 8 else "bin"
     disposition = "inline" if inline else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="asset-{asset.pk}.{ext}"'
     response["X-Content-Type-Options"] = "nosniff"
@@ -69,7 +75,7 @@ def asset_file_response(
     asset: Asset, range_header: str, *, inline: bool
 ) -> HttpResponse | StreamingHttpResponse:
     size = storage.file_size(asset.storage_name)
-    content_type = CONTENT_TYPES.get(asset.format, "application/octet-stream")
+    content_type = served_media_type(asset)
     try:
         span = parse_range(range_header, size)
     except RangeNotSatisfiable:

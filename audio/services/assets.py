@@ -1,12 +1,15 @@
-"""Assets: probe, store, deduplicate, analyse; and attaching them to songs as stems and takes.
+"""Assets (stored files): probe, store, deduplicate, analyse; attaching them as stems and takes.
 
-An asset exists only for a file the engine accepted; its bytes are stored (fsync + rename, or a
-completed PUT) before the row commits, under a generated name. A refused file leaves no row and
-no stored file.
+An audio asset exists only for a file the engine accepted; other kinds (artwork, CUE sheets,
+reports, bundles, ...) only with an allowed media type whose bytes look like it. Bytes are
+stored (fsync + rename, or a completed PUT) before the row commits, under a generated name; a
+refused file, or a transaction that rolls back, leaves no row and no stored file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
 import shutil
@@ -19,7 +22,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from audio import storage
-from audio.models import Asset, Job, JobKind, Stem, Take
+from audio.engine.formats import format_named
+from audio.models import Asset, AssetKind, Job, JobKind, Stem, Take
 from audio.payloads import asset_payload, stem_payload, take_payload
 from audio.services import jobs
 from eventlog.services import event_record, project_lock
@@ -30,7 +34,49 @@ from studio.selectors import require_capability
 
 logger = logging.getLogger(__name__)
 
-EXTENSIONS = {"wav": "wav", "aiff": "aiff", "flac": "flac", "mp3": "mp3", "ogg": "ogg"}
+
+# Non-audio kinds and the media types each may be stored (and so served) as. Never an active
+# type (HTML, SVG, XML, scripts): stored files are served from the app's own origin.
+STORED_MEDIA_TYPES: dict[str, tuple[str, ...]] = {
+    AssetKind.ARTWORK: ("image/png", "image/jpeg", "image/webp", "image/tiff"),
+    AssetKind.CUE: ("application/x-cue", "text/plain"),
+    AssetKind.DDP: ("application/octet-stream", "application/zip"),
+    AssetKind.REPORT: ("application/json", "application/pdf", "text/plain", "text/csv"),
+    AssetKind.BUNDLE: ("application/zip",),
+    AssetKind.OTHER: ("application/octet-stream",),
+}
+_STORED_EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/tiff": "tif",
+    "application/x-cue": "cue",
+    "text/plain": "txt",
+    "text/csv": "csv",
+    "application/json": "json",
+    "application/pdf": "pdf",
+    "application/zip": "zip",
+    "application/octet-stream": "bin",
+}
+# What the first bytes of a file of that type are (a claimed type must match its bytes).
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/tiff": (b"II*\x00", b"MM\x00*"),
+    "application/pdf": (b"%PDF-",),
+    "application/zip": (b"PK\x03\x04", b"PK\x05\x06"),
+}
+
+
+def audio_extension(fmt: str) -> str:
+    """The stored file's extension for an engine format (from the engine's registry)."""
+    found = format_named(fmt)
+    return found.extension.lstrip(".") if found else "bin"
+
+
+def audio_media_type(fmt: str) -> str:
+    found = format_named(fmt)
+    return found.media_type if found else "application/octet-stream"
 
 
 class InvalidAudio(DomainError):
@@ -120,7 +166,9 @@ def asset_create_from_file(
             path.unlink(missing_ok=True)
         return existing, None, False
     size = path.stat().st_size
-    name = storage.asset_storage_name(project_id=project.pk, extension=EXTENSIONS[info["format"]])
+    name = storage.asset_storage_name(
+        project_id=project.pk, extension=audio_extension(info["format"])
+    )
     if consume:
         storage.store_file(path, name)
     else:
@@ -136,29 +184,14 @@ def asset_create_from_file(
             project_lock(project.pk)
             if Asset.objects.filter(project=project, sha256=sha256).exists():
                 raise IntegrityError("duplicate")
-            asset = Asset.objects.create(
+            asset, job = audio_asset_row_create(
+                actor=actor,
                 project=project,
                 sha256=sha256,
-                size_bytes=size,
+                size=size,
                 storage_name=name,
-                original_name=_clean_name(original_name),
-                format=info["format"],
-                codec=info.get("codec") or "",
-                sample_rate=info["sample_rate"],
-                channels=info["channels"],
-                bit_depth=info.get("bit_depth"),
-                frames=info["frames"],
-                duration_s=info["duration_s"],
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
-            )
-            event_record(
-                project=project.pk,
-                type="asset.created",
-                payload={"asset": asset_payload(asset)},
-                actor=actor,
-            )
-            job = jobs.job_create(
-                actor=actor, project=project.pk, kind=JobKind.ANALYZE, asset=asset
+                original_name=original_name,
+                info=info,
             )
     except IntegrityError:
         storage.delete_file(name)
@@ -167,6 +200,152 @@ def asset_create_from_file(
         storage.delete_file(name)
         raise
     return asset, job, True
+
+
+def audio_asset_row_create(
+    *,
+    actor: Any,
+    project: Project,
+    sha256: str,
+    size: int,
+    storage_name: str,
+    original_name: str,
+    info: dict[str, Any],
+) -> tuple[Asset, Job]:
+    """The rows of a new audio asset whose bytes are stored: the Asset, `asset.created` and its
+    analysis job. Runs inside the caller's transaction, which holds the project lock and has
+    checked there is no asset with this checksum yet."""
+    asset = Asset.objects.create(
+        project=project,
+        kind=AssetKind.AUDIO,
+        media_type=audio_media_type(info["format"]),
+        sha256=sha256,
+        size_bytes=size,
+        storage_name=storage_name,
+        original_name=_clean_name(original_name),
+        format=info["format"],
+        codec=info.get("codec") or "",
+        sample_rate=info["sample_rate"],
+        channels=info["channels"],
+        bit_depth=info.get("bit_depth"),
+        frames=info["frames"],
+        duration_s=info["duration_s"],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    event_record(
+        project=project.pk,
+        type="asset.created",
+        payload={"asset": asset_payload(asset)},
+        actor=actor,
+    )
+    job = jobs.job_create(actor=actor, project=project.pk, kind=JobKind.ANALYZE, asset=asset)
+    return asset, job
+
+
+def _media_type_for(kind: str, media_type: str) -> str:
+    if kind not in STORED_MEDIA_TYPES:
+        choices = ", ".join(STORED_MEDIA_TYPES)
+        raise Invalid(
+            f"kind must be one of {choices} (audio goes through an upload, which probes it)",
+            fields={"kind": list(STORED_MEDIA_TYPES)},
+        )
+    cleaned = media_type.split(";")[0].strip().lower()
+    allowed = STORED_MEDIA_TYPES[kind]
+    if cleaned not in allowed:
+        raise Invalid(
+            f"a {kind} file may be {', '.join(allowed)}, not {cleaned[:100]!r}",
+            code="unsupported_media_type",
+            fields={"media_type": list(allowed)},
+        )
+    return cleaned
+
+
+def _copy_to_scratch(source: Path | bytes) -> tuple[Path, str, int, bytes]:
+    """A private copy of the bytes in the upload dir: (path, sha256, size, first 16 bytes)."""
+    fd, tmp = storage.scratch_file()
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        src = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")  # noqa: SIM115
+        with os.fdopen(fd, "wb") as out, src:
+            while block := src.read(storage.COPY_BLOCK):
+                head += block[: max(0, 16 - len(head))]
+                digest.update(block)
+                size += len(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest.hexdigest(), size, head
+
+
+def stored_file_create(
+    *,
+    project: Project,
+    kind: str,
+    media_type: str,
+    path_or_bytes: Path | str | bytes,
+    name: str = "",
+    actor: Any = None,
+) -> tuple[Asset, bool]:
+    """Store a non-audio file (artwork, a CUE sheet, a DDP image, a report, a bundle) as an
+    Asset of that kind, deduplicated by checksum within the project; returns (asset, created).
+    The media type must be one the kind allows and match the file's first bytes where the type
+    has a signature. A given path is copied, never consumed. Callers check the capability
+    (a job's output has no user). It opens its own transaction; inside a caller's that later
+    rolls back, the stored bytes would be left behind, so call it outside one."""
+    cleaned = _media_type_for(kind, media_type)
+    source = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes)
+    tmp, sha256, size, head = _copy_to_scratch(source)
+    try:
+        if size == 0:
+            raise Invalid("the file is empty", fields={"file": ["empty"]})
+        magic = _MAGIC.get(cleaned)
+        if magic and not head.startswith(magic):
+            raise Invalid(
+                f"the file's bytes are not {cleaned}",
+                code="media_type_mismatch",
+                fields={"media_type": [f"the bytes are not {cleaned}"]},
+            )
+        existing = Asset.objects.filter(project=project, sha256=sha256).first()
+        if existing is not None:
+            return existing, False
+        storage_name = storage.asset_storage_name(
+            project_id=project.pk, extension=_STORED_EXTENSIONS[cleaned]
+        )
+        storage.store_file(tmp, storage_name)
+    finally:
+        tmp.unlink(missing_ok=True)
+    try:
+        with transaction.atomic():
+            project_lock(project.pk)
+            existing = Asset.objects.filter(project=project, sha256=sha256).first()
+            if existing is not None:  # stored meanwhile by another request
+                storage.delete_file(storage_name)
+                return existing, False
+            asset = Asset.objects.create(
+                project=project,
+                kind=kind,
+                media_type=cleaned,
+                sha256=sha256,
+                size_bytes=size,
+                storage_name=storage_name,
+                original_name=_clean_name(name),
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+            event_record(
+                project=project.pk,
+                type="asset.created",
+                payload={"asset": asset_payload(asset)},
+                actor=actor,
+            )
+    except BaseException:
+        storage.delete_file(storage_name)
+        raise
+    return asset, True
 
 
 def asset_ingest_file(

@@ -5,7 +5,7 @@ while the running SHA-256 (whose state is stored with the upload) and the chunk 
 computed. A chunk that is short, or whose checksum does not match, is cut off again: the offset
 only moves after the bytes are fsynced. The last chunk triggers completion: the engine probes the
 file (in the sandbox), and an accepted file becomes an Asset (deduplicated by checksum) with an
-analysis job, attached to a song when the metadata says so.
+analysis job, attached to a song when the metadata says so, all in one transaction.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audio import storage
-from audio.models import Asset, Upload, UploadState
+from audio.models import Asset, Job, Upload, UploadState
 from audio.services import assets as asset_services
 from audio.services import mixes as mix_services
+from eventlog.services import project_lock
 from studio.errors import Conflict, DomainError, Invalid, NotFound
 from studio.models import Project, Song
 from studio.parsing import whole_number
@@ -337,38 +338,75 @@ def _write_chunk(
 
 def upload_complete(*, actor: Any, upload: Upload) -> Upload:
     """Probe the finished file; accept it as an Asset (and attach it) or refuse it with the
-    engine's reason, leaving no row and no stored file."""
+    engine's reason, leaving no row and no stored file.
+
+    The bytes are probed (in the sandbox) and stored before the transaction; then the Asset,
+    its analysis job, the attachment (stem, take or mix), the Upload's completion and their
+    events commit in one transaction. If anything in it fails, all of it rolls back, the
+    stored file is removed and the upload is refused, so no half-completed upload remains.
+    """
     path = storage.upload_temp_path(upload.temp_name)
     if upload.sha256_state:
         sha = storage.ResumableSha256(bytes(upload.sha256_state)).hexdigest()
     else:
         sha = storage.sha256_file(path)
     meta = upload.metadata or {}
-    try:
-        info = asset_services.audio_probe(path)
-    except asset_services.InvalidAudio as exc:
-        _discard(upload, UploadState.FAILED, {"code": exc.code, "detail": exc.detail})
-        raise
-    try:
-        asset, job, _created = asset_services.asset_create_from_file(
-            actor=actor,
-            project=upload.project,
-            path=path,
-            sha256=sha,
-            original_name=meta.get("filename", ""),
-            info=info,
+    project = upload.project
+    stored: str | None = None
+    info: dict[str, Any] = {}
+    size = 0
+    if not Asset.objects.filter(project=project, sha256=sha).exists():
+        try:
+            info = asset_services.audio_probe(path)
+        except asset_services.InvalidAudio as exc:
+            _discard(upload, UploadState.FAILED, {"code": exc.code, "detail": exc.detail})
+            raise
+        stored = storage.asset_storage_name(
+            project_id=project.pk, extension=asset_services.audio_extension(info["format"])
         )
-        attached = _attach(actor, asset, meta)
-    except BaseException:
-        _discard(upload, UploadState.FAILED, {"code": "store_failed"})
+        size = path.stat().st_size
+        try:
+            storage.store_file(path, stored)
+        except BaseException:
+            storage.delete_file(stored)
+            _discard(upload, UploadState.FAILED, {"code": "store_failed"})
+            raise
+    created = False
+    try:
+        with transaction.atomic():
+            project_lock(project.pk)
+            asset = Asset.objects.filter(project=project, sha256=sha).first()
+            job = None
+            if asset is None and stored is not None:
+                asset, job = asset_services.audio_asset_row_create(
+                    actor=actor,
+                    project=project,
+                    sha256=sha,
+                    size=size,
+                    storage_name=stored,
+                    original_name=meta.get("filename", ""),
+                    info=info,
+                )
+                created = True
+            elif asset is None:  # the same bytes' asset was deleted meanwhile: start again
+                raise Conflict("the file's asset changed meanwhile; upload it again")
+            attached = _attach(actor, asset, meta)
+            Upload.objects.filter(pk=upload.pk).update(
+                state=UploadState.DONE,
+                asset=asset,
+                job=job or Job.objects.filter(asset=asset).order_by("-id").first(),
+                attached=attached,
+                sha256_state=b"",
+            )
+    except BaseException as exc:
+        if stored is not None:
+            storage.delete_file(stored)
+        code = exc.code if isinstance(exc, DomainError) else "store_failed"
+        _discard(upload, UploadState.FAILED, {"code": code})
         raise
-    Upload.objects.filter(pk=upload.pk).update(
-        state=UploadState.DONE,
-        asset=asset,
-        job=job or asset.jobs.order_by("-id").first(),
-        attached=attached,
-        sha256_state=b"",
-    )
+    if stored is not None and not created:  # another upload of the same bytes won the race
+        storage.delete_file(stored)
+    path.unlink(missing_ok=True)
     upload.refresh_from_db()
     return upload
 
@@ -378,7 +416,9 @@ def _attach(actor: Any, asset: Asset, meta: dict[str, str]) -> dict[str, Any] | 
     song_id = _int_meta(meta, "song")
     if not kind or song_id is None:
         return None
-    song = Song.objects.get(pk=song_id, project_id=asset.project_id)
+    song = Song.objects.filter(pk=song_id, project_id=asset.project_id).first()
+    if song is None:
+        raise NotFound("song not found", fields={"song": ["not found in this project"]})
     if kind == "stem":
         stem = asset_services.stem_attach(
             actor=actor,

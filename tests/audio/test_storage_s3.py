@@ -144,7 +144,7 @@ def test_s3_ingest_range_job_output_and_delete(
     # the analysis job (run in this process, where S3 is mocked): it reads the asset through a
     # local scratch copy that is removed afterwards, and writes its output under jobs/<id>/
     job = Job.objects.get(asset=asset, kind=JobKind.ANALYZE)
-    assert tasks.analyze_asset(job.pk) == "done"
+    assert tasks.run_job(job.pk) == "done"
     job.refresh_from_db()
     assert job.state == JobState.DONE, (job.error_code, job.error)
     output = f"jobs/{job.pk}/analysis.json"

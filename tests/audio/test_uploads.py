@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -419,3 +420,229 @@ def test_u4_sweeper_removes_abandoned_uploads_and_keeps_live_ones(
     out = StringIO()
     call_command("requeue_stale_jobs", stdout=out)
     assert "removed 0 expired uploads" in out.getvalue()
+
+
+# --- completion is one transaction --------------------------------------------------------------
+
+
+def _rows() -> tuple[int, int, int, int]:
+    return (Asset.objects.count(), Job.objects.count(), Stem.objects.count(), Mix.objects.count())
+
+
+def test_attach_failure_leaves_no_asset_job_or_file(
+    tus_client: APIClient, scenario: Any, song: Any
+) -> None:
+    """The song is deleted while the file is on its way: attaching fails at completion, and the
+    Asset, its analysis job, their events and the stored file all go with it (404, nothing
+    left but the refused upload)."""
+    data = wav_bytes(seconds=0.3, seed=71)
+    url = tus_create(
+        tus_client,
+        len(data),
+        filename="bass.wav",
+        project=scenario.project.pk,
+        song=song.pk,
+        kind="stem",
+        instrument="bass",
+    )["Location"]
+    assert tus_patch(tus_client, url, 0, data[:5000], checksum="auto").status_code == 204
+    song.delete()
+    before_files = set(_stored_files())
+    before_events = Event.objects.count()
+    response = tus_patch(tus_client, url, 5000, data[5000:], checksum="auto")
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "not_found"
+    assert _rows() == (0, 0, 0, 0)
+    assert set(_stored_files()) == before_files
+    assert Event.objects.count() == before_events
+    assert not Event.objects.filter(type__in=["asset.created", "job.queued"]).exists()
+    upload = Upload.objects.get()
+    assert upload.state == "failed" and upload.asset_id is None
+    assert not (Path(settings.UPLOAD_DIR) / upload.temp_name).exists()
+    assert tus_client.head(url, **TUS).status_code == 410
+
+
+def test_completion_commits_asset_job_attachment_and_upload_together(
+    tus_client: APIClient, scenario: Any, song: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The job's dispatch and the events' broadcast wait for the one commit that also marks
+    the upload done and attaches the mix."""
+    data = wav_bytes(seconds=0.3, seed=72)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload_bytes(
+            tus_client,
+            data,
+            filename="m.wav",
+            project=scenario.project.pk,
+            song=song.pk,
+            kind="mix",
+        )
+    assert response.status_code == 204, response.content
+    upload = Upload.objects.get()
+    assert upload.state == "done" and upload.attached == {"type": "mix", "id": Mix.objects.get().pk}
+    assert upload.job_id == Job.objects.get().pk
+    assert callbacks  # dispatch and broadcasts ran on commit, not before
+    types = set(Event.objects.values_list("type", flat=True))
+    assert {"asset.created", "job.queued", "mix.created"} <= types
+
+
+# --- bombs and truncated files through an upload ----------------------------------------------
+
+
+def _flac_truncated() -> bytes:
+    import numpy as np
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    noise = 0.2 * np.random.default_rng(9).standard_normal((44100 * 5, 2))
+    sf.write(buf, noise, 44100, format="FLAC", subtype="PCM_16")
+    data = buf.getvalue()
+    return data[: int(len(data) * 0.4)]
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason", "text"),
+    [
+        ("bomb.flac", "bomb", "audio.too_long", "60-minute limit (found by decoding"),
+        ("cut.flac", "truncated", "audio.corrupt", "the FLAC file is truncated"),
+        ("header-only.flac", "header", "audio.corrupt", "the FLAC file is truncated"),
+    ],
+)
+def test_a_bomb_or_truncated_flac_is_422_in_seconds_and_leaves_nothing(
+    tus_client: APIClient, scenario: Any, name: str, make: str, reason: str, text: str
+) -> None:
+    """The issue's 46 KB FLAC bomb (and a FLAC cut to 40 %, or to its 42-byte header) is
+    refused at completion with the engine's sentence, in under 5 s, with no row and no file."""
+    import time
+
+    from tests.audio.engine.files import flac_46kb_bomb
+
+    data = {
+        "bomb": flac_46kb_bomb,
+        "truncated": _flac_truncated,
+        "header": lambda: _flac_truncated()[:42],
+    }[make]()
+    before = set(_stored_files())
+    start = time.perf_counter()
+    response = upload_bytes(tus_client, data, filename=name, project=scenario.project.pk)
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert body["code"] == "invalid_audio" and text in body["detail"], body
+    assert body["fields"]["reason"] == [reason]
+    assert elapsed < 5.0, f"refused after {elapsed:.2f} s"
+    print(f"\n{name}: {len(data)} bytes refused through an upload in {elapsed:.3f} s")
+    assert _rows() == (0, 0, 0, 0)
+    assert set(_stored_files()) == before
+    upload = Upload.objects.get()
+    assert not (Path(settings.UPLOAD_DIR) / upload.temp_name).exists()
+
+
+# --- stored files of other kinds ----------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
+
+
+def test_stored_file_is_deduplicated_and_served_with_its_media_type(scenario: Any) -> None:
+    """Artwork is an Asset of kind artwork with no audio facts, deduplicated by checksum in the
+    project, and served by the same Range view, members only, as image/png with nosniff."""
+    from audio.services.assets import stored_file_create
+
+    asset, created = stored_file_create(
+        project=scenario.project,
+        kind="artwork",
+        media_type="image/png",
+        path_or_bytes=PNG,
+        name="cover.png",
+    )
+    again, created_again = stored_file_create(
+        project=scenario.project,
+        kind="artwork",
+        media_type="image/png",
+        path_or_bytes=PNG,
+        name="cover-copy.png",
+    )
+    assert created and not created_again and again.pk == asset.pk
+    assert (asset.kind, asset.media_type, asset.size_bytes) == ("artwork", "image/png", len(PNG))
+    assert asset.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert (asset.format, asset.sample_rate, asset.frames, asset.duration_s) == (
+        "",
+        None,
+        None,
+        None,
+    )
+    assert Job.objects.count() == 0  # nothing to analyse
+    assert Event.objects.filter(type="asset.created").count() == 1
+    url = f"/api/assets/{asset.pk}/file/"
+    viewer = scenario.client("viewer")
+    whole = viewer.get(url)
+    assert whole.status_code == 200 and b"".join(whole.streaming_content) == PNG
+    assert whole["Content-Type"] == "image/png"
+    assert whole["X-Content-Type-Options"] == "nosniff"
+    assert whole["Content-Disposition"] == f'attachment; filename="asset-{asset.pk}.png"'
+    part = viewer.get(url, HTTP_RANGE="bytes=0-7")
+    assert part.status_code == 206 and b"".join(part.streaming_content) == PNG[:8]
+    assert scenario.client("outsider").get(url).status_code == 404
+
+
+def test_stored_file_from_a_path_is_copied_not_consumed(scenario: Any, tmp_path: Path) -> None:
+    from audio.services.assets import stored_file_create
+
+    report = tmp_path / "qc.json"
+    report.write_bytes(b'{"true_peak_dbtp": -1.2}')
+    asset, created = stored_file_create(
+        project=scenario.project,
+        kind="report",
+        media_type="application/json; charset=utf-8",
+        path_or_bytes=report,
+        name="qc.json",
+    )
+    assert created and report.exists() and asset.media_type == "application/json"
+    assert (Path(settings.MEDIA_ROOT) / asset.storage_name).read_bytes() == report.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("kind", "media_type", "data", "code"),
+    [
+        ("artwork", "text/html", b"<html><script>alert(1)</script>", "unsupported_media_type"),
+        ("artwork", "image/svg+xml", b"<svg onload=alert(1)>", "unsupported_media_type"),
+        ("report", "application/xhtml+xml", b"<html/>", "unsupported_media_type"),
+        ("artwork", "image/png", b"<html>not a png</html>", "media_type_mismatch"),
+        ("bundle", "application/zip", b"not a zip", "media_type_mismatch"),
+        ("audio", "audio/wav", b"RIFF", "invalid"),
+        ("artwork", "image/png", b"", "invalid"),
+    ],
+)
+def test_stored_file_refuses_active_or_mismatched_types(
+    scenario: Any, kind: str, media_type: str, data: bytes, code: str
+) -> None:
+    """Never an active type (HTML, SVG, XHTML), never a type the bytes contradict, never audio
+    past the probe: Invalid (400), and no row or stored file."""
+    from audio.services.assets import stored_file_create
+    from studio.errors import Invalid
+
+    before = set(_stored_files())
+    with pytest.raises(Invalid) as caught:
+        stored_file_create(
+            project=scenario.project, kind=kind, media_type=media_type, path_or_bytes=data
+        )
+    assert caught.value.code == code
+    assert Asset.objects.count() == 0 and set(_stored_files()) == before
+
+
+def test_an_active_media_type_in_a_row_is_still_served_as_bytes(scenario: Any) -> None:
+    """Serving checks again: a row naming text/html (written past the service) is served as
+    application/octet-stream, nosniff, in a sandbox."""
+    from audio.services.assets import stored_file_create
+
+    asset, _ = stored_file_create(
+        project=scenario.project,
+        kind="other",
+        media_type="application/octet-stream",
+        path_or_bytes=b"<html><script>alert(1)</script></html>",
+    )
+    Asset.objects.filter(pk=asset.pk).update(media_type="text/html")
+    response = scenario.client("viewer").get(f"/api/assets/{asset.pk}/file/?disposition=inline")
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in response["Content-Security-Policy"]
