@@ -72,9 +72,7 @@ class Asset(models.Model):
                 ),
                 name="asset_other_has_no_audio_facts",
             ),
-            models.CheckConstraint(
-                condition=~models.Q(media_type=""), name="asset_has_media_type"
-            ),
+            models.CheckConstraint(condition=~models.Q(media_type=""), name="asset_has_media_type"),
         ]
 
     def __str__(self) -> str:
