@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: migrate, load the demo, start a Celery worker (with its beat for the stale-job
-# sweeper) and Daphne on the embedded defaults unless DATABASE_URL/REDIS_URL say otherwise.
+# `make run`: migrate, load the demo, start a Celery worker on both job queues (with its beat
+# for the periodic sweep) and Daphne on the embedded defaults unless DATABASE_URL/REDIS_URL say
+# otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
@@ -11,7 +12,7 @@ mkdir -p var/log
 .venv/bin/python manage.py migrate --noinput
 .venv/bin/python manage.py seed_demo
 
-.venv/bin/celery -A studio worker -B -c 1 -P prefork -l warning \
+.venv/bin/celery -A studio worker -B -Q default,audio -c 1 -P prefork -l warning \
   --schedule var/celerybeat-schedule >var/log/worker.log 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT INT TERM

@@ -68,6 +68,8 @@ def test_make_run_embedded_mode(tmp_path: Path) -> None:
             "-A",
             "studio",
             "worker",
+            "-Q",
+            "default,audio",
             "-c",
             "1",
             "-P",

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests.audio import jobkinds  # noqa: F401  (registers the test-only kinds in this process)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -54,12 +56,16 @@ def service_env(**extra: str) -> dict[str, str]:
             "UPLOAD_DIR": str(Path(settings.UPLOAD_DIR).resolve()),
             "SECRET_KEY": settings.SECRET_KEY,
             "JOB_LEASE_SECONDS": "5",
-            "STUDIO_JOB_TEST_HOOKS": "1",
             "PYTHONUNBUFFERED": "1",
         }
     )
     env.update(extra)
     return env
+
+
+# Every test worker consumes both queues and registers the test-only job kinds.
+WORKER_QUEUES = "default,audio"
+TEST_JOB_KINDS = "tests.audio.jobkinds"
 
 
 class Worker:
@@ -85,6 +91,10 @@ class Worker:
                 "info",
                 "-n",
                 f"{name}-{os.getpid()}@%h",
+                "-Q",
+                WORKER_QUEUES,
+                "-I",
+                TEST_JOB_KINDS,
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -126,7 +136,7 @@ def _flush_broker() -> None:
 
 @pytest.fixture(scope="session")
 def celery_worker_proc(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Worker]:
-    """One real worker for the session (prefork, 2 children, 5 s lease, test hooks on)."""
+    """One real worker for the session (prefork, 2 children, 5 s lease, test kinds)."""
     _flush_broker()
     worker = Worker("audio")
     yield worker

@@ -30,11 +30,11 @@ from django.conf import settings
 from django.db import connection
 
 from audio import storage
-from audio.models import Job, JobKind, JobState
+from audio.models import Job, JobState
 from audio.services.jobs import job_create
-from audio.tasks import noop_output_bytes
 from eventlog.models import Event
 from tests.audio.conftest import Worker, _test_db_url, free_port, wait_for
+from tests.audio.jobkinds import sleep_output_bytes
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -182,16 +182,16 @@ def _events(kind: str, job_id: int) -> int:
     return Event.objects.filter(type=kind, payload__job__id=job_id).count()
 
 
-def _noop_jobs(scenario: Any, n: int, **params: Any) -> list[int]:
+def _sleep_jobs(scenario: Any, n: int, **params: Any) -> list[int]:
     actor = scenario.users["engineer"]
     return [
-        job_create(actor=actor, project=scenario.project, kind=JobKind.NOOP, params=params).pk
+        job_create(actor=actor, project=scenario.project, kind="sleep", params=params).pk
         for _ in range(n)
     ]
 
 
 def _queue_length(server: PrivateRedis) -> int:
-    return int(server.client().llen("celery"))
+    return int(server.client().llen("default"))  # the `sleep` kind's queue
 
 
 def _assert_done_once(job_ids: list[int]) -> list[Job]:
@@ -224,7 +224,7 @@ def _r5(
 ) -> None:
     server = private_broker(aof=aof)
     worker = fault_worker("r5", concurrency=2, REDIS_URL=server.url)
-    job_ids = _noop_jobs(scenario, n, sleep=0.4)
+    job_ids = _sleep_jobs(scenario, n, sleep=0.4)
     wait_for(lambda: Job.objects.filter(pk__in=job_ids, state=JobState.RUNNING).exists(), 20)
     queued_messages = _queue_length(server)
     assert queued_messages >= n // 2, queued_messages  # the restart really has jobs queued
@@ -239,7 +239,7 @@ def _r5(
     # 0 duplicate outputs: every job ran once, its one output is the clean run's
     for job in jobs:
         assert _events("job.started", job.pk) == 1 and job.attempts == 1, (job.pk, job.attempts)
-        path = storage.job_output_path(job.pk, "noop.json")
+        path = storage.job_output_path(job.pk, "sleep.json")
         assert _sha(path) == job.result["sha256"]
         assert path.read_bytes() == storage.json_bytes({"job": job.pk})
     if not aof:
@@ -294,7 +294,7 @@ def _r6(
         DATABASE_URL=f"{_test_db_url()}?application_name={app_name}",
     )
     db_name = connection.settings_dict["NAME"]
-    job_ids = _noop_jobs(scenario, n, sleep=1.0)
+    job_ids = _sleep_jobs(scenario, n, sleep=1.0)
     terminated: list[int] = []
     stop = threading.Event()
 
@@ -326,7 +326,7 @@ def _r6(
     assert terminated, "no worker backend was terminated"
     assert retries >= 1, log[-3000:]
     for job in jobs:
-        assert _sha(storage.job_output_path(job.pk, "noop.json")) == job.result["sha256"]
+        assert _sha(storage.job_output_path(job.pk, "sleep.json")) == job.result["sha256"]
     print(
         f"R6: {n} jobs, {len(terminated)} rounds terminated {sum(terminated)} worker backends; "
         f"{retries} task retries; runs per job {sorted(runs.values())}; 0 failed"
@@ -368,11 +368,11 @@ def _r8(
 
     server = private_broker()
     worker = fault_worker("r8", concurrency=2, REDIS_URL=server.url)
-    job_ids = _noop_jobs(scenario, n, sleep=0.3, output_bytes=R8_OUTPUT_BYTES)
+    job_ids = _sleep_jobs(scenario, n, sleep=0.3, output_bytes=R8_OUTPUT_BYTES)
     expected = {
-        j: hashlib.sha256(noop_output_bytes(j, R8_OUTPUT_BYTES)).hexdigest() for j in job_ids
+        j: hashlib.sha256(sleep_output_bytes(j, R8_OUTPUT_BYTES)).hexdigest() for j in job_ids
     }
-    final = {j: storage.job_output_path(j, "noop.bin") for j in job_ids}
+    final = {j: storage.job_output_path(j, "sleep.bin") for j in job_ids}
     temp = {j: p.with_name(p.name + ".tmp") for j, p in final.items()}
     done_killing = threading.Event()
     stop = threading.Event()
@@ -513,24 +513,36 @@ def test_r8_outputs_whole_under_kills(
     _r8(scenario, private_broker, fault_worker, n=150, kills=100)
 
 
-def test_sweep_removes_temp_files_of_finished_jobs_only(scenario: Any) -> None:
-    """The sweep removes `jobs/<id>/*.tmp` of done and failed jobs (a run killed mid-write whose
-    job is over never comes back to clean it) and leaves those of queued and running jobs."""
+def test_sweep_removes_leftovers_of_jobs_that_are_over_only(scenario: Any) -> None:
+    """The sweep removes `jobs/<id>/*.tmp` and the work folders of done, failed and cancelled
+    jobs (a run killed mid-write whose job is over never comes back to clean them) and of jobs
+    that have no row; it leaves those of queued and running jobs, and every final output."""
     from django.core.management import call_command
+    from django.db import transaction
 
-    ids = _noop_jobs(scenario, 4)
-    states = [JobState.DONE, JobState.FAILED, JobState.RUNNING, JobState.QUEUED]
+    from audio.jobs.workdir import workdir_path
+
+    with transaction.atomic():
+        ids = _sleep_jobs(scenario, 5)
+        connection.run_on_commit.clear()  # no worker may run them: only the sweep looks
+    states = [JobState.DONE, JobState.FAILED, JobState.CANCELLED, JobState.RUNNING, JobState.QUEUED]
     for job_id, state in zip(ids, states, strict=True):
         Job.objects.filter(pk=job_id).update(state=state)
-    temps = [storage.job_output_path(j, "noop.bin.tmp") for j in ids]
+    temps = [storage.job_output_path(j, "sleep.bin.tmp") for j in ids]
     for path in temps:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"partial")
-    finals = [storage.job_output_path(j, "noop.bin") for j in ids]
+    finals = [storage.job_output_path(j, "sleep.bin") for j in ids]
     for path in finals:
         path.write_bytes(b"whole")
+    orphan = max(ids) + 1000
+    folders = [workdir_path(j) for j in [*ids, orphan]]
+    for path in folders:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "scratch.wav").write_bytes(b"half")
     out = StringIO()
     call_command("requeue_stale_jobs", "--queued-after", "3600", stdout=out)
-    assert "and 2 job temp files" in out.getvalue(), out.getvalue()
-    assert [p.exists() for p in temps] == [False, False, True, True]
+    assert "and 7 job temp files" in out.getvalue(), out.getvalue()
+    assert [p.exists() for p in temps] == [False, False, False, True, True]
+    assert [p.exists() for p in folders] == [False, False, False, True, True, False]
     assert all(p.exists() for p in finals)

@@ -29,6 +29,8 @@ def main() -> None:
             "-A",
             "studio",
             "worker",
+            "-Q",
+            "default,audio",
             "-P",
             "prefork",
             "-c",
