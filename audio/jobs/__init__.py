@@ -1,3 +1,3 @@
 """The job runner: a registry of job kinds (registry), one Celery task that runs any job by id
-(runner, tasks), the built-in kinds (kinds) and the one sweep (sweep). Importing this package
-imports none of them, so the websocket consumer can share the progress throttle (progress)."""
+(runner, and audio.tasks for the task itself), the built-in kinds (kinds), each run's work
+folder (workdir), the one sweep (sweep) and the worker's recovery hooks (worker)."""

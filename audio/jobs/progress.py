@@ -1,13 +1,15 @@
-"""The progress throttle, one rule for the whole path: the worker writes and sends at most one
-progress report per job per interval, and the websocket consumer forwards at most one frame per
-job per interval (its own guard against senders that skip the first)."""
+"""The worker side of the one progress throttle: the interval is the event log's
+(eventlog.broadcast.PROGRESS_MIN_INTERVAL_S), which the websocket consumer applies again where it
+forwards frames."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Hashable
 
-PROGRESS_MIN_INTERVAL_S = 0.25  # at most 4 progress reports per second per job
+from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S
+
+__all__ = ["PROGRESS_MIN_INTERVAL_S", "ProgressThrottle"]
 
 
 class ProgressThrottle:
@@ -24,6 +26,3 @@ class ProgressThrottle:
             return False
         self._last[key] = now
         return True
-
-    def forget(self, key: Hashable) -> None:
-        self._last.pop(key, None)
