@@ -79,14 +79,24 @@ def _job_failed(t: Told) -> str:
     return f"{_kind(job)} job failed: {job.get('error', '')}"
 
 
+def _job_cancelled(t: Told) -> str:
+    job = t.payload.get("job", {})
+    name = t.names.get("file", job.get("asset"))
+    if job.get("kind") == "analyze" and name:
+        return f"{t.who} cancelled the analysis of '{name}'"
+    return f"{t.who} cancelled {_kind(job).lower()} job {job.get('id', '')}"
+
+
 def register() -> None:
     register_names("mix", _mix_names)
     register_names("master", _master_names)
     register_names("file", _file_names)
     register_names("take", _take_numbers)
-    register_quiet("job.queued", "job.started", "job.running", "job.progress")
+    register_quiet("job.queued", "job.started", "job.running", "job.progress", "job.requeued")
+    register_quiet("asset.analyzed")  # job.finished of the analysis says it
     register_event_type("mix.created", _mix_created, refs=_mix_refs)
     register_event_type("stem.attached", _stem_attached, refs=_attached_refs("stem"))
     register_event_type("take.attached", _take_attached, refs=_attached_refs("take"))
     register_event_type("job.finished", _job_finished, refs=_job_refs)
     register_event_type("job.failed", _job_failed, refs=_job_refs)
+    register_event_type("job.cancelled", _job_cancelled, refs=_job_refs)
