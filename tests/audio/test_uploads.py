@@ -511,7 +511,7 @@ def _flac_truncated() -> bytes:
 def test_a_bomb_or_truncated_flac_is_422_in_seconds_and_leaves_nothing(
     tus_client: APIClient, scenario: Any, name: str, make: str, reason: str, text: str
 ) -> None:
-    """The issue's 46 KB FLAC bomb (and a FLAC cut to 40 %, or to its 42-byte header) is
+    """A 46 KB FLAC bomb (and a FLAC cut to 40 %, or to its 42-byte header) is
     refused at completion with the engine's sentence, in under 5 s, with no row and no file."""
     import time
 

@@ -153,7 +153,7 @@ def constant_flac(
 
 
 def flac_46kb_bomb() -> bytes:
-    """The issue's bomb: ~46 KB, STREAMINFO without a length, 61 minutes of 8 kHz mono."""
+    """A FLAC bomb: ~46 KB, STREAMINFO without a length, 61 minutes of 8 kHz mono."""
     return constant_flac(61 * 60, rate=8000, channels=1, blocksize=9216)
 
 

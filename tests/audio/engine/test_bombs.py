@@ -1,7 +1,7 @@
 """Decompression bombs are refused before any analysis, cheaply; silence-heavy real files pass.
 
 Every bomb is generated here (nothing committed). Each refusal is timed only as a generous
-bound (the issue asks for under 5 s); where it can, a test asserts on how much was decoded.
+bound (the aim is under 5 s); where it can, a test asserts on how much was decoded.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ BOMB_NAMES = [
 
 
 def test_the_issues_bomb_is_46_kb_and_hides_its_length(tmp_path: Path) -> None:
-    """The generated bomb is the one the issue describes: ~46 KB, total_samples 0, and it does
+    """The generated bomb is what its name says: ~46 KB, total_samples 0, and it does
     decode to 61 minutes (counted here without any cap)."""
     data = flac_46kb_bomb()
     assert 44_000 < len(data) < 48_000
