@@ -49,6 +49,16 @@ def _mix_created(t: Told) -> str:
     return f"{t.who} added Mix {mix.get('number', '')} of {t.names.song(mix.get('song'))}"
 
 
+def _master_refs(p: dict[str, Any]) -> Iterable[Ref]:
+    yield ("song", (p.get("master") or {}).get("song"))
+
+
+def _master_created(t: Told) -> str:
+    master = t.payload.get("master", {})
+    song = t.names.song(master.get("song"))
+    return f"{t.who} added Master {master.get('number', '')} of {song}"
+
+
 def _stem_attached(t: Told) -> str:
     return f"{t.who} added a stem to {t.names.song(t.payload.get('stem', {}).get('song'))}"
 
@@ -94,6 +104,9 @@ def register() -> None:
     register_names("take", _take_numbers)
     register_quiet("job.queued", "job.started", "job.running", "job.progress", "job.requeued")
     register_quiet("asset.analyzed")  # job.finished of the analysis says it
+    # The attach and mix events already tell these.
+    register_quiet("asset.created", "take.updated")
+    register_event_type("master.created", _master_created, refs=_master_refs)
     register_event_type("mix.created", _mix_created, refs=_mix_refs)
     register_event_type("stem.attached", _stem_attached, refs=_attached_refs("stem"))
     register_event_type("take.attached", _take_attached, refs=_attached_refs("take"))

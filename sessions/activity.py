@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from eventlog.registry import Ref, Told, register_event_type
+from eventlog.registry import Ref, Told, register_event_type, register_quiet
 
 
 def _version_refs(key: str) -> Any:
@@ -89,6 +89,7 @@ def _keeper_changed(t: Told) -> str | None:
 
 
 def register() -> None:
+    register_quiet("comment.edited")  # the thread reads the same; an edit is no news
     register_event_type("comment.added", _comment_added, refs=_version_refs("comment"))
     for type in ("comment.resolved", "comment.reopened", "comment.deleted"):
         register_event_type(type, _comment_changed, refs=_version_refs("comment"))

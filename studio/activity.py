@@ -104,6 +104,19 @@ def _credit(t: Told) -> str:
     return f"{t.who} credited {c.get('contributor_name')} as {role} on {song}"
 
 
+def _project_updated(t: Told) -> str:
+    return f"{t.who} updated the project details"
+
+
+def _removed(what: str, key: str) -> Any:
+    def describe(t: Told) -> str:
+        return (
+            f"{t.who} removed a {what} from {t.names.song((t.payload.get(key) or {}).get('song'))}"
+        )
+
+    return describe
+
+
 def _splits(t: Told) -> str:
     right = "composition" if t.payload.get("right") == "composition" else "master recording"
     return f"{t.who} set the {right} splits of {t.names.song(t.payload.get('song'))}"
@@ -120,6 +133,11 @@ def register() -> None:
     register_names("song", _song_titles)
     register_quiet("task.updated", "song.updated")
     register_event_type("project.created", _project_created)
+    register_event_type("project.updated", _project_updated)
+    register_event_type("credit.removed", _removed("credit", "credit"), refs=_song_ref("credit"))
+    register_event_type(
+        "sample_use.removed", _removed("sample use", "sample_use"), refs=_song_ref("sample_use")
+    )
     for type in ("member.added", "member.role_changed", "member.removed"):
         register_event_type(type, _member)
     register_event_type("song.created", _song_created)
