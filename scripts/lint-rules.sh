@@ -13,19 +13,15 @@ rule() {  # rule <description> <pattern> <allowed path regex>
     echo "lint-rules: $1:"; echo "$found"; status=1
   fi
 }
-# Transitional: the old sessions/ paths are accepted until the event log's move lands.
 rule "channels.layers is imported only by the event log's broadcast module" \
-  "from channels.layers|import channels.layers|get_channel_layer" \
-  "eventlog/broadcast\.py|sessions/broadcast\.py"
+  "from channels.layers|import channels.layers|get_channel_layer" "eventlog/broadcast\.py"
 rule "Event rows are created only by eventlog/services.py (event_record)" \
-  "Event\.objects\.(create|bulk_create|get_or_create|update_or_create)" \
-  "eventlog/services\.py|sessions/events\.py"
-# Every message to the broker goes through the job runner's dispatch (on commit, through the
-# Celery app). Transitional: the enqueue in audio/services/jobs.py and the sweep in audio/tasks.py
-# are accepted until the runner's move into audio/jobs/ lands.
-rule "Celery messages are sent only by the job runner's dispatch module (audio/jobs/dispatch.py)" \
+  "Event\.objects\.(create|bulk_create|get_or_create|update_or_create)" "eventlog/services\.py"
+# Every message to the broker goes through the job runner: job_send (on commit, to the kind's
+# queue) and the worker's recovery hook that asks for the sweep.
+rule "Celery messages are sent only by the job runner (audio/services/jobs.py, audio/jobs/worker.py)" \
   "\.(delay|delay_on_commit|apply_async|send_task)\(" \
-  "audio/jobs/dispatch\.py|audio/services/jobs\.py|audio/tasks\.py"
+  "audio/services/jobs\.py|audio/jobs/worker\.py"
 found=$(grep -rnE --include='*.py' \
   "^\s*(from|import) (django|celery|channels|rest_framework|studio|sessions|eventlog|pages)\b" \
   audio/engine 2>/dev/null || true)

@@ -1,13 +1,17 @@
 """The event outbox: seqs under concurrency, broadcast and enqueue after commit only."""
 
+import base64
+import json
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import close_old_connections, connection, transaction
 
 from eventlog import broadcast
-from eventlog.services import event_record
 from eventlog.models import Event
+from eventlog.services import event_record
 from studio.models import Project
 from studio.services import songs
 
@@ -111,31 +115,81 @@ def test_a_broken_channel_layer_never_fails_the_write(scenario, settings, caplog
     assert "channel layer send" in caplog.text
 
 
+def _broker_messages() -> list[dict[str, Any]]:
+    """Every message waiting on the real broker (this test run's own Redis database), read from
+    the Redis lists Celery's transport keeps one per queue: (queue, task name, args)."""
+    import redis
+    from celery import current_app
+
+    url = current_app.conf.broker_url
+    assert url.startswith("redis://"), f"this test reads a Redis broker, not {url}"
+    client = redis.Redis.from_url(url)
+    messages = []
+    for key in client.keys("*"):
+        if client.type(key) != b"list":
+            continue
+        for raw in client.lrange(key, 0, -1):
+            message = json.loads(raw)
+            body = json.loads(base64.b64decode(message["body"]))
+            messages.append(
+                {"queue": key.decode(), "task": message["headers"]["task"], "args": body[0]}
+            )
+    return messages
+
+
+@pytest.fixture
+def empty_broker() -> Iterator[None]:
+    import redis
+    from celery import current_app
+
+    client = redis.Redis.from_url(current_app.conf.broker_url)
+    client.flushdb()
+    yield
+    client.flushdb()
+
+
 @pytest.mark.django_db
-def test_jobs_are_enqueued_after_commit_and_never_on_rollback(
-    scenario, django_capture_on_commit_callbacks, monkeypatch
+def test_jobs_reach_the_broker_after_commit(
+    scenario, django_capture_on_commit_callbacks, empty_broker
 ):
-    """The broker gets the job id only once the job row is committed (the row is the outbox)."""
-    from audio import tasks
+    """The job row is the outbox: the broker holds nothing while the transaction is open, and
+    exactly one message after it commits: the one task that runs any job, with the job's id, on
+    the queue of its kind (analysis is DSP: the audio queue)."""
     from audio.models import Job
     from audio.services.jobs import job_create
+    from tests.live.conftest import make_asset
 
-    sent: list[tuple[str, list]] = []
-    monkeypatch.setattr(tasks.app, "send_task", lambda name, args, **kw: sent.append((name, args)))
+    asset = make_asset(scenario.project)
     with django_capture_on_commit_callbacks(execute=True):
-        job = job_create(actor=scenario.users["engineer"], project=scenario.project, kind="noop")
-        assert sent == []
-    assert sent == [(sent[0][0], [job.pk])]
+        job = job_create(
+            actor=scenario.users["engineer"], project=scenario.project, kind="analyze", asset=asset
+        )
+        assert Job.objects.filter(pk=job.pk).exists()
+        assert _broker_messages() == []
+    assert _broker_messages() == [
+        {"queue": "audio", "task": "audio.jobs.run_job", "args": [job.pk]}
+    ]
 
-    sent.clear()
+
+@pytest.mark.django_db
+def test_a_rolled_back_job_never_reaches_the_broker(
+    scenario, django_capture_on_commit_callbacks, empty_broker
+):
+    from audio.models import Job
+    from audio.services.jobs import job_create
+    from tests.live.conftest import make_asset
+
+    asset = make_asset(scenario.project)
     before = Job.objects.count()
     with (
         django_capture_on_commit_callbacks(execute=True) as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        job_create(actor=scenario.users["engineer"], project=scenario.project, kind="noop")
+        job_create(
+            actor=scenario.users["engineer"], project=scenario.project, kind="analyze", asset=asset
+        )
         raise RuntimeError("abort")
     assert callbacks == []
-    assert sent == []
     assert Job.objects.count() == before
+    assert _broker_messages() == []
