@@ -15,12 +15,15 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from audio.models import Mix, Stem, Take
-from sessions import services as live
+from audio.jobs.runner import run_job
+from audio.models import Asset, Job, Mix, Stem, Take
+from audio.payloads import asset_payload, job_payload
+from audio.services import assets, jobs, mixes
 from eventlog.models import Event
+from eventlog.schemas import EVENT_SCHEMAS, FRAME_SCHEMA
+from sessions import services as live
 from sessions.models import Approval, Comment, WorkingSession
 from sessions.payloads import approval_payload, comment_payload, session_payload
-from eventlog.schemas import EVENT_SCHEMAS, FRAME_SCHEMA
 from studio.models import Credit, Membership, Project, SampleUse, Song, Split, Task
 from studio.payloads import (
     credit_payload,
@@ -31,6 +34,7 @@ from studio.payloads import (
     task_payload,
 )
 from studio.services import credits, projects, rights, songs, tasks
+from tests.audio.audiofiles import write_wav
 from tests.factories import UserFactory
 from tests.live.conftest import make_asset, make_mix, make_take
 
@@ -83,6 +87,8 @@ def snapshot(project_id: int) -> dict[str, Any]:
         "sessions": {
             s.pk: session_payload(s) for s in WorkingSession.objects.filter(project_id=project_id)
         },
+        "assets": {a.pk: asset_payload(a) for a in Asset.objects.filter(project_id=project_id)},
+        "jobs": {j.pk: job_payload(j) for j in Job.objects.filter(project_id=project_id)},
     }
 
 
@@ -165,8 +171,10 @@ def apply(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
             state["sessions"].pop(p["session"]["id"], None)
         else:
             state["sessions"][p["session"]["id"]] = p["session"]
-    elif kind in ("asset.created",) or entity == "job":
-        pass  # not part of this snapshot
+    elif kind in ("asset.created", "asset.analyzed"):
+        state["assets"][p["asset"]["id"]] = p["asset"]
+    elif entity == "job":
+        state["jobs"][p["job"]["id"]] = p["job"]
     else:
         raise AssertionError(f"the reducer does not know {kind}")
     return state
@@ -281,17 +289,50 @@ def test_verify_live_services(scenario, song):
 
 
 def test_verify_audio_attach_services(scenario, song):
-    assets = pytest.importorskip("audio.services.assets")
-    mixes = pytest.importorskip("audio.services.mixes")
     project = scenario.project
     en = scenario.users["engineer"]
     v = lambda fn: verify_action(project, fn)  # noqa: E731
-    v(lambda: mixes.mix_create(actor=en, song=song, asset=make_asset(project)))
-    v(lambda: assets.stem_attach(actor=en, song=song, asset=make_asset(project), instrument="gtr"))
-    take, _ = v(
-        lambda: assets.take_attach(actor=en, song=song, asset=make_asset(project), part="vox")
-    )
+    # rows made directly (no event), before each action, so they are in its "before" snapshot
+    a1, a2, a3 = make_asset(project), make_asset(project), make_asset(project)
+    v(lambda: mixes.mix_create(actor=en, song=song, asset=a1))
+    v(lambda: assets.stem_attach(actor=en, song=song, asset=a2, instrument="gtr"))
+    take, _ = v(lambda: assets.take_attach(actor=en, song=song, asset=a3, part="vox"))
     v(lambda: assets.take_update(actor=en, take=take, notes="great"))
+
+
+def test_verify_asset_and_job_events(scenario, tmp_path):
+    """A file comes in (`asset.created`, `job.queued`), its analysis runs in this process the
+    way a worker runs it (`job.started`, `asset.analyzed`, `job.finished`); a job whose file is
+    missing fails (`job.failed`); a job handed back after a blip is requeued (`job.requeued`);
+    a queued job is cancelled (`job.cancelled`). Each replays onto the snapshot."""
+    project = scenario.project
+    en = scenario.users["engineer"]
+    v = lambda fn: verify_action(project, fn)  # noqa: E731
+
+    path = write_wav(tmp_path / "take.wav", seconds=0.5, seed=5)
+    asset, frames = v(
+        lambda: assets.asset_ingest_file(
+            actor=en, project=project, path=path, original_name="take.wav"
+        )
+    )
+    assert _types(frames) == ["asset.created", "job.queued"]
+    job = Job.objects.get(asset=asset)
+    _, frames = v(lambda: run_job(job.pk))
+    assert _types(frames) == ["job.started", "asset.analyzed", "job.finished"]
+    assert snapshot(project.pk)["assets"][asset.pk]["has_analysis"] is True
+
+    missing = make_asset(project)  # a row (made without an event) whose file is not stored
+    broken, _ = v(lambda: jobs.job_create(actor=en, project=project, kind="analyze", asset=missing))
+    _, frames = v(lambda: run_job(broken.pk))
+    assert _types(frames) == ["job.started", "job.failed"]
+
+    blip, _ = v(lambda: jobs.job_create(actor=en, project=project, kind="analyze", asset=asset))
+    claim, _ = v(lambda: jobs.job_claim(blip.pk))
+    _, frames = v(lambda: jobs.job_release(claim, reason="OperationalError: retrying"))
+    assert _types(frames) == ["job.requeued"]
+    _, frames = v(lambda: jobs.job_cancel(actor=en, job=blip))
+    assert _types(frames) == ["job.cancelled"]
+    assert snapshot(project.pk)["jobs"][blip.pk]["state"] == "cancelled"
 
 
 # --- every event type a service can record has a schema ------------------------------------
@@ -304,6 +345,8 @@ def test_every_recorded_event_type_has_a_schema():
     files = [
         *root.glob("studio/services/*.py"),
         *root.glob("audio/services/*.py"),
+        *root.glob("audio/jobs/*.py"),
+        *root.glob("sessions/services*.py"),
         *root.glob("sessions/services/*.py"),
     ]
     found = {m for f in files for m in EVENT_TYPE_RE.findall(f.read_text())}

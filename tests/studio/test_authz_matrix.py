@@ -98,6 +98,7 @@ POLICY: dict[str, str] = {
     "GET api-mix-detail": "PEAV",
     "GET api-job-list": "PEAV",
     "GET api-job-detail": "PEAV",
+    "POST api-job-cancel": "PE",  # whoever may start that kind of job
     # review: viewers only listen; a mix is approved by producer and artists
     "GET comment-list": "PEAV",
     "POST comment-list": "PEA",
