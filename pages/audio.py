@@ -1,4 +1,4 @@
-"""Pages of the audio room (owned by the front end): the song's audio panel (stems, takes, mixes
+"""Pages of the audio room: the song's audio panel (stems, takes, mixes
 with their analysis) and the player. Reads are member-scoped; audio bytes and peaks come from
 the audio API (/api/assets/<id>/file/ with Range, /api/assets/<id>/peaks/)."""
 

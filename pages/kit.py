@@ -1,5 +1,4 @@
-"""Shared plumbing for server-rendered pages (owned by the front end; used by studio/views/,
-sessions/pages.py and audio/pages.py).
+"""Shared plumbing for the server-rendered pages of every room (pages/*.py).
 
 Page views call services and selectors directly. Domain errors become:
 - NotFound -> 404 (no existence leak);

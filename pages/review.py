@@ -1,4 +1,4 @@
-"""Pages of the live room (owned by the front end): the player's comment threads and review
+"""Pages of the review room: the player's comment threads and review
 panel. Writes call sessions.services; htmx gets the refreshed fragment back, and everyone else
 refetches it when the event arrives (handlers are idempotent: a refetch, never an append)."""
 

@@ -1,4 +1,4 @@
-"""Template filters of the pages (owned by the front end): `{% load studio_pages %}`."""
+"""Template filters of the pages: `{% load studio_pages %}`."""
 
 from __future__ import annotations
 
