@@ -240,8 +240,3 @@ FRAME_SCHEMA: dict[str, Any] = obj(
         "at": STR,
     }
 )
-
-
-def schema_for(event_type: str) -> dict[str, Any]:
-    """The payload schema of an event type; KeyError for a type nobody declared."""
-    return EVENT_SCHEMAS[event_type]

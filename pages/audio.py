@@ -130,10 +130,6 @@ def asset_preview(request: HttpRequest, asset_id: int) -> HttpResponse:
     )
 
 
-def _peaks_level(asset: Asset | None) -> int:
-    return 0
-
-
 @page
 def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     try:

@@ -91,9 +91,6 @@ def engine_limits_kwargs() -> dict[str, Any]:
 
     values = asdict(DEFAULT_LIMITS)
     values["max_file_bytes"] = int(settings.UPLOAD_MAX_BYTES)
-    values["max_duration_s"] = float(
-        getattr(settings, "AUDIO_MAX_DURATION_S", values["max_duration_s"])
-    )
     return values
 
 
@@ -367,11 +364,6 @@ def asset_ingest_file(
         consume=False,
     )
     return asset
-
-
-def asset_reanalyze(*, actor: Any, asset: Asset) -> Job:
-    require_capability(user=actor, project_id=asset.project_id, capability=Capability.MIX_EDIT)
-    return jobs.job_create(actor=actor, project=asset.project_id, kind=JobKind.ANALYZE, asset=asset)
 
 
 # --- stems and takes ---------------------------------------------------------------------------
