@@ -179,3 +179,101 @@ def test_u1_200mib_upload_with_broken_connections(scenario: Any, tmp_path: Path)
         assert growth_peak < 64
     finally:
         server.stop()
+
+
+def _tus_create(server: Daphne, token: str, project: int, data: bytes, name: str) -> str:
+    created = requests.post(
+        f"{server.url}/api/uploads/",
+        headers={
+            "Authorization": f"Token {token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": f"filename {b64(name)},project {b64(str(project))}",
+        },
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    return str(created.headers["Location"])
+
+
+def _tus_send(url: str, token: str, data: bytes) -> requests.Response:
+    return requests.patch(
+        url,
+        data=data,
+        headers={
+            "Authorization": f"Token {token}",
+            "Tus-Resumable": "1.0.0",
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        },
+        timeout=60,
+    )
+
+
+def test_a_long_probe_blocks_no_other_request(
+    daphne_server: Daphne, scenario: Any, tmp_path: Path
+) -> None:
+    """While one upload's probe decodes a bomb (about two seconds on an idle core), another
+    upload completes (its probe runs in a child of its own, not queued behind the bomb's) and
+    an API read answers; then the bomb is refused with 422 and the engine's sentence, leaving no
+    row and no stored file. (The 5-second bound is asserted in CPU time by the engine's tests
+    and in wall time by test_uploads; here the machine's load is whatever it is, so the bound
+    is the sandbox's own timeout.)"""
+    from django.conf import settings
+
+    from tests.audio.audiofiles import wav_bytes
+    from tests.audio.engine.files import constant_flac
+
+    token = Token.objects.create(user=scenario.users["engineer"]).key
+    project = scenario.project.pk
+    bomb = constant_flac(2 * 3600, rate=48000, channels=2, blocksize=16384)
+    good = wav_bytes(seconds=0.5, seed=81)
+    bomb_url = _tus_create(daphne_server, token, project, bomb, "bomb.flac")
+    good_url = _tus_create(daphne_server, token, project, good, "good.wav")
+    # warm up: Daphne's first request and the sandbox's forkserver start are not the point
+    warm = b"RIFF" + bytes(60)
+    warm_url = _tus_create(daphne_server, token, project, warm, "w.wav")
+    assert _tus_send(warm_url, token, warm).status_code == 422
+    root = Path(settings.MEDIA_ROOT) / "assets"
+    before = {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+    finished: dict[str, float] = {}
+    responses: dict[str, requests.Response] = {}
+
+    def send_bomb() -> None:
+        responses["bomb"] = _tus_send(bomb_url, token, bomb)
+        finished["bomb"] = time.perf_counter()
+
+    started = time.perf_counter()
+    thread = threading.Thread(target=send_bomb)
+    thread.start()
+    time.sleep(0.4)  # the bomb's body (370 KB over loopback) is in; its probe is decoding
+    good_response = _tus_send(good_url, token, good)
+    finished["good"] = time.perf_counter()
+    read = requests.get(
+        f"{daphne_server.url}/api/assets/?project={project}",
+        headers={"Authorization": f"Token {token}"},
+        timeout=30,
+    )
+    finished["read"] = time.perf_counter()
+    thread.join(30)
+
+    assert good_response.status_code == 204, good_response.text
+    assert read.status_code == 200
+    bomb_response = responses["bomb"]
+    assert bomb_response.status_code == 422, bomb_response.text
+    body = bomb_response.json()
+    assert body["code"] == "invalid_audio" and "decompression bomb" in body["detail"], body
+    assert finished["good"] < finished["bomb"] and finished["read"] < finished["bomb"], finished
+    assert finished["bomb"] - started < 20.0, finished
+    print(
+        f"\nbomb refused over Daphne after {finished['bomb'] - started:.2f} s; meanwhile an "
+        f"upload completed at {finished['good'] - started:.2f} s and a read at "
+        f"{finished['read'] - started:.2f} s"
+    )
+    assert not Asset.objects.filter(sha256=hashlib.sha256(bomb).hexdigest()).exists()
+    assert Asset.objects.filter(sha256=hashlib.sha256(good).hexdigest()).count() == 1
+    after = {p for p in root.rglob("*") if p.is_file()}
+    assert len(after - before) == 1  # the good file only
+    assert Upload.objects.get(pk=bomb_url.rstrip("/").rsplit("/", 1)[-1]).state == "failed"
+    assert not any(p.name.startswith("scratch-") for p in Path(settings.UPLOAD_DIR).iterdir())

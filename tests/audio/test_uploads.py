@@ -646,3 +646,86 @@ def test_an_active_media_type_in_a_row_is_still_served_as_bytes(scenario: Any) -
     assert response["Content-Type"] == "application/octet-stream"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in response["Content-Security-Policy"]
+
+
+# --- the probe's sandbox: one child per probe ---------------------------------------------------
+
+
+def _slow_bomb(tmp_path: Path) -> Path:
+    """A FLAC without a length that the probe decodes for a second or more before refusing."""
+    from tests.audio.engine.files import constant_flac
+
+    path = tmp_path / "slow.flac"
+    path.write_bytes(constant_flac(2 * 3600, rate=48000, channels=2, blocksize=16384))
+    return path
+
+
+def _probe_children() -> list[Any]:
+    """The sandbox's probe processes (children of its forkserver, a child of this process)."""
+    import psutil
+
+    me = psutil.Process()
+    return [p for child in me.children() for p in child.children()]
+
+
+def test_sandbox_timeout_kills_that_probe_only(tmp_path: Path) -> None:
+    """A probe past its timeout is killed and refused, while a probe started meanwhile answers
+    normally (with a shared pool it waited behind the slow one, or was killed with it)."""
+    import threading
+    import time
+
+    from audio.sandbox import ProbeCrashed, probe_isolated
+    from audio.services.assets import engine_limits_kwargs
+    from tests.audio.audiofiles import write_wav
+
+    slow, good = _slow_bomb(tmp_path), write_wav(tmp_path / "good.wav", seconds=0.2)
+    limits = engine_limits_kwargs()
+    outcome: dict[str, Any] = {}
+
+    def run_slow() -> None:
+        try:
+            probe_isolated(str(slow), limits, timeout_s=1.0)
+        except ProbeCrashed as exc:
+            outcome["slow"] = str(exc)
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    time.sleep(0.2)
+    status, info = probe_isolated(str(good), limits)
+    outcome["good_done_while_slow_ran"] = thread.is_alive()
+    thread.join(30)
+    assert (status, info["format"]) == ("ok", "wav")
+    assert outcome["good_done_while_slow_ran"]
+    assert outcome["slow"] == "reading the file took too long"
+    from tests.audio.conftest import wait_for
+
+    wait_for(lambda: not _probe_children(), 10)
+
+
+def test_sandbox_child_crash_is_a_422_not_a_5xx(tmp_path: Path) -> None:
+    """A probe child that dies (here: SIGSEGV, as a decoder crash would) becomes InvalidAudio
+    naming it; the next probe works."""
+    import signal
+    import threading
+
+    from audio.services.assets import InvalidAudio, audio_probe
+    from tests.audio.audiofiles import write_wav
+    from tests.audio.conftest import wait_for
+
+    slow = _slow_bomb(tmp_path)
+    caught: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            audio_probe(slow)
+        except InvalidAudio as exc:
+            caught["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    victim = wait_for(lambda: _probe_children(), 10)[0]
+    victim.send_signal(signal.SIGSEGV)
+    thread.join(30)
+    error = caught["error"]
+    assert error.status == 422 and "the decoder crashed on this file" in error.detail
+    assert audio_probe(write_wav(tmp_path / "after.wav", seconds=0.2))["format"] == "wav"
