@@ -22,6 +22,7 @@ def make_asset(project: Any, *, duration_s: float = 180.0) -> Any:
         size_bytes=1000,
         storage_name=f"test/{n}.wav",
         original_name=f"{n}.wav",
+        media_type="audio/wav",
         format="wav",
         sample_rate=44100,
         channels=2,
