@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from audio.api import serializers as s
 from audio.api.files import asset_file_response
-from audio.models import Asset, Job, JobKind, JobState, Mix, Stem, Take
+from audio.engine.formats import NAMES as FORMAT_NAMES
+from audio.models import Asset, AssetKind, Job, JobKind, JobState, Mix, Stem, Take
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
@@ -46,7 +47,10 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
     serializer_class = s.AssetSerializer
     filters = {"project": "project_id"}
     # not "format": DRF reads ?format= as the renderer to use (it answered 404 for ?format=wav)
-    choice_filters = {"file_format": ("format", ["wav", "aiff", "flac", "mp3", "ogg"])}
+    choice_filters = {
+        "file_format": ("format", list(FORMAT_NAMES)),
+        "kind": ("kind", AssetKind.values),
+    }
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,

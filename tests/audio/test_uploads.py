@@ -729,3 +729,22 @@ def test_sandbox_child_crash_is_a_422_not_a_5xx(tmp_path: Path) -> None:
     error = caught["error"]
     assert error.status == 422 and "the decoder crashed on this file" in error.detail
     assert audio_probe(write_wav(tmp_path / "after.wav", seconds=0.2))["format"] == "wav"
+
+
+# --- one format registry ----------------------------------------------------------------------
+
+
+def test_upload_form_and_api_take_the_formats_from_the_engine() -> None:
+    """The upload panel's accept list and label, and the assets API's format filter, are the
+    engine's registry rendered (no copy of the list to drift)."""
+    from django.template.loader import render_to_string
+
+    from audio.api.views import AssetViewSet
+    from audio.engine.formats import FORMATS, NAMES, accept_attribute
+
+    html = render_to_string(
+        "audio/_upload.html", {"project": {"pk": 1}, "song": {"pk": 2}, "can": {}}
+    )
+    assert f'accept="{accept_attribute()}"' in html
+    assert ", ".join(f.label for f in FORMATS) in html
+    assert AssetViewSet.choice_filters["file_format"] == ("format", list(NAMES))
