@@ -154,8 +154,19 @@ KEEPER = obj({"id": ID, "song": ID, "part": STR, "is_keeper": BOOL})
 
 # The audio room's payloads (audio/payloads.py). Checked for their identifying fields; extra
 # fields are allowed so the audio room can add to them without breaking clients.
+# A stored file of any kind: audio has a duration, artwork or a report has none.
 ASSET = obj(
-    {"id": ID, "project": ID, "sha256": STR, "duration_s": NUM, "format": STR}, strict=False
+    {
+        "id": ID,
+        "project": ID,
+        "kind": STR,
+        "media_type": STR,
+        "sha256": STR,
+        "duration_s": OPT_NUM,
+        "format": STR,
+    },
+    strict=False,
+    optional=("kind", "media_type"),  # events recorded before stored files had kinds
 )
 STEM = obj({"id": ID, "project": ID, "song": ID, "asset": ID}, strict=False)
 TAKE = obj(

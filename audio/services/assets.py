@@ -376,6 +376,17 @@ def _check_same_project(song: Song, asset: Asset) -> None:
             code="cross_project",
             fields={"asset": ["not found in this song's project"]},
         )
+    require_audio(asset)
+
+
+def require_audio(asset: Asset) -> None:
+    """Stems, takes and mixes are audio: a stored file of another kind cannot be one."""
+    if asset.kind != AssetKind.AUDIO:
+        raise Invalid(
+            f"the asset is a {asset.get_kind_display().lower()} file, not audio",
+            code="not_audio",
+            fields={"asset": ["not an audio file"]},
+        )
 
 
 def stem_attach(

@@ -10,6 +10,7 @@ from django.db.models import Max
 
 from audio.models import Asset, Mix, MixSource
 from audio.payloads import mix_payload
+from audio.services.assets import require_audio
 from eventlog.services import event_record, project_lock
 from studio.errors import Invalid
 from studio.models import Song
@@ -27,6 +28,7 @@ def mix_create(*, actor: Any, song: Song, asset: Asset, note: str = "") -> Mix:
             code="cross_project",
             fields={"asset": ["not found in this song's project"]},
         )
+    require_audio(asset)
     with transaction.atomic():
         project_lock(song.project_id)
         top = Mix.objects.filter(song=song).aggregate(m=Max("number"))["m"]

@@ -748,3 +748,48 @@ def test_upload_form_and_api_take_the_formats_from_the_engine() -> None:
     assert f'accept="{accept_attribute()}"' in html
     assert ", ".join(f.label for f in FORMATS) in html
     assert AssetViewSet.choice_filters["file_format"] == ("format", list(NAMES))
+
+
+def test_a_stored_file_of_another_kind_cannot_be_a_stem_take_or_mix(
+    scenario: Any, song: Any
+) -> None:
+    from audio.services.assets import stem_attach, stored_file_create, take_attach
+    from audio.services.mixes import mix_create
+    from studio.errors import Invalid
+
+    artwork, _ = stored_file_create(
+        project=scenario.project, kind="artwork", media_type="image/png", path_or_bytes=PNG
+    )
+    producer = scenario.users["producer"]
+    attempts = [
+        lambda: stem_attach(actor=producer, song=song, asset=artwork),
+        lambda: take_attach(actor=producer, song=song, asset=artwork, part="vocal"),
+        lambda: mix_create(actor=producer, song=song, asset=artwork),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Invalid) as caught:
+            attempt()
+        assert caught.value.code == "not_audio" and "artwork file, not audio" in caught.value.detail
+    assert (Stem.objects.count(), Take.objects.count(), Mix.objects.count()) == (0, 0, 0)
+
+
+def test_asset_created_events_of_every_kind_match_the_schema(scenario: Any, tmp_path: Path) -> None:
+    """The replayed `asset.created` payload validates for audio and for a stored file without
+    audio facts alike."""
+    import jsonschema
+
+    from audio.services.assets import asset_ingest_file, stored_file_create
+    from eventlog.schemas import EVENT_SCHEMAS
+    from tests.audio.audiofiles import write_wav
+
+    stored_file_create(
+        project=scenario.project, kind="artwork", media_type="image/png", path_or_bytes=PNG
+    )
+    path = write_wav(tmp_path / "a.wav", seconds=0.2)
+    asset_ingest_file(
+        actor=scenario.users["engineer"], project=scenario.project, path=path, original_name="a"
+    )
+    events = list(Event.objects.filter(type="asset.created"))
+    assert sorted(e.payload["asset"]["kind"] for e in events) == ["artwork", "audio"]
+    for event in events:
+        jsonschema.validate(event.payload, EVENT_SCHEMAS["asset.created"])
