@@ -249,8 +249,9 @@ def test_parameters_are_checked_when_the_job_is_created(scenario: Any, tmp_path:
     assert job.params == {"blocks": 5, "pace_s": 0.0}
 
 
-def test_a_new_kind_declares_queue_limits_and_weight() -> None:
-    """Everything the runner needs comes from the spec: queue, soft and hard limits, weight."""
+def test_a_new_kind_declares_queue_limits_and_weight(settings: Any) -> None:
+    """Everything the runner needs comes from the spec: queue, soft and hard limits, weight; a
+    deployment may override one kind's limit (JOB_TIME_LIMITS)."""
     spec = register(
         JobKindSpec(
             name="weighted",
@@ -263,6 +264,8 @@ def test_a_new_kind_declares_queue_limits_and_weight() -> None:
     )
     assert kind_spec("weighted") is spec
     assert (spec.queue, spec.soft_limit_s, spec.hard_limit_s) == ("default", 30.0, 35.0)
+    settings.JOB_TIME_LIMITS = {"weighted": 7}
+    assert (spec.soft_limit_s, spec.hard_limit_s) == (7.0, 12.0)
     assert kind_spec(JobKind.ANALYZE).queue == "audio"
     assert combined_progress([("weighted", 1.0), ("noop", 0.0)]) == pytest.approx(3.0 / 3.1)
     with pytest.raises(ValueError, match="queue"):
