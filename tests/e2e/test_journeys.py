@@ -132,15 +132,37 @@ def test_journey2_upload_review_approve_and_move(
     engineer.select_option("#upload-kind", "mix")
     engineer.fill("#upload-label", "First full mix")
 
+    # The connection drops after the first chunk: the second PATCH is held until the browser
+    # is offline, then fails as a lost connection would, however fast the chunks go.
+    held: list[Any] = []
+    offline = [False]
+    patches = [0]
+
+    def cut_after_first(route: Any) -> None:
+        if route.request.method == "PATCH":
+            patches[0] += 1
+            if patches[0] > 1:
+                if offline[0]:
+                    route.abort("internetdisconnected")
+                else:
+                    held.append(route)
+                return
+        route.continue_()
+
+    engineer.route("**/api/uploads/**", cut_after_first)
     with engineer.expect_response(
         lambda r: r.request.method == "PATCH" and "/api/uploads/" in r.url and r.status == 204
     ):
         engineer.set_input_files("#upload-input", str(mix_wav))
-    engineer.context.set_offline(True)  # the connection drops after the first chunk
+    engineer.context.set_offline(True)
+    offline[0] = True
+    for route in held:
+        route.abort("internetdisconnected")
     row = engineer.locator("#upload-rows .upload-row").first
     expect(row).to_have_attribute("data-state", "offline", timeout=20_000)
+    engineer.unroute("**/api/uploads/**")
     offset_at_drop = int(row.get_attribute("data-offset") or "0")
-    assert 0 < offset_at_drop < mix_wav.stat().st_size
+    assert offset_at_drop == 2 * 1024 * 1024, offset_at_drop
     shot(engineer, "upload-interrupted")
     engineer.context.set_offline(False)  # back online: it resumes from the server's offset
     expect(row).to_have_attribute("data-state", re.compile("analysing|done"), timeout=30_000)
