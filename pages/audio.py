@@ -137,6 +137,10 @@ def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     except Mix.DoesNotExist:
         raise NotFound("mix not found") from None
     project, role = member_project(request, mix.project_id)
+    if is_htmx(request) and request.GET.get("part") == "figures":
+        # The version's figures, refetched when its analysis finishes.
+        ctx = page_context(project, role, mix=mix, a=asset_facts(mix.asset))
+        return render(request, "audio/_player_figures.html", ctx)
     others = list(
         Mix.objects.filter(song=mix.song)
         .exclude(pk=mix.pk)
@@ -157,8 +161,6 @@ def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
         **comments_context(request, mix),
         **review_context(request, mix, role),
     )
-    if is_htmx(request):
-        return render(request, "audio/player.html", ctx)
     return render(request, "audio/player.html", ctx)
 
 

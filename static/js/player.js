@@ -59,18 +59,20 @@ export function initPlayer(root = document.getElementById("player")) {
     }
   }
 
-  // A version analysed after the page was rendered has no loudness in its markup: fetch it
-  // when its analysis finishes, so the loudness match works without a reload.
-  // data-loudness says which: "pending" until the analysis is in, then "measured".
+  // A version analysed after the page was rendered has no loudness in its markup: it comes
+  // with `asset.analyzed` (or, failing that, from the API once the analysis job finished), so
+  // the loudness match works without a reload. data-loudness: "pending", then "measured".
+  function setLoudness(audio, lufs) {
+    audio.dataset.lufs = typeof lufs === "number" && Number.isFinite(lufs) ? String(lufs) : "";
+    audio.dataset.loudness = "measured";
+    applyGain();
+  }
+
   async function refreshLoudness(audio) {
     try {
       const response = await fetch(`/api/assets/${audio.dataset.asset}/analysis/`, { credentials: "same-origin" });
       if (!response.ok) return; // not analysed yet: the next event asks again
-      const report = (await response.json()).report || {};
-      const lufs = report.integrated_lufs;
-      audio.dataset.lufs = typeof lufs === "number" && Number.isFinite(lufs) ? String(lufs) : "";
-      audio.dataset.loudness = "measured";
-      applyGain();
+      setLoudness(audio, ((await response.json()).report || {}).integrated_lufs);
     } catch (err) { console.warn("player: fetching the loudness failed", err); }
   }
 
@@ -255,6 +257,14 @@ export function initPlayer(root = document.getElementById("player")) {
   window.addEventListener("pagehide", () => { if (ws) ws.destroy(); });
 
   live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) });
+  live.on("asset.analyzed", (frame) => {
+    const p = frame.payload || {};
+    const id = (p.asset || {}).id;
+    for (const audio of versions) {
+      if (id != null && String(id) === audio.dataset.asset) setLoudness(audio, p.integrated_lufs);
+    }
+    if (id != null) analysed(id);
+  });
   live.on("job.finished", (frame) => {
     const job = (frame.payload || {}).job || {};
     if (job.asset != null) analysed(job.asset);
