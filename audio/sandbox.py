@@ -11,16 +11,21 @@ submission, could then refuse a good file), and killing a hung child broke the p
 probes queued behind it. At most ``PROBE_CONCURRENCY`` children run at once; the timeout counts
 from the child's start. The caller's thread waits, but under ASGI each HTTP request has its own
 sync thread (Django runs every request in its own thread-sensitive context), so no other request
-waits with it. Imports nothing from Django, so the children stay light.
+waits with it. Imports nothing from Django (only the engine, at module level, so the forkserver
+has it preloaded), so the children stay light.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import resource
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
+
+from audio.engine.errors import AudioError
+from audio.engine.io import Limits, probe
 
 PROBE_TIMEOUT_S = 20.0
 PROBE_CONCURRENCY = max(2, os.cpu_count() or 2)
@@ -37,8 +42,6 @@ class ProbeCrashed(Exception):
 
 
 def _init_child() -> None:
-    import resource
-
     for limit, value in ((resource.RLIMIT_AS, MEMORY_CAP_BYTES), (resource.RLIMIT_CPU, CPU_CAP_S)):
         try:
             _soft, hard = resource.getrlimit(limit)
@@ -50,9 +53,6 @@ def _init_child() -> None:
 
 def _probe(path: str, limits_kwargs: dict[str, Any]) -> tuple[str, Any]:
     """Runs in the child: ("ok", info dict) or ("error", (code, message))."""
-    from audio.engine.errors import AudioError
-    from audio.engine.io import Limits, probe
-
     try:
         info = probe(path, Limits(**limits_kwargs))
     except AudioError as exc:

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from audio.engine.analysis import analyze_file
 from audio.engine.errors import AudioError
 from audio.engine.formats import labels_sentence
 
@@ -56,8 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from audio.engine.analysis import analyze_file
-
     report = analyze_file(args.file, with_peaks=args.peaks).to_dict()
     if not args.peaks:
         report.pop("peaks", None)

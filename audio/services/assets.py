@@ -19,12 +19,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Sum
 
 from audio import storage
+from audio.engine.errors import AudioError
 from audio.engine.formats import format_named
+from audio.engine.io import DEFAULT_LIMITS, Limits, probe
 from audio.models import Asset, AssetKind, Job, JobKind, Stem, Take
 from audio.payloads import asset_payload, stem_payload, take_payload
+from audio.sandbox import ProbeCrashed, probe_isolated
 from audio.services import jobs
 from eventlog.services import event_record, project_lock
 from studio.errors import DomainError, Invalid
@@ -87,8 +90,6 @@ class InvalidAudio(DomainError):
 
 
 def engine_limits_kwargs() -> dict[str, Any]:
-    from audio.engine.io import DEFAULT_LIMITS
-
     values = asdict(DEFAULT_LIMITS)
     values["max_file_bytes"] = int(settings.UPLOAD_MAX_BYTES)
     return values
@@ -109,8 +110,6 @@ def audio_probe(path: Path, *, isolated: bool = True) -> dict[str, Any]:
     """The engine's probe as a dict, or InvalidAudio naming the reason. In the web tier the
     probe runs in the sandbox process pool (a decoder crash must not take the server down)."""
     if isolated:
-        from audio.sandbox import ProbeCrashed, probe_isolated
-
         try:
             status, value = probe_isolated(str(path), engine_limits_kwargs())
         except ProbeCrashed as exc:
@@ -121,9 +120,6 @@ def audio_probe(path: Path, *, isolated: bool = True) -> dict[str, Any]:
             code, message = value
             raise InvalidAudio(message, fields={_field_for(code): [message], "reason": [code]})
         return dict(value)
-    from audio.engine.errors import AudioError
-    from audio.engine.io import Limits, probe
-
     try:
         return probe(path, Limits(**engine_limits_kwargs())).to_dict()
     except AudioError as exc:
@@ -139,8 +135,6 @@ def _clean_name(name: str) -> str:
 
 
 def project_bytes_used(project_id: int) -> int:
-    from django.db.models import Sum
-
     return int(Asset.objects.filter(project_id=project_id).aggregate(t=Sum("size_bytes"))["t"] or 0)
 
 

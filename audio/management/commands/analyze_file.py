@@ -5,6 +5,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audio.engine.analysis import analyze_file
+from audio.engine.errors import AudioError
+from audio.engine.io import Limits
 from audio.services.assets import engine_limits_kwargs
 
 
@@ -16,10 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("--peaks", action="store_true", help="include the waveform peaks")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from audio.engine.analysis import analyze_file
-        from audio.engine.errors import AudioError
-        from audio.engine.io import Limits
-
         try:
             report = analyze_file(
                 options["path"],
