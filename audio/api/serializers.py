@@ -19,6 +19,8 @@ class AssetSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "project",
+            "kind",
+            "media_type",
             "sha256",
             "size_bytes",
             "original_name",
