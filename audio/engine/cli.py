@@ -15,6 +15,7 @@ from typing import NoReturn
 from audio.engine.analysis import analyze_file
 from audio.engine.errors import AudioError
 from audio.engine.formats import labels_sentence
+from audio.engine.render import cli as render_cli
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also include waveform peaks (min/max pairs at several zoom levels, as "
         "wavesurfer.js accepts them)",
     )
+    render_cli.add_parser(commands)
     return parser
 
 
@@ -70,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "render":
+            return render_cli.run(args)
     except AudioError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT

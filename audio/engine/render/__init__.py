@@ -1,0 +1,277 @@
+"""Render a mix spec to a WAV: ``render(spec, sources, out, ...)`` returns the report dict.
+
+    from audio.engine.render import MixSpec, render
+    spec = MixSpec.from_json(text)            # SpecInvalid (every problem, by JSON path)
+    report = render(spec, {"stems/vox.wav": "/data/vox.wav"}, "/out/mix.wav",
+                    bit_depth="32f", cache_dir="/var/cache/render", threads=2,
+                    on_progress=lambda f: ..., frame_range=None)
+
+Inputs: a checked ``MixSpec``; ``sources`` maps each clip ``source`` string of the spec to a
+file path (the CLI maps paths relative to the spec file; the app maps ``stem:<id>`` and the
+like to stored files); the output path; options:
+
+- ``bit_depth``: "32f" (default: float, keeps peaks over full scale), "24" or "16" (clipped
+  at full scale, counted in ``clipped_samples``; 16 gets TPDF dither seeded from the inputs).
+- ``cache_dir``: where decoded/resampled sources and stretched clips are kept between renders
+  (see ``audio.engine.render.clips``); None uses a temporary folder for this render only.
+- ``threads``: worker threads for the tracks; the output is the same for any number.
+- ``on_progress``: called with a fraction 0..1, at most every 0.1 s and at the end. It may
+  raise (to cancel): the exception propagates and no output file is left.
+- ``frame_range``: ``(start, end)`` frames: write only that window, with the same samples as
+  the full render over it (chains that keep state still run from frame 0; only the clip
+  preparation and the work of stateless channels outside the window are skipped). ``end``
+  past the mix's end is cut to it.
+
+Errors are ``AudioError``s: ``SpecInvalid`` (code ``render.spec_invalid``) for the spec,
+including every clip whose source is missing, unreadable or too short (step two of the
+checks); ``RangeInvalid`` for a window outside the mix. The output is written under a
+temporary name in its folder and renamed at the end: never a partial file.
+
+Report: duration_s, sample_rate, channels (2), frames, sample_peak_dbfs, true_peak_dbtp,
+integrated_lufs (null when silent or shorter than 400 ms), clipped_samples, samples_sha256
+(of the WAV's data chunk, the samples exactly as stored), render_s, and tracks: [{id,
+peak_dbfs}] (each track's post-fader level over the window; null when silent or not heard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audio.engine.errors import AudioError, FileMissing
+from audio.engine.io import DEFAULT_LIMITS, Limits, PathLike
+from audio.engine.loudness import LoudnessMeter
+from audio.engine.render.clips import ClipReader, ClipStore, Source, resampled_frames
+from audio.engine.render.mixer import BLOCK, build_mix, run
+from audio.engine.render.spec import MixSpec, SpecInvalid
+from audio.engine.render.wav import BIT_DEPTHS, WavWriter
+from audio.engine.types import ProgressFn
+
+__all__ = [
+    "BIT_DEPTHS",
+    "ENGINE_VERSION",
+    "MixSpec",
+    "RangeInvalid",
+    "SpecInvalid",
+    "render",
+    "resampled_frames",
+]
+
+ENGINE_VERSION = "render-1"  # changes whenever the same spec could render differently
+TAIL_MAX_S = 10.0
+TAIL_FLOOR = 10 ** (-90 / 20)  # a tail ends at its last sample above -90 dBFS
+PROGRESS_EVERY_S = 0.1
+PREPARE_SHARE = 0.2  # of the progress bar, for decoding and stretching
+
+
+class RangeInvalid(AudioError):
+    code = "render.range_invalid"
+
+
+def _db(value: float) -> float | None:
+    return round(20 * math.log10(value), 3) if value > 0 else None
+
+
+class _Progress:
+    def __init__(self, fn: ProgressFn | None) -> None:
+        self.fn = fn
+        self.last = -math.inf
+
+    def __call__(self, fraction: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.fn is not None and (force or now - self.last >= PROGRESS_EVERY_S):
+            self.last = now
+            self.fn(min(1.0, max(0.0, fraction)))
+
+
+def _load_sources(
+    spec: MixSpec,
+    sources: Mapping[str, PathLike],
+    store: ClipStore,
+    progress: _Progress,
+) -> dict[str, Source]:
+    """Decode every source (or find it cached), then check the clips against their lengths."""
+    loaded: dict[str, Source] = {}
+    errors: dict[str, str] = {}
+    names = spec.source_names()
+    for i, name in enumerate(names):
+        if name not in sources:
+            continue
+        try:
+            loaded[name] = store.load(name, sources[name])
+        except AudioError as exc:
+            errors[name] = f"{os.fspath(sources[name])}: {exc}"
+        progress(PREPARE_SHARE * 0.5 * (i + 1) / max(1, len(names)))
+    spec.check_sources({k: s.frames for k, s in loaded.items()}, errors)
+    return loaded
+
+
+def render(
+    spec: MixSpec,
+    sources: Mapping[str, PathLike],
+    out: PathLike,
+    *,
+    bit_depth: str = "32f",
+    cache_dir: PathLike | None = None,
+    threads: int = 2,
+    on_progress: ProgressFn | None = None,
+    frame_range: tuple[int, int] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> dict[str, Any]:
+    """Render ``spec`` to ``out`` and return the report (see the module docstring)."""
+    started = time.perf_counter()
+    if bit_depth not in BIT_DEPTHS:
+        raise AudioError(f"bit depth {bit_depth!r} is not one of {', '.join(BIT_DEPTHS)}")
+    out_path = Path(out)
+    if not out_path.parent.is_dir():
+        raise FileMissing(f"{os.fspath(out)}: the folder {out_path.parent} does not exist")
+    progress = _Progress(on_progress)
+    rate = spec.sample_rate
+    with ExitStack() as stack:
+        if cache_dir is None:
+            cache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="render-")))
+        else:
+            cache = Path(cache_dir)
+            cache.mkdir(parents=True, exist_ok=True)
+        store = ClipStore(cache, rate, limits)
+        loaded = _load_sources(spec, sources, store, progress)
+        ends = [
+            c.start + c.timeline_length(loaded[c.source].frames)
+            for t in spec.tracks
+            for c in t.clips
+        ]
+        mix_end = max(ends, default=0)
+        if spec.length is None and mix_end == 0:
+            raise SpecInvalid(["tracks: no clip and no length: there is nothing to render"])
+        readers = _readers(spec, loaded, store, frame_range, mix_end, progress)
+        mix = build_mix(spec, readers)
+        tail = spec.length is None and mix.stateful
+        if spec.length is not None:
+            stop = spec.length
+        elif tail:
+            stop = min(mix_end + round(TAIL_MAX_S * rate), spec.max_frames)
+        else:
+            stop = mix_end
+        w0, w1 = _window(frame_range, stop if not tail else None, mix_end, stop)
+        if frame_range is not None and (not tail or w1 <= mix_end):
+            stop = min(stop, -(-w1 // BLOCK) * BLOCK)
+        seed = _seed(spec, loaded, bit_depth)
+        writer = stack.enter_context(WavWriter(out_path, rate, 2, bit_depth, seed))
+        meter = LoudnessMeter(rate, 2, series=False)
+        span = max(1, stop)
+
+        def on_chunk(a: int, b: int) -> None:
+            progress(PREPARE_SHARE + (1 - PREPARE_SHARE) * b / span)
+
+        def emit(first: int, block: np.ndarray[Any, np.dtype[np.float32]]) -> None:
+            lo, hi = max(first, w0), min(first + block.shape[1], w1)
+            if lo < hi:
+                stored = writer.write(np.ascontiguousarray(block[:, lo - first : hi - first]), lo)
+                meter.process(stored)
+
+        held: list[tuple[int, np.ndarray[Any, np.dtype[np.float32]]]] = []
+        for first, block in run(mix, stop, w0, threads, on_chunk):
+            if tail and first + block.shape[1] > mix_end:
+                held.append((first, block))
+            else:
+                emit(first, block)
+        if tail:
+            cut = _tail_end(held, mix_end)
+            w1 = min(w1, cut)
+            if frame_range is not None and w0 >= w1:
+                raise RangeInvalid(
+                    f"range: start {w0} is not before the end of the mix (frame {cut})"
+                )
+            for first, block in held:
+                emit(first, block)
+        writer.close()
+    figures = meter.report()
+    report = {
+        "duration_s": round(writer.frames / rate, 6),
+        "sample_rate": rate,
+        "channels": 2,
+        "frames": writer.frames,
+        "sample_peak_dbfs": _round(figures.sample_peak_dbfs),
+        "true_peak_dbtp": _round(figures.true_peak_dbtp),
+        "integrated_lufs": _round(figures.integrated_lufs),
+        "clipped_samples": writer.clipped,
+        "samples_sha256": writer.sha.hexdigest(),
+        "render_s": round(time.perf_counter() - started, 3),
+        "tracks": _track_peaks(spec, mix.tracks),
+    }
+    progress(1.0, force=True)
+    return report
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, 3)
+
+
+def _track_peaks(spec: MixSpec, strips: list[Any]) -> list[dict[str, Any]]:
+    peaks = {s.id: s.peak for s in strips}
+    return [{"id": t.id, "peak_dbfs": _db(peaks.get(t.id, 0.0))} for t in spec.tracks]
+
+
+def _readers(
+    spec: MixSpec,
+    loaded: dict[str, Source],
+    store: ClipStore,
+    frame_range: tuple[int, int] | None,
+    mix_end: int,
+    progress: _Progress,
+) -> dict[int, list[ClipReader]]:
+    """Prepare the clips (stretching where asked); in a window render, clips that start after
+    the window are not prepared (nothing before the window can depend on them)."""
+    limit = -(-frame_range[1] // BLOCK) * BLOCK if frame_range is not None else None
+    todo = [(i, c) for i, t in enumerate(spec.tracks) for c in t.clips]
+    readers: dict[int, list[ClipReader]] = {}
+    for k, (i, clip) in enumerate(todo):
+        if limit is None or clip.start < limit or limit > mix_end:
+            reader = store.reader(clip, loaded[clip.source])
+            if reader.frames > 0:
+                readers.setdefault(i, []).append(reader)
+        progress(PREPARE_SHARE * (0.5 + 0.5 * (k + 1) / max(1, len(todo))))
+    return readers
+
+
+def _window(
+    frame_range: tuple[int, int] | None, total: int | None, mix_end: int, stop: int
+) -> tuple[int, int]:
+    """The frames to write: all, or ``frame_range`` checked and cut to the mix's end."""
+    if frame_range is None:
+        return 0, stop
+    start, end = frame_range
+    if start < 0 or end <= start:
+        raise RangeInvalid(f"range: {start}:{end} is not a window (need 0 <= START < END)")
+    limit = total if total is not None else stop
+    if start >= limit:
+        raise RangeInvalid(f"range: start {start} is not before the end of the mix ({limit})")
+    return start, min(end, limit)
+
+
+def _tail_end(held: list[tuple[int, Any]], mix_end: int) -> int:
+    """The end of the tail: one past its last sample above -90 dBFS, at least ``mix_end``."""
+    cut = mix_end
+    for first, block in held:
+        loud = np.flatnonzero(np.abs(block).max(axis=0) > TAIL_FLOOR)
+        if len(loud):
+            cut = max(cut, first + int(loud[-1]) + 1)
+    return cut
+
+
+def _seed(spec: MixSpec, loaded: dict[str, Source], bit_depth: str) -> int:
+    """The dither's seed: from the spec, the sources' contents and the bit depth."""
+    digest = hashlib.sha256(spec.to_json().encode())
+    for name in sorted(loaded):
+        digest.update(f"{name}\0{loaded[name].sha256}\0".encode())
+    digest.update(bit_depth.encode())
+    return int.from_bytes(digest.digest()[:8], "little")

@@ -1,0 +1,249 @@
+"""Clip preparation: decode, resample (soxr VHQ), slice, reverse, stretch and pitch, fades, gain.
+
+The expensive steps are cached as raw float32 files (frames x channels, interleaved) in a
+directory the caller owns, so a re-render after a fader move redoes only the mix:
+
+- ``src-<sha256 of the file's bytes>-<rate>.f32``: the whole source decoded and resampled to the
+  spec's rate. Decoding and resampling stream in blocks, so memory stays flat; the file is
+  memory-mapped afterwards, so the mixer reads only the blocks it needs.
+- ``clip-<sha256 of the source's key and the clip's parameters>.f32``: a stretched or pitched
+  clip. Rubber Band (pedalboard's ``time_stretch``) needs the whole clip at once, so this is
+  the one step whose memory grows with the clip's length.
+
+Fades and clip gain are one multiply per sample and are applied as the mixer reads each block
+(``ClipReader.read``), not cached. Entries are written under a temporary name and renamed, so
+two renders sharing a directory never see half a file; any entry may be deleted at any time
+when no render runs.
+
+A resampled source has ``resampled_frames(n, rate_in, rate_out)`` = round(n * out / in)
+frames: soxr's own count differs from that by at most a frame at the end, where the engine
+pads a zero or drops one, so a caller can check clip bounds from a file's header alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pedalboard
+import soxr
+
+from audio.engine.errors import AudioError, ChannelLimit
+from audio.engine.io import DEFAULT_LIMITS, Limits, PathLike, probe, read_blocks
+from audio.engine.render.spec import Clip, Fade
+
+CACHE_FORMAT = "render-cache-1"  # part of every key: bump when preparation changes
+HASH_CHUNK = 1 << 20
+
+Float32 = npt.NDArray[np.float32]
+
+
+def resampled_frames(frames: int, rate_in: int, rate_out: int) -> int:
+    """round(frames * rate_out / rate_in), half up, in integers."""
+    if rate_in == rate_out:
+        return frames
+    return (2 * frames * rate_out + rate_in) // (2 * rate_in)
+
+
+def file_sha256(path: PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Source:
+    """A decoded source at the spec's rate: ``data`` is a read-only (frames, channels) map."""
+
+    name: str
+    sha256: str
+    channels: int
+    frames: int
+    data: np.memmap[Any, np.dtype[np.float32]]
+
+
+def _atomic_raw(final: Path, write: Any) -> None:
+    """Run ``write(fh)`` into a temporary file beside ``final``, then rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _open(path: Path, channels: int) -> np.memmap[Any, np.dtype[np.float32]]:
+    frames = path.stat().st_size // (4 * channels)
+    return np.memmap(path, dtype="<f4", mode="r", shape=(frames, channels))
+
+
+class ClipStore:
+    """Decodes sources and prepares stretched clips into ``cache_dir`` (see the module doc)."""
+
+    def __init__(self, cache_dir: Path, sample_rate: int, limits: Limits = DEFAULT_LIMITS):
+        self.dir = cache_dir
+        self.rate = sample_rate
+        self.limits = limits
+
+    def load(self, name: str, path: PathLike) -> Source:
+        """Decode and resample ``path`` unless the cache holds it; raise ``AudioError``."""
+        info = probe(path, self.limits)
+        if info.channels > 2:
+            raise ChannelLimit(
+                f"{info.channels} channels: a source must be mono or stereo ({os.fspath(path)})"
+            )
+        try:
+            sha = file_sha256(path)
+        except OSError as exc:
+            raise AudioError(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
+        final = self.dir / f"src-{sha}-{self.rate}-{info.channels}.f32"
+        if not final.exists():
+            _atomic_raw(final, lambda fh: self._decode(path, info, fh))
+        data = _open(final, info.channels)
+        return Source(name, sha, info.channels, data.shape[0], data)
+
+    def _decode(self, path: PathLike, info: Any, fh: Any) -> None:
+        stream = None
+        if info.sample_rate != self.rate:
+            stream = soxr.ResampleStream(
+                info.sample_rate, self.rate, info.channels, dtype="float32", quality="VHQ"
+            )
+        total_in = 0
+        written = 0
+        for block in read_blocks(path, limits=self.limits, info=info):
+            total_in += block.shape[1]
+            frames = np.ascontiguousarray(block.T)
+            out = stream.resample_chunk(frames, last=False) if stream is not None else frames
+            fh.write(out.astype("<f4", copy=False).tobytes())
+            written += out.shape[0]
+        if stream is not None:
+            empty = np.zeros((0, info.channels), dtype=np.float32)
+            tail = stream.resample_chunk(empty, last=True)
+            want = resampled_frames(total_in, info.sample_rate, self.rate)
+            keep = max(0, min(tail.shape[0], want - written))
+            fh.write(np.ascontiguousarray(tail[:keep]).astype("<f4", copy=False).tobytes())
+            written += keep
+            if written > want:
+                fh.truncate(want * 4 * info.channels)
+            elif written < want:
+                fh.write(bytes((want - written) * 4 * info.channels))
+
+    def reader(self, clip: Clip, source: Source) -> ClipReader:
+        """What the mixer reads a clip through; stretches or pitches it first if asked."""
+        n_src = clip.source_length(source.frames)
+        n = clip.timeline_length(source.frames)
+        if not clip.processed:
+            return ClipReader(clip, source.data, clip.source_in, n, clip.reverse)
+        key = json.dumps(
+            [
+                CACHE_FORMAT,
+                source.sha256,
+                self.rate,
+                clip.source_in,
+                n_src,
+                clip.reverse,
+                clip.stretch,
+                clip.pitch_semitones,
+            ]
+        )
+        final = self.dir / f"clip-{hashlib.sha256(key.encode()).hexdigest()}.f32"
+        if not final.exists():
+            seg = np.array(source.data[clip.source_in : clip.source_in + n_src].T)
+            if clip.reverse:
+                seg = np.ascontiguousarray(seg[:, ::-1])
+            out = stretch(seg, self.rate, clip.stretch, clip.pitch_semitones, n)
+            _atomic_raw(final, lambda fh: fh.write(np.ascontiguousarray(out.T).tobytes()))
+        return ClipReader(clip, _open(final, source.channels), 0, n, False)
+
+
+def stretch(seg: Float32, rate: int, factor: float, semitones: float, frames: int) -> Float32:
+    """Rubber Band through pedalboard: ``factor`` is output over input length (pedalboard's
+    ``stretch_factor`` is its inverse); the result is cut or zero-padded to ``frames``."""
+    try:
+        out = pedalboard.time_stretch(
+            seg,
+            float(rate),
+            stretch_factor=1.0 / factor,
+            pitch_shift_in_semitones=semitones,
+        )
+    except (RuntimeError, ValueError) as exc:
+        raise AudioError(f"time stretch failed: {exc}") from None
+    out = np.asarray(out, dtype=np.float32)
+    if out.shape[1] >= frames:
+        return np.ascontiguousarray(out[:, :frames])
+    return np.pad(out, ((0, 0), (0, frames - out.shape[1])))
+
+
+def fade_curve(fade: Fade, k: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Gain of a fade-in at samples ``k`` (n of N): linear n/N, equal_power sin(π/2·n/N),
+    s_curve (1 − cos(π·n/N))/2, exponential (n/N)²; 1 from N on."""
+    x = np.minimum(k / fade.length, 1.0)
+    if fade.shape == "equal_power":
+        return np.sin(np.pi / 2 * x)
+    if fade.shape == "s_curve":
+        return (1.0 - np.cos(np.pi * x)) / 2
+    if fade.shape == "exponential":
+        return x * x
+    return x
+
+
+class ClipReader:
+    """Timeline samples of one clip, block by block, with fades and gain applied."""
+
+    def __init__(
+        self,
+        clip: Clip,
+        data: np.memmap[Any, np.dtype[np.float32]],
+        offset: int,
+        frames: int,
+        reverse: bool,
+    ) -> None:
+        self.clip = clip
+        self.data = data
+        self.offset = offset
+        self.frames = frames
+        self.reverse = reverse
+        self.start = clip.start
+        self.end = clip.start + frames
+        self.channels = int(data.shape[1])
+        self.gain = 10 ** (clip.gain_db / 20)
+
+    def read(self, a: int, b: int) -> Float32:
+        """Timeline frames [a, b) of the clip (inside it), as (channels, b - a) float32."""
+        k0, k1 = a - self.start, b - self.start
+        if self.reverse:
+            base = self.offset + self.frames
+            x = self.data[base - k1 : base - k0][::-1]
+        else:
+            x = self.data[self.offset + k0 : self.offset + k1]
+        env = self._envelope(k0, k1)
+        if env is None:
+            out = x.T * np.float32(self.gain) if self.gain != 1.0 else np.array(x.T)
+        else:
+            out = (x.T * env).astype(np.float32)
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _envelope(self, k0: int, k1: int) -> npt.NDArray[np.float64] | None:
+        fin, fout = self.clip.fade_in, self.clip.fade_out
+        touches_in = fin.length > 0 and k0 < fin.length
+        touches_out = fout.length > 0 and k1 > self.frames - fout.length
+        if not touches_in and not touches_out:
+            return None
+        k = np.arange(k0, k1, dtype=np.int64)
+        env = np.full(k1 - k0, self.gain, dtype=np.float64)
+        if touches_in:
+            env *= fade_curve(fin, k)
+        if touches_out:
+            env *= fade_curve(fout, self.frames - 1 - k)
+        return env
