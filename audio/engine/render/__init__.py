@@ -103,15 +103,17 @@ def _load_sources(
     loaded: dict[str, Source] = {}
     errors: dict[str, str] = {}
     names = spec.source_names()
-    for i, name in enumerate(names):
+    for name in names:
         if name not in sources:
             continue
         try:
             loaded[name] = store.load(name, sources[name])
         except AudioError as exc:
-            errors[name] = f"{os.fspath(sources[name])}: {exc}"
-        progress(PREPARE_SHARE * 0.5 * (i + 1) / max(1, len(names)))
+            where = os.fspath(sources[name])
+            errors[name] = str(exc) if where in str(exc) else f"{where}: {exc}"
     spec.check_sources({k: s.frames for k, s in loaded.items()}, errors)
+    # progress starts once the spec is known good, so a bad one prints only its error line
+    progress(PREPARE_SHARE * 0.5)
     return loaded
 
 
@@ -193,6 +195,7 @@ def render(
                 )
             for first, block in held:
                 emit(first, block)
+        progress(1.0, force=True)  # before the rename: a cancel here still leaves no file
         writer.close()
     figures = meter.report()
     report = {
@@ -208,7 +211,6 @@ def render(
         "render_s": round(time.perf_counter() - started, 3),
         "tracks": _track_peaks(spec, mix.tracks),
     }
-    progress(1.0, force=True)
     return report
 
 

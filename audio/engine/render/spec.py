@@ -11,6 +11,7 @@ Positions and lengths are integer frames at the spec's ``sample_rate``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -73,7 +74,8 @@ class Fade:
 
 @dataclass(frozen=True)
 class Effect:
-    """One plugin of a chain: ``type`` is a key of ``EFFECTS``, ``params`` as given."""
+    """One plugin of a chain: ``type`` is a key of ``EFFECTS``; ``params`` sorted by name
+    (their order means nothing), those not given keep pedalboard's defaults."""
 
     type: str
     params: tuple[tuple[str, float | str], ...] = ()
@@ -274,8 +276,9 @@ class MixSpec:
                 want = clip.source_in + clip.source_length(have)
                 if want > have:
                     problems.append(
-                        f"{path}.length: the clip asks for frames {clip.source_in}-{want} "
-                        f"({want} frames) but {where} ends sooner"
+                        f"{path}.length: the clip needs source frames {clip.source_in} to "
+                        f"{want} ({want - clip.source_in} frames) but {_show(clip.source)} "
+                        f"has {have} frames at {self.sample_rate} Hz"
                     )
                     continue
                 n = clip.timeline_length(have)
@@ -588,7 +591,7 @@ class _Context:
                 )
                 continue
             params.append((key, float(value)))
-        return Effect(kind, tuple(params))
+        return Effect(kind, tuple(sorted(params)))
 
     def channel_id(self, d: dict[str, Any], path: str) -> str:
         if not self.check.present(d, "id", path):
@@ -654,15 +657,7 @@ class _Context:
     def track(self, raw: Any, path: str, *, with_clips: bool) -> Track:
         check = self.check
         d = check.obj(raw, path, _TRACK_KEYS, "a track")
-        clips: list[Clip] = []
-        if with_clips:
-            raw_clips = check.array(d, "clips", path, MAX_CLIPS, "clips")
-            clips = [
-                c
-                for i, r in enumerate(raw_clips)
-                if (c := self.clip(r, f"{_join(path, 'clips')}[{i}]"))
-            ]
-        return Track(
+        track = Track(
             id=self.channel_id(d, path) if d else "",
             gain_db=check.number(d, "gain_db", path, 0.0, GAIN_MIN_DB, GAIN_MAX_DB),
             pan=check.number(d, "pan", path, 0.0, -1.0, 1.0),
@@ -673,8 +668,16 @@ class _Context:
             fx=self.chain(d, path),
             sends=self.sends(d, path),
             automation=self.automation(d, path),
-            clips=tuple(clips),
         )
+        if not with_clips:
+            return track
+        raw_clips = check.array(d, "clips", path, MAX_CLIPS, "clips")
+        clips = [
+            c
+            for i, r in enumerate(raw_clips)
+            if (c := self.clip(r, f"{_join(path, 'clips')}[{i}]"))
+        ]
+        return dataclasses.replace(track, clips=tuple(clips))
 
     def bus(self, raw: Any, path: str) -> Bus:
         check = self.check

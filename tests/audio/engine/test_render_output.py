@@ -1,0 +1,221 @@
+"""What a render writes: the same bytes for any thread count and every time, a window equal
+to the full render over it, a cache that spares clip work, bit depths that clip and dither."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio.engine.render import MixSpec, RangeInvalid, SpecInvalid, render
+from tests.audio.engine.mixes import noise, spec_of, tone, write_source
+
+pytestmark = pytest.mark.engine
+
+RATE = 16000
+REPORT_KEYS = {
+    "duration_s",
+    "sample_rate",
+    "channels",
+    "frames",
+    "sample_peak_dbfs",
+    "true_peak_dbtp",
+    "integrated_lufs",
+    "clipped_samples",
+    "samples_sha256",
+    "render_s",
+    "tracks",
+}
+
+
+def busy_spec(length: int | None = None) -> dict[str, Any]:
+    """Stateful everywhere: EQ and compression on tracks, a stretched clip, a reverb bus, a
+    delay on the master, automation."""
+    tracks = [
+        {
+            "id": "drums",
+            "fx": [
+                {"type": "HighpassFilter", "cutoff_frequency_hz": 80},
+                {"type": "Compressor", "threshold_db": -20, "ratio": 4},
+            ],
+            "sends": [{"bus": "verb", "level_db": -8}],
+            "automation": {"gain_db": [[0, -3.0], [20000, 0.0]]},
+            "clips": [
+                {"source": "a.wav", "start": 0},
+                {"source": "a.wav", "start": 30000, "source_in": 2000, "length": 9000},
+            ],
+        },
+        {
+            "id": "keys",
+            "pan": 0.4,
+            "fx": [{"type": "PeakFilter", "cutoff_frequency_hz": 900, "gain_db": 4, "q": 1}],
+            "sends": [{"bus": "verb", "level_db": -4, "pre_fader": True}],
+            "clips": [{"source": "b.wav", "start": 5000, "stretch": 1.25, "pitch_semitones": 3}],
+        },
+        {"id": "plain", "pan": -0.7, "clips": [{"source": "c.wav", "start": 12000}]},
+    ]
+    buses = [{"id": "verb", "fx": [{"type": "Reverb", "room_size": 0.4, "wet_level": 0.6}]}]
+    master = {"gain_db": -1.0, "fx": [{"type": "Delay", "delay_seconds": 0.1, "mix": 0.2}]}
+    extra: dict[str, Any] = {"buses": buses, "master": master}
+    if length is not None:
+        extra["length"] = length
+    return spec_of(RATE, tracks, **extra)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "a.wav": write_source(tmp_path, "a.wav", noise(RATE, 1.5, seed=1), RATE),
+        "b.wav": write_source(tmp_path, "b.wav", tone(RATE, 1.0, 330, channels=2), RATE),
+        "c.wav": write_source(tmp_path, "c.wav", noise(22050, 1.0, seed=2, channels=2), 22050),
+    }
+
+
+def run(tmp: Path, spec: dict[str, Any], sources: dict[str, Path], name: str, **kw: Any) -> Any:
+    report = render(MixSpec.from_dict(spec), sources, tmp / name, **kw)
+    return report, (tmp / name).read_bytes()
+
+
+def test_same_bytes_for_one_or_two_threads_and_every_time(
+    tmp_path: Path, sources: dict[str, Path]
+) -> None:
+    """No timestamp in the file, a fixed block size and a fixed summing order."""
+    spec = busy_spec()
+    one, b1 = run(tmp_path, spec, sources, "one.wav", threads=1)
+    two, b2 = run(tmp_path, spec, sources, "two.wav", threads=2)
+    again, b3 = run(tmp_path, spec, sources, "again.wav", threads=2, cache_dir=tmp_path / "c")
+    assert b1 == b2 == b3
+    assert set(one) == REPORT_KEYS
+    assert one["samples_sha256"] == two["samples_sha256"] == again["samples_sha256"]
+    assert one["samples_sha256"] == hashlib.sha256(b1[b1.index(b"data") + 8 :]).hexdigest()
+    assert one["channels"] == 2 and one["sample_rate"] == RATE
+    assert [t["id"] for t in one["tracks"]] == ["drums", "keys", "plain"]
+    assert b1[:4] == b"RIFF" and b"PEAK" not in b1[:200]
+    json.dumps(one, allow_nan=False)
+
+
+@pytest.mark.parametrize("bits", ["32f", "16"])
+@pytest.mark.parametrize(("start", "end"), [(0, 9000), (23456, 31000), (40000, 10**9)])
+def test_a_range_equals_the_full_render_over_it(
+    tmp_path: Path, sources: dict[str, Path], bits: str, start: int, end: int
+) -> None:
+    """Chains with state run from frame 0; dither is indexed by position; the end is cut to
+    the mix's end (here the tail of the reverb and the delay)."""
+    spec = busy_spec()
+    full, _ = run(tmp_path, spec, sources, "full.wav", bit_depth=bits)
+    part, _ = run(tmp_path, spec, sources, "part.wav", bit_depth=bits, frame_range=(start, end))
+    whole, _ = sf.read(tmp_path / "full.wav", dtype="float64")
+    window, _ = sf.read(tmp_path / "part.wav", dtype="float64")
+    stop = min(end, full["frames"])
+    assert part["frames"] == stop - start
+    assert np.array_equal(window, whole[start:stop])
+
+
+def test_a_range_of_a_stateless_mix_skips_what_is_before_it(
+    tmp_path: Path, sources: dict[str, Path]
+) -> None:
+    """No fx anywhere: the window is computed alone, with the same samples."""
+    spec = spec_of(
+        RATE,
+        [
+            {"id": "a", "gain_db": -2, "clips": [{"source": "a.wav", "start": 0}]},
+            {"id": "c", "pan": 0.3, "clips": [{"source": "c.wav", "start": 3000}]},
+        ],
+    )
+    run(tmp_path, spec, sources, "full.wav")
+    run(tmp_path, spec, sources, "part.wav", frame_range=(17001, 20002))
+    whole, _ = sf.read(tmp_path / "full.wav", dtype="float32")
+    window, _ = sf.read(tmp_path / "part.wav", dtype="float32")
+    assert np.array_equal(window, whole[17001:20002])
+
+
+def test_bad_ranges(tmp_path: Path, sources: dict[str, Path]) -> None:
+    spec = MixSpec.from_dict(busy_spec(length=20000))
+    for bad in [(5, 5), (-1, 10), (20000, 30000)]:
+        with pytest.raises(RangeInvalid, match="range: "):
+            render(spec, sources, tmp_path / "x.wav", frame_range=bad)
+    assert not list(tmp_path.glob("x.wav*")) and not list(tmp_path.glob(".x.wav*"))
+
+
+def test_a_fader_move_redoes_only_the_mix(tmp_path: Path, sources: dict[str, Path]) -> None:
+    """Decoded, resampled and stretched material is cached by content and clip parameters; a
+    fader change reuses every entry, a stretch change adds one."""
+    cache = tmp_path / "cache"
+    spec = busy_spec()
+    first, _ = run(tmp_path, spec, sources, "1.wav", cache_dir=cache)
+    entries = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    assert sum(n.startswith("src-") for n in entries) == 3
+    assert sum(n.startswith("clip-") for n in entries) == 1
+    spec["tracks"][2]["gain_db"] = -9.0
+    second, _ = run(tmp_path, spec, sources, "2.wav", cache_dir=cache)
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == entries
+    assert second["samples_sha256"] != first["samples_sha256"]
+    spec["tracks"][1]["clips"][0]["stretch"] = 1.5
+    run(tmp_path, spec, sources, "3.wav", cache_dir=cache)
+    assert len(list(cache.iterdir())) == len(entries) + 1
+    fresh, _ = run(tmp_path, spec, sources, "4.wav")  # no cache: the same result
+    assert (
+        fresh["samples_sha256"]
+        == run(tmp_path, spec, sources, "5.wav", cache_dir=cache)[0]["samples_sha256"]
+    )
+
+
+def _pcm(data: bytes, bits: int) -> np.ndarray:
+    body = data[data.index(b"data") + 8 :]
+    if bits == 16:
+        return np.frombuffer(body, dtype="<i2").astype(np.int64)
+    raw = np.frombuffer(body, dtype=np.uint8).reshape(-1, 3)
+    padded = np.zeros((raw.shape[0], 4), dtype=np.uint8)
+    padded[:, 1:] = raw
+    return padded.view("<i4")[:, 0].astype(np.int64) >> 8
+
+
+def test_bit_depths_clip_count_and_dither(tmp_path: Path) -> None:
+    """Float keeps overs; 24 and 16 clip at full scale and count it; 16 adds TPDF dither of at
+    most 1 LSB (silence becomes -1, 0, 1), the same noise every time."""
+    loud = tone(RATE, 0.5, 250, level=0.5)
+    quiet = np.zeros((1, RATE // 2), dtype=np.float32)
+    src = {
+        "loud.wav": write_source(tmp_path, "loud.wav", loud, RATE),
+        "quiet.wav": write_source(tmp_path, "quiet.wav", quiet, RATE),
+    }
+    hot = spec_of(RATE, [{"id": "a", "gain_db": 12, "clips": [{"source": "loud.wav", "start": 0}]}])
+    f32, _ = run(tmp_path, hot, src, "f.wav")
+    assert f32["clipped_samples"] == 0 and f32["sample_peak_dbfs"] > 0
+    r24, b24 = run(tmp_path, hot, src, "24.wav", bit_depth="24")
+    peak = 0.5 * 10 ** (12 / 20) * np.cos(np.pi / 4)
+    t = np.arange(loud.shape[1]) / RATE
+    overs = int(np.count_nonzero(np.abs(peak * np.sin(2 * np.pi * 250 * t)) * 2**23 > 2**23 - 1))
+    assert abs(r24["clipped_samples"] - 2 * overs) <= 4
+    assert r24["sample_peak_dbfs"] <= 0.0
+    assert _pcm(b24, 24).max() == 2**23 - 1
+    silent = spec_of(RATE, [{"id": "q", "clips": [{"source": "quiet.wav", "start": 0}]}])
+    r16, b16 = run(tmp_path, silent, src, "16.wav", bit_depth="16")
+    _, again = run(tmp_path, silent, src, "16b.wav", bit_depth="16")
+    ints = _pcm(b16, 16)
+    assert set(np.unique(ints)) <= {-1, 0, 1} and np.count_nonzero(ints) > len(ints) // 4
+    assert b16 == again and r16["clipped_samples"] == 0
+    fmt = b16[b16.index(b"fmt ") + 8 :][:16]
+    assert struct.unpack("<HHIIHH", fmt) == (1, 2, RATE, RATE * 4, 4, 16)
+
+
+def test_no_partial_file_when_a_render_fails(tmp_path: Path, sources: dict[str, Path]) -> None:
+    """A cancel (on_progress raising) or a bad source leaves no output and no temporary."""
+    spec = MixSpec.from_dict(busy_spec())
+
+    def cancel(fraction: float) -> None:
+        if fraction > 0.3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        render(spec, sources, tmp_path / "out.wav", on_progress=cancel)
+    missing = {**sources, "b.wav": tmp_path / "gone.wav"}
+    with pytest.raises(SpecInvalid, match=r"tracks\[1\]\.clips\[0\]\.source: .*gone\.wav"):
+        render(spec, missing, tmp_path / "out.wav")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))]
