@@ -16,6 +16,15 @@ class AssetKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class StoredAt(models.TextChoices):
+    """Where an asset's bytes are. With remote storage (S3), an upload's bytes first wait in the
+    local staging area (renamed there when the upload completes) until the asset's `store` job
+    has PUT them and verified the checksum; reads go to wherever they are (storage.open_asset)."""
+
+    STORAGE = "storage", "Storage"
+    STAGED = "staged", "Staged locally"
+
+
 class Asset(models.Model):
     """A stored file of a project: checksummed, deduplicated by checksum within the project,
     served with Range to members only, with its media type. Audio facts (format, rate,
@@ -28,6 +37,7 @@ class Asset(models.Model):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField()
     storage_name = models.CharField(max_length=300)
+    stored_at = models.CharField(max_length=8, choices=StoredAt.choices, default=StoredAt.STORAGE)
     original_name = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=16, blank=True)
     codec = models.CharField(max_length=32, blank=True)
@@ -208,6 +218,7 @@ class JobKind(models.TextChoices):
 
     ANALYZE = "analyze", "Analyze"
     NOOP = "noop", "No-op"
+    STORE = "store", "Store"
 
 
 class JobState(models.TextChoices):

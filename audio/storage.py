@@ -3,28 +3,40 @@
 Local storage (the default) keeps files under MEDIA_ROOT; S3-compatible storage goes through
 django-storages when STORAGE_BACKEND=s3. Names are always generated (never a client's filename).
 A file counts as stored only after fsync and an atomic rename (local) or a completed PUT (S3).
+
+With remote storage, a completed upload is not PUT by the request that completes it: its bytes
+are renamed into the local staging area (`staged/<project>/<sha256>.<ext>` under the upload dir,
+the same filesystem), the Asset commits as staged, and its `store` job PUTs them (verified by
+checksum) and marks it stored. Reads of an asset go through `open_asset`, `asset_path`,
+`asset_size` and `asset_read_range`, which know where its bytes are.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import ctypes
 import ctypes.util
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
 from storages.utils import clean_name
+
+from audio.models import Asset, StoredAt
 
 COPY_BLOCK = 1024 * 1024
 
@@ -301,3 +313,223 @@ def local_path(name: str) -> Iterator[Path]:
         yield tmp
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# --- the staging area (remote storage): an upload's bytes until its store job has PUT them ------
+
+STAGING_SUBDIR = "staged"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# What a remote store may answer when it is down or overloaded: retried, never a failure.
+_UNAVAILABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout"}
+
+
+class StorageUnavailable(ConnectionError):
+    """Remote storage could not be reached (or answered 5xx): the job runner retries it."""
+
+
+class StoredObjectMismatch(Exception):
+    """The stored object (or the staged file) does not have the asset's bytes."""
+
+
+def staging_dir() -> Path:
+    path = upload_dir() / STAGING_SUBDIR
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def staged_path(*, project_id: int, sha256: str, storage_name: str) -> Path:
+    """Where the staged bytes of the project's asset with this checksum are (one asset per
+    checksum and project), with the stored name's extension."""
+    if not _SHA256.match(sha256):
+        raise ValueError("not a SHA-256 hex digest")
+    return staging_dir() / str(int(project_id)) / f"{sha256}{Path(storage_name).suffix}"
+
+
+def asset_staged_path(asset: Asset) -> Path:
+    return staged_path(
+        project_id=asset.project_id, sha256=asset.sha256, storage_name=asset.storage_name
+    )
+
+
+def stage_file(src: Path, dest: Path) -> None:
+    """Move a finished upload into the staging area durably: fsync, rename (the staging area is
+    inside the upload dir, so never a copy), fsync the directory."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(src, dest)
+    _fsync_dir(dest.parent)
+
+
+def staged_files() -> Iterator[tuple[int, str, Path]]:
+    """Every staged file as (project id, sha256, path)."""
+    root = upload_dir() / STAGING_SUBDIR
+    if not root.is_dir():
+        return
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.name.isdigit():
+            for path in folder.iterdir():
+                sha = path.name.split(".", 1)[0]
+                if _SHA256.match(sha):
+                    yield int(folder.name), sha, path
+
+
+def _staged_handle(asset: Asset) -> BinaryIO | None:
+    """The staged file, opened; None when the asset's bytes are in storage. A staged file gone
+    meanwhile means the store job committed: the row is read again and storage answers."""
+    if asset.stored_at != StoredAt.STAGED:
+        return None
+    try:
+        return open(asset_staged_path(asset), "rb")  # the caller closes it
+    except FileNotFoundError:
+        asset.refresh_from_db(fields=["stored_at"])
+        if asset.stored_at == StoredAt.STAGED:
+            raise
+        return None
+
+
+def open_asset(asset: Asset) -> BinaryIO:
+    """The asset's bytes, from wherever they are (the staging area or storage)."""
+    fh = _staged_handle(asset)
+    return fh if fh is not None else open_file(asset.storage_name)
+
+
+def asset_size(asset: Asset) -> int:
+    fh = _staged_handle(asset)
+    if fh is None:
+        return file_size(asset.storage_name)
+    with fh:
+        return os.fstat(fh.fileno()).st_size
+
+
+def asset_read_range(
+    asset: Asset, start: int, length: int, block: int = COPY_BLOCK
+) -> Iterator[bytes]:
+    """`read_range` of the asset's bytes, wherever they are. A staged file is opened now, so
+    the store job removing it afterwards does not cut the response short."""
+    if length <= 0:
+        return iter(())
+    fh = _staged_handle(asset)
+    if fh is None:
+        return read_range(asset.storage_name, start, length, block)
+    fh.seek(start)
+    return _blocks(fh, length, block)
+
+
+@contextlib.contextmanager
+def asset_path(asset: Asset) -> Iterator[Path]:
+    """A local path to the asset's bytes (for the engine): the stored file (local storage), a
+    hard link to the staged file (so its removal by the store job takes nothing away from the
+    reader), or a scratch copy of the remote object; links and copies are removed afterwards."""
+    if asset.stored_at == StoredAt.STAGED:
+        link = upload_dir() / f"{SCRATCH_PREFIX}{uuid.uuid4().hex}{Path(asset.storage_name).suffix}"
+        try:
+            os.link(asset_staged_path(asset), link)
+        except FileNotFoundError:
+            asset.refresh_from_db(fields=["stored_at"])
+            if asset.stored_at == StoredAt.STAGED:
+                raise
+        else:
+            try:
+                os.utime(link)  # a fresh scratch file for the sweep, however old the upload
+                yield link
+            finally:
+                link.unlink(missing_ok=True)
+            return
+    with local_path(asset.storage_name) as path:
+        yield path
+
+
+def _file_digests(path: Path, on_block: Callable[[int], None]) -> tuple[str, str, int]:
+    """(sha256 hex, md5 hex, size) of a local file, read once in blocks."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    with open(path, "rb") as fh:
+        while block := fh.read(COPY_BLOCK):
+            sha.update(block)
+            md5.update(block)
+            size += len(block)
+            on_block(size)
+    return sha.hexdigest(), md5.hexdigest(), size
+
+
+class _CountingReader:
+    """A file's `read` that reports how far the reader got (the PUT's progress)."""
+
+    def __init__(self, fh: BinaryIO, on_read: Callable[[int], None]) -> None:
+        self._fh = fh
+        self._on_read = on_read
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self._on_read(self._fh.tell())
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+
+def _remote_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, BotoConnectionError | HTTPClientError):
+        return True
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return status >= 500 or error.get("Code") in _UNAVAILABLE_CODES
+    return False
+
+
+def put_verified(
+    path: Path,
+    name: str,
+    *,
+    sha256: str,
+    content_type: str,
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """PUT a local file to remote storage under `name`, streamed from disk, and prove the
+    object holds its bytes: the file must hash to `sha256` (read once before the PUT); the PUT
+    sends its SHA-256 and MD5, which S3 checks on receipt (a mismatch is refused); afterwards
+    the object's size, ETag (the MD5 of a one-part PUT) and SHA-256 are compared. Re-running it
+    replaces the object with the same bytes. Unreachable storage raises StorageUnavailable
+    (retryable); a mismatch raises StoredObjectMismatch. The file is left in place."""
+    report = progress or (lambda fraction: None)
+    total = max(1, path.stat().st_size)
+    sha, md5, size = _file_digests(path, lambda done: report(0.2 * done / total))
+    if sha != sha256:
+        raise StoredObjectMismatch(f"the staged file's SHA-256 is {sha}, not {sha256}")
+    sha_b64 = base64.b64encode(bytes.fromhex(sha)).decode()
+    try:
+        if not hasattr(default_storage, "bucket"):  # another remote backend: save, read back
+            with open(path, "rb") as fh:
+                _save_remote(name, File(fh, name=name))
+            with open_file(name) as stored:
+                digest = hashlib.sha256()
+                while block := stored.read(COPY_BLOCK):
+                    digest.update(block)
+            if digest.hexdigest() != sha256:
+                raise StoredObjectMismatch(f"the stored object's SHA-256 is {digest.hexdigest()}")
+            return
+        key = default_storage._normalize_name(clean_name(name))  # type: ignore[attr-defined]
+        params = default_storage._get_write_parameters(name)  # type: ignore[attr-defined]
+        params["ContentType"] = content_type
+        obj = default_storage.bucket.Object(key)
+        with open(path, "rb") as fh:
+            body = _CountingReader(fh, lambda done: report(min(0.99, 0.2 + 0.8 * done / total)))
+            obj.put(
+                Body=body,
+                ContentLength=size,
+                ContentMD5=base64.b64encode(bytes.fromhex(md5)).decode(),
+                ChecksumSHA256=sha_b64,
+                **params,
+            )
+        head = obj.meta.client.head_object(Bucket=obj.bucket_name, Key=key, ChecksumMode="ENABLED")
+    except Exception as exc:
+        if _remote_unavailable(exc):
+            raise StorageUnavailable(f"remote storage is unavailable: {exc}") from exc
+        raise
+    etag = str(head.get("ETag", "")).strip('"')
+    checked_sha = head.get("ChecksumSHA256")
+    if int(head.get("ContentLength", -1)) != size or etag != md5:
+        raise StoredObjectMismatch(f"the stored object ({etag}) is not the staged file ({md5})")
+    if checked_sha is not None and checked_sha != sha_b64:
+        raise StoredObjectMismatch(f"the stored object's SHA-256 is {checked_sha}")

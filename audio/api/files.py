@@ -74,7 +74,7 @@ def _common_headers(
 def asset_file_response(
     asset: Asset, range_header: str, *, inline: bool
 ) -> HttpResponse | StreamingHttpResponse:
-    size = storage.file_size(asset.storage_name)
+    size = storage.asset_size(asset)
     content_type = served_media_type(asset)
     try:
         span = parse_range(range_header, size)
@@ -85,7 +85,7 @@ def asset_file_response(
         return refused
     start, end = span if span else (0, size - 1)
     length = end - start + 1 if size else 0
-    body = storage.read_range(asset.storage_name, start, length, STREAM_BLOCK)
+    body = storage.asset_read_range(asset, start, length, STREAM_BLOCK)
     response = StreamingHttpResponse(body, status=206 if span else 200, content_type=content_type)
     response["Content-Length"] = str(length)
     if span:
