@@ -3,7 +3,8 @@
 import base64
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,43 +116,46 @@ def test_a_broken_channel_layer_never_fails_the_write(scenario, settings, caplog
     assert "channel layer send" in caplog.text
 
 
-def _broker_messages() -> list[dict[str, Any]]:
-    """Every message waiting on the real broker (this test run's own Redis database), read from
-    the Redis lists Celery's transport keeps one per queue: (queue, task name, args)."""
-    import redis
-    from celery import current_app
-
-    url = current_app.conf.broker_url
-    assert url.startswith("redis://"), f"this test reads a Redis broker, not {url}"
-    client = redis.Redis.from_url(url)
-    messages = []
-    for key in client.keys("*"):
-        if client.type(key) != b"list":
-            continue
-        for raw in client.lrange(key, 0, -1):
-            message = json.loads(raw)
-            body = json.loads(base64.b64decode(message["body"]))
-            messages.append(
-                {"queue": key.decode(), "task": message["headers"]["task"], "args": body[0]}
-            )
-    return messages
-
-
 @pytest.fixture
-def empty_broker() -> Iterator[None]:
-    import redis
-    from celery import current_app
+def broker(tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """A real broker of this test's own: a Celery app on kombu's filesystem transport (the one
+    the embedded mode runs on) made the current app, so `celery.current_app.send_task` publishes
+    into a folder no worker reads. Yields a reader of every message waiting there, as
+    {queue, task, args}."""
+    from celery import Celery, current_app
 
-    client = redis.Redis.from_url(current_app.conf.broker_url)
-    client.flushdb()
-    yield
-    client.flushdb()
+    folder = tmp_path / "broker"
+    for name in ("queue", "processed", "control"):
+        (folder / name).mkdir(parents=True)
+    app = Celery("outbox-test", broker="filesystem://", set_as_current=False)
+    app.conf.broker_transport_options = {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
+    }
+    app.conf.task_serializer = "json"
+    previous = current_app._get_current_object()
+
+    def messages() -> list[dict[str, Any]]:
+        found = []
+        for path in sorted((folder / "queue").glob("*.msg")):
+            message = json.loads(path.read_text())
+            body = json.loads(base64.b64decode(message["body"]))
+            queue = message["properties"]["delivery_info"]["routing_key"]
+            found.append({"queue": queue, "task": message["headers"]["task"], "args": body[0]})
+        return found
+
+    app.set_current()
+    try:
+        yield messages
+    finally:
+        previous.set_current()
+        app.close()
 
 
 @pytest.mark.django_db
-def test_jobs_reach_the_broker_after_commit(
-    scenario, django_capture_on_commit_callbacks, empty_broker
-):
+def test_jobs_reach_the_broker_after_commit(scenario, django_capture_on_commit_callbacks, broker):
     """The job row is the outbox: the broker holds nothing while the transaction is open, and
     exactly one message after it commits: the one task that runs any job, with the job's id, on
     the queue of its kind (analysis is DSP: the audio queue)."""
@@ -165,15 +169,13 @@ def test_jobs_reach_the_broker_after_commit(
             actor=scenario.users["engineer"], project=scenario.project, kind="analyze", asset=asset
         )
         assert Job.objects.filter(pk=job.pk).exists()
-        assert _broker_messages() == []
-    assert _broker_messages() == [
-        {"queue": "audio", "task": "audio.jobs.run_job", "args": [job.pk]}
-    ]
+        assert broker() == []
+    assert broker() == [{"queue": "audio", "task": "audio.jobs.run_job", "args": [job.pk]}]
 
 
 @pytest.mark.django_db
 def test_a_rolled_back_job_never_reaches_the_broker(
-    scenario, django_capture_on_commit_callbacks, empty_broker
+    scenario, django_capture_on_commit_callbacks, broker
 ):
     from audio.models import Job
     from audio.services.jobs import job_create
@@ -192,4 +194,4 @@ def test_a_rolled_back_job_never_reaches_the_broker(
         raise RuntimeError("abort")
     assert callbacks == []
     assert Job.objects.count() == before
-    assert _broker_messages() == []
+    assert broker() == []
