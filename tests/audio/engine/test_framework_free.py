@@ -19,6 +19,7 @@ def test_engine_imports_no_framework() -> None:
         "import sys\n"
         "import audio.engine.analysis, audio.engine.cli, audio.engine.errors, audio.engine.io\n"
         "import audio.engine.loudness, audio.engine.types\n"
+        "import audio.engine.render, audio.engine.render.cli\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('django', 'celery', 'channels', 'rest_framework', 'studio', 'sessions')]\n"
         "print(','.join(bad))\n"
