@@ -71,13 +71,15 @@ def _kind(job: dict[str, Any]) -> str:
     return str(job.get("kind", "A")).capitalize()
 
 
-def _job_finished(t: Told) -> str:
+def _job_finished(t: Told) -> str | None:
     job = t.payload.get("job", {})
     if job.get("kind") == "analyze":
         name = t.names.get("file", job.get("asset"))
         if name:
             return f"Analysis of '{name}' finished"
         return "Analysis finished: the waveform and loudness are ready"
+    if job.get("kind") == "store":
+        return None  # the upload already told it; moving its bytes to storage is not news
     return f"{_kind(job)} job {job.get('id', '')} finished"
 
 
@@ -86,6 +88,8 @@ def _job_failed(t: Told) -> str:
     name = t.names.get("file", job.get("asset"))
     if job.get("kind") == "analyze" and name:
         return f"Analysis of '{name}' failed: {job.get('error', '')}"
+    if job.get("kind") == "store" and name:
+        return f"Storing '{name}' failed (it stays served from this server): {job.get('error', '')}"
     return f"{_kind(job)} job failed: {job.get('error', '')}"
 
 
@@ -104,6 +108,7 @@ def register() -> None:
     register_names("take", _take_numbers)
     register_quiet("job.queued", "job.started", "job.running", "job.progress", "job.requeued")
     register_quiet("asset.analyzed")  # job.finished of the analysis says it
+    register_quiet("asset.stored")  # where the bytes live is nobody's news
     # The attach and mix events already tell these.
     register_quiet("asset.created", "take.updated")
     register_event_type("master.created", _master_created, refs=_master_refs)

@@ -240,6 +240,7 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "job.cancelled": wrap("job", JOB),
     "job.requeued": obj({"job": JOB, "reason": STR}),
     "asset.analyzed": obj({"asset": ASSET, "job": ID, "integrated_lufs": OPT_NUM}),
+    "asset.stored": obj({"asset": ASSET, "job": ID}),
 }
 
 FRAME_SCHEMA: dict[str, Any] = obj(

@@ -4,21 +4,29 @@
   under a path keyed by the job before the run finishes; the asset's analysis is set, and
   `asset.analyzed` recorded, in `job_finish`'s transaction.
 - `noop`: the runner's own cost and nothing else (the job-overhead bench); one tiny output.
+- `store` (remote storage only): PUTs an uploaded asset's staged bytes to storage, checked by
+  SHA-256 and ETag; in `job_finish`'s transaction the asset is marked stored and `asset.stored`
+  recorded; the staged file is removed after the commit. Unreachable storage is retried (the
+  staged file stays and reads keep using it).
 
 Renders, masters and deliveries register their kinds the same way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from django.db import transaction
 
 from audio import storage
 from audio.engine.analysis import analyze_file
 from audio.engine.io import Limits
 from audio.jobs.registry import QUEUE_AUDIO, JobKindSpec, Outcome, Progress, register
-from audio.models import Asset, Job, JobKind
+from audio.models import Asset, Job, JobKind, StoredAt
 from audio.payloads import asset_payload
 from audio.services.assets import engine_limits_kwargs
 from eventlog.services import event_record
@@ -29,7 +37,7 @@ def analyze(job: Job, progress: Progress, workdir: Path) -> Outcome:
     """Raises the engine's AudioError for a file it refuses."""
     asset = Asset.objects.get(pk=job.asset_id or 0)
     storage.job_clean_temp(job.pk)
-    with storage.local_path(asset.storage_name) as path:
+    with storage.asset_path(asset) as path:  # staged or stored: wherever the bytes are
         report = analyze_file(path, limits=Limits(**engine_limits_kwargs()), on_progress=progress)
     data = report.to_dict()
     peaks = data.pop("peaks", None)
@@ -58,6 +66,40 @@ def analyze(job: Job, progress: Progress, workdir: Path) -> Outcome:
     return Outcome(result=result, apply=apply)
 
 
+def store(job: Job, progress: Progress, workdir: Path) -> Outcome:
+    """Raises StorageUnavailable (a ConnectionError: retried) while storage is unreachable."""
+    asset = Asset.objects.get(pk=job.asset_id or 0)
+    result: dict[str, Any] = {"asset": asset.pk, "output": asset.storage_name}
+    if asset.stored_at != StoredAt.STAGED:  # an earlier attempt committed
+        return Outcome(result={**result, "sha256": asset.sha256})
+    staged = storage.asset_staged_path(asset)
+    storage.put_verified(
+        staged,
+        asset.storage_name,
+        sha256=asset.sha256,
+        content_type=asset.media_type,
+        progress=progress,
+    )
+
+    def apply(job: Job) -> None:
+        Asset.objects.filter(pk=asset.pk).update(stored_at=StoredAt.STORAGE)
+        asset.stored_at = StoredAt.STORAGE
+        event_record(
+            project=job.project_id,
+            type="asset.stored",
+            payload={"asset": asset_payload(asset), "job": job.pk},
+            actor=None,
+        )
+        transaction.on_commit(partial(_unstage, staged))
+
+    return Outcome(result={**result, "sha256": asset.sha256}, apply=apply)
+
+
+def _unstage(path: Path) -> None:
+    with contextlib.suppress(OSError):  # left behind, the sweep removes it
+        path.unlink(missing_ok=True)
+
+
 def noop(job: Job, progress: Progress, workdir: Path) -> Outcome:
     data = storage.json_bytes({"job": job.pk})
     output = storage.job_output_write(job.pk, "noop.json", data)
@@ -75,9 +117,18 @@ ANALYZE = JobKindSpec(
     lost_message="could not decode file (decoder crashed)",
 )
 NOOP = JobKindSpec(name=JobKind.NOOP, handler=noop, time_limit_s=60.0, progress_weight=0.1)
+STORE = JobKindSpec(
+    name=JobKind.STORE,
+    handler=store,
+    time_limit_s=3600.0,  # up to 2 GiB to a slow bucket
+    progress_weight=0.5,
+    capability=Capability.ASSET_UPLOAD,
+    subject="asset",
+    lost_message="the worker was lost while storing the file",
+)
 
 
 def register_builtin() -> None:
     """Called by the audio app's ready(); the same specs again are a no-op."""
-    for spec in (ANALYZE, NOOP):
+    for spec in (ANALYZE, NOOP, STORE):
         register(spec)

@@ -25,7 +25,7 @@ from audio import storage
 from audio.engine.errors import AudioError
 from audio.engine.formats import format_named
 from audio.engine.io import DEFAULT_LIMITS, Limits, probe
-from audio.models import Asset, AssetKind, Job, JobKind, Stem, Take
+from audio.models import Asset, AssetKind, Job, JobKind, Stem, StoredAt, Take
 from audio.payloads import asset_payload, stem_payload, take_payload
 from audio.sandbox import ProbeCrashed, probe_isolated
 from audio.services import jobs
@@ -202,10 +202,13 @@ def audio_asset_row_create(
     storage_name: str,
     original_name: str,
     info: dict[str, Any],
+    staged: bool = False,
 ) -> tuple[Asset, Job]:
     """The rows of a new audio asset whose bytes are stored: the Asset, `asset.created` and its
-    analysis job. Runs inside the caller's transaction, which holds the project lock and has
-    checked there is no asset with this checksum yet."""
+    analysis job; returns (asset, analysis job). With `staged`, the bytes wait in the staging
+    area (remote storage) and a `store` job is queued too, which PUTs them and marks the asset
+    stored. Runs inside the caller's transaction, which holds the project lock and has checked
+    there is no asset with this checksum yet."""
     asset = Asset.objects.create(
         project=project,
         kind=AssetKind.AUDIO,
@@ -213,6 +216,7 @@ def audio_asset_row_create(
         sha256=sha256,
         size_bytes=size,
         storage_name=storage_name,
+        stored_at=StoredAt.STAGED if staged else StoredAt.STORAGE,
         original_name=_clean_name(original_name),
         format=info["format"],
         codec=info.get("codec") or "",
@@ -229,6 +233,8 @@ def audio_asset_row_create(
         payload={"asset": asset_payload(asset)},
         actor=actor,
     )
+    if staged:
+        jobs.job_create(actor=actor, project=project.pk, kind=JobKind.STORE, asset=asset)
     job = jobs.job_create(actor=actor, project=project.pk, kind=JobKind.ANALYZE, asset=asset)
     return asset, job
 

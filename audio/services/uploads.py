@@ -28,7 +28,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audio import storage
-from audio.models import Asset, Job, Upload, UploadState
+from audio.models import Asset, Job, JobKind, StoredAt, Upload, UploadState
 from audio.services import assets as asset_services
 from audio.services import mixes as mix_services
 from eventlog.services import project_lock
@@ -340,10 +340,13 @@ def upload_complete(*, actor: Any, upload: Upload) -> Upload:
     """Probe the finished file; accept it as an Asset (and attach it) or refuse it with the
     engine's reason, leaving no row and no stored file.
 
-    The bytes are probed (in the sandbox) and stored before the transaction; then the Asset,
-    its analysis job, the attachment (stem, take or mix), the Upload's completion and their
-    events commit in one transaction. If anything in it fails, all of it rolls back, the
-    stored file is removed and the upload is refused, so no half-completed upload remains.
+    The bytes are probed in the sandbox (a child process, off this thread). With local storage
+    they are stored (fsync + rename) before the transaction. With remote storage this request
+    sends nothing: inside the transaction, under the project lock, the file is renamed into the
+    staging area and the Asset commits as staged with a `store` job that PUTs it later. Then the
+    Asset, its jobs, the attachment (stem, take or mix), the Upload's completion and their events
+    commit in one transaction. If anything in it fails, all of it rolls back, the stored (or
+    staged) file is removed and the upload is refused, so no half-completed upload remains.
     """
     path = storage.upload_temp_path(upload.temp_name)
     if upload.sha256_state:
@@ -352,7 +355,9 @@ def upload_complete(*, actor: Any, upload: Upload) -> Upload:
         sha = storage.sha256_file(path)
     meta = upload.metadata or {}
     project = upload.project
+    staging = not storage.is_local()
     stored: str | None = None
+    staged: Path | None = None
     info: dict[str, Any] = {}
     size = 0
     if not Asset.objects.filter(project=project, sha256=sha).exists():
@@ -365,12 +370,13 @@ def upload_complete(*, actor: Any, upload: Upload) -> Upload:
             project_id=project.pk, extension=asset_services.audio_extension(info["format"])
         )
         size = path.stat().st_size
-        try:
-            storage.store_file(path, stored)
-        except BaseException:
-            storage.delete_file(stored)
-            _discard(upload, UploadState.FAILED, {"code": "store_failed"})
-            raise
+        if not staging:
+            try:
+                storage.store_file(path, stored)
+            except BaseException:
+                storage.delete_file(stored)
+                _discard(upload, UploadState.FAILED, {"code": "store_failed"})
+                raise
     created = False
     try:
         with transaction.atomic():
@@ -378,6 +384,13 @@ def upload_complete(*, actor: Any, upload: Upload) -> Upload:
             asset = Asset.objects.filter(project=project, sha256=sha).first()
             job = None
             if asset is None and stored is not None:
+                if staging:
+                    # Under the lock: a staged file is keyed by checksum, and no other upload
+                    # of these bytes can stage (or unstage) it until this commits or rolls back.
+                    staged = storage.staged_path(
+                        project_id=project.pk, sha256=sha, storage_name=stored
+                    )
+                    storage.stage_file(path, staged)
                 asset, job = asset_services.audio_asset_row_create(
                     actor=actor,
                     project=project,
@@ -386,29 +399,68 @@ def upload_complete(*, actor: Any, upload: Upload) -> Upload:
                     storage_name=stored,
                     original_name=meta.get("filename", ""),
                     info=info,
+                    staged=staging,
                 )
                 created = True
             elif asset is None:  # the same bytes' asset was deleted meanwhile: start again
                 raise Conflict("the file's asset changed meanwhile; upload it again")
             attached = _attach(actor, asset, meta)
+            analysis = Job.objects.filter(asset=asset, kind=JobKind.ANALYZE).order_by("-id")
             Upload.objects.filter(pk=upload.pk).update(
                 state=UploadState.DONE,
                 asset=asset,
-                job=job or Job.objects.filter(asset=asset).order_by("-id").first(),
+                job=job or analysis.first(),
                 attached=attached,
                 sha256_state=b"",
             )
     except BaseException as exc:
-        if stored is not None:
+        if stored is not None and not staging:
             storage.delete_file(stored)
+        if staged is not None:
+            _unstage_unused(project.pk, sha, staged)
         code = exc.code if isinstance(exc, DomainError) else "store_failed"
         _discard(upload, UploadState.FAILED, {"code": code})
         raise
-    if stored is not None and not created:  # another upload of the same bytes won the race
+    if stored is not None and not created and not staging:  # another upload won the race
         storage.delete_file(stored)
     path.unlink(missing_ok=True)
     upload.refresh_from_db()
     return upload
+
+
+def _unstage_unused(project_id: int, sha256: str, path: Path) -> bool:
+    """Remove a staged file unless a staged asset uses it, deciding under the project lock (the
+    only place files are staged). Best effort: if the database is away, the sweep removes it."""
+    try:
+        with transaction.atomic():
+            project_lock(project_id)
+            if Asset.objects.filter(
+                project_id=project_id, sha256=sha256, stored_at=StoredAt.STAGED
+            ).exists():
+                return False
+            path.unlink(missing_ok=True)
+            return True
+    except Project.DoesNotExist:
+        path.unlink(missing_ok=True)
+        return True
+    except Exception:
+        logger.warning("could not remove staged file %s; the sweep will", path.name, exc_info=True)
+        return False
+
+
+def sweep_staged_files() -> int:
+    """Remove staged files that no staged asset uses: left by a completion killed between the
+    rename and the commit, or by a store job killed between its commit and the removal. The
+    staged files of assets still waiting for their store job are left alone. Returns the count
+    removed."""
+    waiting = set(
+        Asset.objects.filter(stored_at=StoredAt.STAGED).values_list("project_id", "sha256")
+    )
+    return sum(
+        _unstage_unused(project_id, sha, path)
+        for project_id, sha, path in list(storage.staged_files())
+        if (project_id, sha) not in waiting
+    )
 
 
 def _attach(actor: Any, asset: Asset, meta: dict[str, str]) -> dict[str, Any] | None:
@@ -456,8 +508,9 @@ def upload_terminate(*, actor: Any, upload_id: str | uuid.UUID) -> None:
 
 
 def upload_sweep_expired() -> int:
-    """Remove expired sessions and their files, temp files with no session, and scratch copies
-    a killed process left behind (U4 in docs/reliability.md)."""
+    """Remove expired sessions and their files, temp files with no session, scratch copies a
+    killed process left behind (U4 in docs/reliability.md), and staged files no staged asset
+    uses (never those of an asset waiting for its store job)."""
     now = timezone.now()
     count = 0
     for upload in Upload.objects.filter(expires_at__lte=now).exclude(state=UploadState.DONE):
@@ -480,4 +533,4 @@ def upload_sweep_expired() -> int:
         if stale:
             path.unlink(missing_ok=True)
             count += 1
-    return count
+    return count + sweep_staged_files()

@@ -1,25 +1,34 @@
 """S3-compatible storage through django-storages (STORAGE_BACKEND=s3), against moto's mocked S3
 (the only mock in the suite): the real code paths of ingest, Range serving, a job writing
-its output under jobs/<id>/, deduplication and delete, with nothing left on local disk."""
+its output under jobs/<id>/, deduplication and delete, with nothing left on local disk.
+
+An upload's completing request sends nothing to S3: its bytes wait in the local staging area
+and the asset's `store` job PUTs them (run here through the job runner, in this process, where
+S3 is mocked). Storage failures are injected on the S3 client's own event hooks."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from moto import mock_aws
 
 from audio import storage, tasks
-from audio.models import Asset, Job, JobKind, JobState
+from audio.jobs.runner import run_job
+from audio.models import Asset, Job, JobKind, JobState, StoredAt, Upload
 from audio.services.assets import asset_ingest_file
+from audio.services.uploads import upload_sweep_expired
 from eventlog.models import Event
 from tests.audio.audiofiles import wav_bytes
-from tests.audio.conftest import upload_bytes
+from tests.audio.conftest import tus_create, tus_patch, upload_bytes
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.audio.urls")]
 
@@ -77,28 +86,50 @@ def _body(response: Any) -> bytes:
     return b"".join(response.streaming_content)
 
 
+def _on_s3_call(operation: str, handler: Callable[..., Any]) -> Callable[[], None]:
+    """Hook the storage's own S3 client before each `operation` call; returns the unhook."""
+    events = default_storage.connection.meta.client.meta.events
+    event = f"before-call.s3.{operation}"
+    events.register(event, handler)
+    return lambda: events.unregister(event, handler)
+
+
+def _store_job(asset: Asset) -> Job:
+    return Job.objects.get(asset=asset, kind=JobKind.STORE)
+
+
+def _store(asset: Asset, capture: Any) -> None:
+    """Run the asset's store job through the runner; its after-commit removal runs too."""
+    with capture(execute=True):
+        assert run_job(_store_job(asset).pk) == "done"
+    asset.refresh_from_db()
+
+
 def test_s3_ingest_range_job_output_and_delete(
-    s3: Any, settings: Any, scenario: Any, tus_client: Any
+    s3: Any, settings: Any, scenario: Any, tus_client: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     data = wav_bytes(seconds=1.0, seed=41)
 
-    # ingest through tus: the completed upload is PUT to the bucket under a generated name
+    # ingest through tus, then the asset's store job PUTs it under a generated name
     done = upload_bytes(
         tus_client, data, chunk=60_000, filename="vox.wav", project=scenario.project.pk
     )
     assert done.status_code == 204, done.content
     asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
     assert asset.storage_name.startswith(f"assets/{scenario.project.pk}/")
+    assert _keys(s3) == [] and asset.stored_at == StoredAt.STAGED
+    _store(asset, django_capture_on_commit_callbacks)
     assert _keys(s3) == [asset.storage_name]
     assert _object(s3, asset.storage_name) == data
     assert storage.file_exists(asset.storage_name)
     assert storage.file_size(asset.storage_name) == len(data)
     assert _local_files(settings) == []  # the upload's temp file was consumed, nothing local
 
-    # the same bytes again: deduplicated, no second object, no leftovers
+    # the same bytes again: deduplicated, no second object, no staging, no second store job
     again = upload_bytes(tus_client, data, filename="vox2.wav", project=scenario.project.pk)
     assert again["Studio-Asset-Id"] == str(asset.pk)
     assert _keys(s3) == [asset.storage_name] and _local_files(settings) == []
+    assert Job.objects.filter(asset=asset, kind=JobKind.STORE).count() == 1
 
     # a script/seeder ingest (the source file is left in place, a scratch copy is stored)
     source = Path(settings.MEDIA_ROOT).parent / "source.wav"
@@ -185,6 +216,181 @@ def test_s3_local_path_is_a_removed_temp_copy(s3: Any, settings: Any) -> None:
 
 
 def _content(data: bytes) -> Any:
-    from django.core.files.base import ContentFile
-
     return ContentFile(data)
+
+
+def _range(client: Any, asset: Asset, start: int, end: int) -> bytes:
+    response = client.get(f"/api/assets/{asset.pk}/file/", HTTP_RANGE=f"bytes={start}-{end}")
+    assert response.status_code == 206, response.content
+    assert response["Content-Range"] == f"bytes {start}-{end}/{asset.size_bytes}"
+    return _body(response)
+
+
+def test_s3_completion_stages_and_the_store_job_puts(
+    s3: Any, settings: Any, scenario: Any, tus_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The completing request sends no PUT: the file is renamed into the staging area (keyed by
+    checksum) and served from there, the analysis reads it there; the store job PUTs it, the
+    object's bytes hash to the asset's SHA-256, `asset.stored` is recorded with `job.finished`,
+    the staged file goes after the commit, and reads (Range, analysis) come from S3."""
+    data = wav_bytes(seconds=1.0, seed=43)
+    puts: list[str] = []
+    unhook = _on_s3_call("PutObject", lambda params, **kw: puts.append(params["url_path"]))
+    done = upload_bytes(
+        tus_client, data, chunk=70_000, filename="gtr.wav", project=scenario.project.pk
+    )
+    assert done.status_code == 204, done.content
+    unhook()
+    assert puts == [] and _keys(s3) == []
+    asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
+    assert asset.stored_at == StoredAt.STAGED
+    staged = storage.asset_staged_path(asset)
+    assert staged.parent.parent == Path(settings.UPLOAD_DIR) / storage.STAGING_SUBDIR
+    assert staged.name == f"{asset.sha256}.wav" and staged.read_bytes() == data
+    assert _local_files(settings) == [staged]  # renamed: the upload's temp file is gone
+    upload = Upload.objects.get(asset=asset)
+    assert upload.job is not None and upload.job.kind == JobKind.ANALYZE
+    assert done["Studio-Job-Id"] == str(upload.job.pk)
+    store_job = _store_job(asset)
+    assert store_job.state == JobState.QUEUED
+    assert Event.objects.filter(type="job.queued", payload__job__id=store_job.pk).exists()
+
+    # before the store: Range reads and the analysis read the staged file, S3 is not asked
+    gets: list[str] = []
+    _on_s3_call("GetObject", lambda params, **kw: gets.append(params["url_path"]))
+    viewer = scenario.client("viewer")
+    assert _range(viewer, asset, 100, 4099) == data[100:4100]
+    assert _body(viewer.get(f"/api/assets/{asset.pk}/file/")) == data
+    analysis = Job.objects.get(asset=asset, kind=JobKind.ANALYZE)
+    assert run_job(analysis.pk) == "done"
+    asset.refresh_from_db()
+    assert asset.analysis is not None and asset.analysis["sample_rate"] == 44100
+    assert gets == []
+    assert _keys(s3) == [f"jobs/{analysis.pk}/analysis.json"]  # the analysis' own output
+    assert staged.exists()
+
+    # the store job: one verified PUT, then the asset is stored and the staged file removed
+    _store(asset, django_capture_on_commit_callbacks)
+    assert asset.stored_at == StoredAt.STORAGE
+    stored = _object(s3, asset.storage_name)
+    assert hashlib.sha256(stored).hexdigest() == asset.sha256 and stored == data
+    head = s3.head_object(Bucket=BUCKET, Key=asset.storage_name)
+    assert head["ContentType"] == "audio/wav"
+    assert head["ETag"].strip('"') == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert not staged.exists() and _local_files(settings) == []
+    store_job.refresh_from_db()
+    assert store_job.state == JobState.DONE and store_job.result["sha256"] == asset.sha256
+    stored_event = Event.objects.get(type="asset.stored")
+    assert stored_event.payload["job"] == store_job.pk
+    assert stored_event.payload["asset"]["id"] == asset.pk
+    finished = Event.objects.get(type="job.finished", payload__job__id=store_job.pk)
+    assert finished.seq == stored_event.seq + 1  # the same transaction, one after the other
+
+    # after: Range reads from S3 (one ranged GET), and a second analysis reads the object
+    assert _range(viewer, asset, 100, 4099) == data[100:4100]
+    assert gets == [f"/{asset.storage_name}"]
+    again = Job.objects.create(project=scenario.project, kind=JobKind.ANALYZE, asset=asset)
+    assert run_job(again.pk) == "done"
+    assert _local_files(settings) == []
+
+    # a duplicate delivery of the finished store job does nothing
+    assert run_job(store_job.pk) == "skipped"
+
+
+def test_s3_store_failure_keeps_the_staged_file_and_retries(
+    s3: Any, settings: Any, scenario: Any, tus_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """S3 unreachable during the store: the runner gets a retryable error (the task retries it),
+    the job goes back to queued with `job.requeued`, the staged file and the asset's local
+    reads stay; once S3 is back the next run stores it."""
+    data = wav_bytes(seconds=0.5, seed=44)
+    done = upload_bytes(tus_client, data, filename="keys.wav", project=scenario.project.pk)
+    asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
+    staged = storage.asset_staged_path(asset)
+    job = _store_job(asset)
+
+    def down(**kwargs: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://s3.example.invalid")
+
+    unhook = _on_s3_call("PutObject", down)
+    with pytest.raises(storage.StorageUnavailable) as raised:
+        run_job(job.pk)
+    assert isinstance(raised.value, ConnectionError)  # one of the runner's RETRYABLE errors
+    assert isinstance(raised.value, tasks.run_job.autoretry_for)
+    job.refresh_from_db()
+    asset.refresh_from_db()
+    assert job.state == JobState.QUEUED and job.attempts == 1
+    assert Event.objects.filter(type="job.requeued", payload__job__id=job.pk).exists()
+    assert asset.stored_at == StoredAt.STAGED and staged.read_bytes() == data
+    assert _keys(s3) == []
+    assert _range(scenario.client("viewer"), asset, 0, 99) == data[:100]
+
+    # the sweep leaves the staged file of an asset still waiting for its store job alone
+    upload_sweep_expired()
+    assert staged.exists()
+
+    unhook()
+    _store(asset, django_capture_on_commit_callbacks)
+    assert asset.stored_at == StoredAt.STORAGE and _object(s3, asset.storage_name) == data
+    assert not staged.exists()
+
+
+def test_s3_store_refuses_a_staged_file_that_changed(
+    s3: Any, scenario: Any, tus_client: Any
+) -> None:
+    """Bytes that no longer hash to the asset's SHA-256 are never stored: the job fails, the
+    asset stays staged (and its file stays for a look)."""
+    data = wav_bytes(seconds=0.3, seed=45)
+    done = upload_bytes(tus_client, data, filename="rot.wav", project=scenario.project.pk)
+    asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
+    staged = storage.asset_staged_path(asset)
+    staged.write_bytes(data[:-1] + b"\x00")
+    job = _store_job(asset)
+    assert run_job(job.pk) == "failed"
+    job.refresh_from_db()
+    asset.refresh_from_db()
+    assert job.state == JobState.FAILED and job.error_code == "job.error"
+    assert asset.stored_at == StoredAt.STAGED and staged.exists() and _keys(s3) == []
+
+
+def test_s3_refused_completion_and_sweep_leave_no_staged_file(
+    s3: Any,
+    settings: Any,
+    scenario: Any,
+    tus_client: Any,
+    song: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """A completion whose transaction rolls back (the song went meanwhile) removes the file it
+    staged; the sweep removes staged files no staged asset uses (a store job killed between its
+    commit and the removal, a completion killed before its commit), never a waiting one."""
+    data = wav_bytes(seconds=0.3, seed=46)
+    url = tus_create(
+        tus_client,
+        len(data),
+        filename="b.wav",
+        project=scenario.project.pk,
+        song=song.pk,
+        kind="stem",
+        instrument="bass",
+    )["Location"]
+    assert tus_patch(tus_client, url, 0, data[:5000], checksum="auto").status_code == 204
+    song.delete()
+    assert tus_patch(tus_client, url, 5000, data[5000:], checksum="auto").status_code == 404
+    assert Asset.objects.count() == 0 and _local_files(settings) == [] and _keys(s3) == []
+
+    done = upload_bytes(tus_client, data, filename="c.wav", project=scenario.project.pk)
+    asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
+    staged = storage.asset_staged_path(asset)
+    orphan = storage.staged_path(
+        project_id=scenario.project.pk, sha256="0" * 64, storage_name="x.wav"
+    )
+    orphan.write_bytes(b"left by a completion killed before its commit")
+    upload_sweep_expired()
+    assert staged.exists() and not orphan.exists()
+
+    _store(asset, django_capture_on_commit_callbacks)
+    staged.write_bytes(data)  # as if the store job died between its commit and the removal
+    upload_sweep_expired()
+    assert not staged.exists() and _local_files(settings) == []
+    assert _range(scenario.client("viewer"), asset, 10, 19) == data[10:20]

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from audio.models import Asset, Job, Mix, Stem, Take, Upload
+from audio.models import Asset, Job, Mix, Stem, StoredAt, Take, Upload
 from eventlog.models import Event
 from tests.audio.audiofiles import wav_bytes
 from tests.audio.conftest import TUS, metadata, tus_create, tus_patch, upload_bytes
@@ -42,7 +42,8 @@ def test_options_advertises_tus(tus_client: APIClient) -> None:
 
 def test_upload_becomes_asset_with_analysis_job(tus_client: APIClient, scenario: Any) -> None:
     """A finished upload is probed and becomes an Asset with checksum and format facts, an
-    analysis job, and one asset.created event; the temp file is gone."""
+    analysis job, and one asset.created event; the temp file is gone. Local storage stores it
+    at once: no staging, no store job."""
     data = wav_bytes(seconds=0.5, seed=1)
     response = upload_bytes(
         tus_client,
@@ -64,6 +65,11 @@ def test_upload_becomes_asset_with_analysis_job(tus_client: APIClient, scenario:
     assert "vocals" not in asset.storage_name and asset.storage_name.endswith(".wav")
     job = Job.objects.get(pk=int(response["Studio-Job-Id"]))
     assert (job.kind, job.asset_id) == ("analyze", asset.pk)
+    assert list(Job.objects.filter(asset=asset).values_list("kind", flat=True)) == ["analyze"]
+    assert asset.stored_at == StoredAt.STORAGE
+    assert (Path(settings.MEDIA_ROOT) / asset.storage_name).read_bytes() == data
+    staged = Path(settings.UPLOAD_DIR) / "staged"
+    assert not staged.exists() or not any(staged.rglob(f"{asset.sha256}*"))
     types = list(Event.objects.filter(project=scenario.project).values_list("type", flat=True))
     assert types.count("asset.created") == 1 and types.count("job.queued") == 1
     upload = Upload.objects.get()
