@@ -4,11 +4,15 @@ The expensive steps are cached as raw float32 files (frames x channels, interlea
 directory the caller owns, so a re-render after a fader move redoes only the mix:
 
 - ``src-<sha256 of the file's bytes>-<rate>.f32``: the whole source decoded and resampled to the
-  spec's rate. Decoding and resampling stream in blocks, so memory stays flat; the file is
-  memory-mapped afterwards, so the mixer reads only the blocks it needs.
+  spec's rate. Decoding and resampling stream in blocks, and the mixer reads back only the
+  frames of each block (positional reads, not a memory map, so the process's resident memory
+  stays flat however long the sources are).
 - ``clip-<sha256 of the source's key and the clip's parameters>.f32``: a stretched or pitched
   clip. Rubber Band (pedalboard's ``time_stretch``) needs the whole clip at once, so this is
   the one step whose memory grows with the clip's length.
+
+The content hash of a file is remembered in ``hash-<key>`` (key: the file's path, device,
+inode, size and modification time), so an unchanged source is not read twice to be hashed.
 
 Fades and clip gain are one multiply per sample and are applied as the mixer reads each block
 (``ClipReader.read``), not cached. Entries are written under a temporary name and renamed, so
@@ -60,15 +64,38 @@ def file_sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
+class Frames:
+    """A raw float32 (frames, channels) cache file, read by position: ``frames[a:b]``.
+
+    The file is opened for each read, so a spec with a thousand clips never holds a thousand
+    descriptors (an open costs microseconds; a read is a chunk of frames)."""
+
+    def __init__(self, path: Path, channels: int) -> None:
+        self.path = path
+        self.channels = channels
+        self.frames = path.stat().st_size // (4 * channels)
+        self.shape = (self.frames, channels)
+
+    def __getitem__(self, item: slice) -> Float32:
+        a, b, _ = item.indices(self.frames)
+        n = max(0, b - a)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            raw = os.pread(fd, n * 4 * self.channels, a * 4 * self.channels)
+        finally:
+            os.close(fd)
+        return np.frombuffer(raw, dtype="<f4").reshape(-1, self.channels)
+
+
 @dataclass(frozen=True)
 class Source:
-    """A decoded source at the spec's rate: ``data`` is a read-only (frames, channels) map."""
+    """A decoded source at the spec's rate: ``data`` reads (frames, channels) by position."""
 
     name: str
     sha256: str
     channels: int
     frames: int
-    data: np.memmap[Any, np.dtype[np.float32]]
+    data: Frames
 
 
 def _atomic_raw(final: Path, write: Any) -> None:
@@ -81,11 +108,6 @@ def _atomic_raw(final: Path, write: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _open(path: Path, channels: int) -> np.memmap[Any, np.dtype[np.float32]]:
-    frames = path.stat().st_size // (4 * channels)
-    return np.memmap(path, dtype="<f4", mode="r", shape=(frames, channels))
 
 
 class ClipStore:
@@ -104,14 +126,31 @@ class ClipStore:
                 f"{info.channels} channels: a source must be mono or stereo ({os.fspath(path)})"
             )
         try:
-            sha = file_sha256(path)
+            sha = self._content_hash(path)
         except OSError as exc:
             raise AudioError(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
         final = self.dir / f"src-{sha}-{self.rate}-{info.channels}.f32"
         if not final.exists():
             _atomic_raw(final, lambda fh: self._decode(path, info, fh))
-        data = _open(final, info.channels)
+        data = Frames(final, info.channels)
         return Source(name, sha, info.channels, data.shape[0], data)
+
+    def _content_hash(self, path: PathLike) -> str:
+        """sha256 of the file's bytes, remembered by path, inode, size and mtime."""
+        st = os.stat(path)
+        ident = (
+            f"{os.path.realpath(path)}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}"
+        )
+        memo = self.dir / f"hash-{hashlib.sha256(ident.encode()).hexdigest()}"
+        try:
+            known = memo.read_text().strip()
+            if len(known) == 64:
+                return known
+        except OSError:
+            pass
+        sha = file_sha256(path)
+        _atomic_raw(memo, lambda fh: fh.write(sha.encode()))
+        return sha
 
     def _decode(self, path: PathLike, info: Any, fh: Any) -> None:
         stream = None
@@ -164,7 +203,7 @@ class ClipStore:
                 seg = np.ascontiguousarray(seg[:, ::-1])
             out = stretch(seg, self.rate, clip.stretch, clip.pitch_semitones, n)
             _atomic_raw(final, lambda fh: fh.write(np.ascontiguousarray(out.T).tobytes()))
-        return ClipReader(clip, _open(final, source.channels), 0, n, False)
+        return ClipReader(clip, Frames(final, source.channels), 0, n, False)
 
 
 def stretch(seg: Float32, rate: int, factor: float, semitones: float, frames: int) -> Float32:
@@ -204,7 +243,7 @@ class ClipReader:
     def __init__(
         self,
         clip: Clip,
-        data: np.memmap[Any, np.dtype[np.float32]],
+        data: Frames,
         offset: int,
         frames: int,
         reverse: bool,

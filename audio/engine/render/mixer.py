@@ -228,6 +228,11 @@ def _mark_early(mix: Mix) -> None:
         t.early = t.early or any(early.get(d, False) for d in _feeds(t))
 
 
+def _peak(x: Float32) -> float:
+    """max |x| without an |x| temporary."""
+    return 0.0 if x.size == 0 else max(float(x.max()), -float(x.min()))
+
+
 def _track_chunk(
     strip: Strip, a: int, b: int, w0: int
 ) -> tuple[Float32, list[tuple[str, Float32]]] | None:
@@ -235,8 +240,7 @@ def _track_chunk(
         return None
     post, sends = strip.process(strip.clip_input(a, b), a)
     if b > w0:
-        seen = post[:, max(0, w0 - a) :]
-        strip.peak = max(strip.peak, float(np.abs(seen).max(initial=0.0)))
+        strip.peak = max(strip.peak, _peak(post[:, max(0, w0 - a) :]))
     return post, sends
 
 
@@ -294,8 +298,7 @@ def run(
                     continue
                 post, sends = bus.process(inputs[bus.id], a)
                 if b > window_start:
-                    seen = post[:, max(0, window_start - a) :]
-                    bus.peak = max(bus.peak, float(np.abs(seen).max(initial=0.0)))
+                    bus.peak = max(bus.peak, _peak(post[:, max(0, window_start - a) :]))
                 _route(bus, post, sends, master, inputs)
             if mix.master_board is not None:
                 master = run_fx(mix.master_board, master, a, rate)
