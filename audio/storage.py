@@ -327,8 +327,13 @@ class StorageUnavailable(ConnectionError):
     """Remote storage could not be reached (or answered 5xx): the job runner retries it."""
 
 
-class StoredObjectMismatch(Exception):
-    """The stored object (or the staged file) does not have the asset's bytes."""
+class StagedFileCorrupt(Exception):
+    """The staged file no longer hashes to the asset's SHA-256: it is never stored."""
+
+
+class TransferCorrupted(StorageUnavailable):
+    """After the PUT, the object does not hold the staged file's bytes: retried (the next PUT
+    replaces the object)."""
 
 
 def staging_dir() -> Path:
@@ -489,25 +494,22 @@ def put_verified(
     """PUT a local file to remote storage under `name`, streamed from disk, and prove the
     object holds its bytes: the file must hash to `sha256` (read once before the PUT); the PUT
     sends its SHA-256 and MD5, which S3 checks on receipt (a mismatch is refused); afterwards
-    the object's size, ETag (the MD5 of a one-part PUT) and SHA-256 are compared. Re-running it
-    replaces the object with the same bytes. Unreachable storage raises StorageUnavailable
-    (retryable); a mismatch raises StoredObjectMismatch. The file is left in place."""
+    the object's size and its SHA-256 (when the store reports it) or else its ETag (the MD5 of a
+    one-part PUT without KMS) are compared, and failing both it is read back and hashed.
+    Re-running it replaces the object with the same bytes. Unreachable storage raises
+    StorageUnavailable and a corrupted transfer TransferCorrupted (both retryable); a staged file
+    whose bytes changed raises StagedFileCorrupt. The file is left in place."""
     report = progress or (lambda fraction: None)
     total = max(1, path.stat().st_size)
     sha, md5, size = _file_digests(path, lambda done: report(0.2 * done / total))
     if sha != sha256:
-        raise StoredObjectMismatch(f"the staged file's SHA-256 is {sha}, not {sha256}")
+        raise StagedFileCorrupt(f"the staged file's SHA-256 is {sha}, not {sha256}")
     sha_b64 = base64.b64encode(bytes.fromhex(sha)).decode()
     try:
         if not hasattr(default_storage, "bucket"):  # another remote backend: save, read back
             with open(path, "rb") as fh:
                 _save_remote(name, File(fh, name=name))
-            with open_file(name) as stored:
-                digest = hashlib.sha256()
-                while block := stored.read(COPY_BLOCK):
-                    digest.update(block)
-            if digest.hexdigest() != sha256:
-                raise StoredObjectMismatch(f"the stored object's SHA-256 is {digest.hexdigest()}")
+            _check_read_back(name, sha256)
             return
         key = default_storage._normalize_name(clean_name(name))  # type: ignore[attr-defined]
         params = default_storage._get_write_parameters(name)  # type: ignore[attr-defined]
@@ -528,8 +530,28 @@ def put_verified(
             raise StorageUnavailable(f"remote storage is unavailable: {exc}") from exc
         raise
     etag = str(head.get("ETag", "")).strip('"')
-    checked_sha = head.get("ChecksumSHA256")
-    if int(head.get("ContentLength", -1)) != size or etag != md5:
-        raise StoredObjectMismatch(f"the stored object ({etag}) is not the staged file ({md5})")
-    if checked_sha is not None and checked_sha != sha_b64:
-        raise StoredObjectMismatch(f"the stored object's SHA-256 is {checked_sha}")
+    reported_sha = head.get("ChecksumSHA256")
+    if int(head.get("ContentLength", -1)) != size:
+        raise TransferCorrupted(f"the stored object has {head.get('ContentLength')} bytes")
+    if reported_sha is not None:
+        if reported_sha != sha_b64:
+            raise TransferCorrupted(f"the stored object's SHA-256 is {reported_sha}")
+    elif re.fullmatch(r"[0-9a-f]{32}", etag):
+        if etag != md5:
+            raise TransferCorrupted(f"the stored object's ETag is {etag}, not the MD5 {md5}")
+    else:  # a KMS or multipart ETag says nothing about the bytes: read them back
+        _check_read_back(name, sha256)
+
+
+def _check_read_back(name: str, sha256: str) -> None:
+    digest = hashlib.sha256()
+    try:
+        with open_file(name) as stored:
+            while block := stored.read(COPY_BLOCK):
+                digest.update(block)
+    except Exception as exc:
+        if _remote_unavailable(exc):
+            raise StorageUnavailable(f"remote storage is unavailable: {exc}") from exc
+        raise
+    if digest.hexdigest() != sha256:
+        raise TransferCorrupted(f"the stored object's SHA-256 is {digest.hexdigest()}")

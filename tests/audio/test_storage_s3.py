@@ -300,9 +300,9 @@ def test_s3_completion_stages_and_the_store_job_puts(
 def test_s3_store_failure_keeps_the_staged_file_and_retries(
     s3: Any, settings: Any, scenario: Any, tus_client: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
-    """S3 unreachable during the store: the runner gets a retryable error (the task retries it),
-    the job goes back to queued with `job.requeued`, the staged file and the asset's local
-    reads stay; once S3 is back the next run stores it."""
+    """S3 unreachable during the store, or keeping other bytes than were sent: the runner gets a
+    retryable error (the task retries it), the job goes back to queued with `job.requeued`, the
+    staged file and the asset's local reads stay; once S3 is back the next run stores it."""
     data = wav_bytes(seconds=0.5, seed=44)
     done = upload_bytes(tus_client, data, filename="keys.wav", project=scenario.project.pk)
     asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
@@ -330,6 +330,21 @@ def test_s3_store_failure_keeps_the_staged_file_and_retries(
     assert staged.exists()
 
     unhook()
+
+    # S3 keeps other bytes than were sent (moto checks no checksum, so the ETag check after
+    # the PUT is what notices): retried as well, and the object is not taken for stored
+    def corrupt(params: dict[str, Any], **kwargs: Any) -> None:
+        params["body"] = data[:-1] + bytes([data[-1] ^ 1])
+
+    unhook = _on_s3_call("PutObject", corrupt)
+    with pytest.raises(storage.TransferCorrupted):
+        run_job(job.pk)
+    unhook()
+    job.refresh_from_db()
+    asset.refresh_from_db()
+    assert job.state == JobState.QUEUED and asset.stored_at == StoredAt.STAGED
+    assert staged.read_bytes() == data and _object(s3, asset.storage_name) != data
+
     _store(asset, django_capture_on_commit_callbacks)
     assert asset.stored_at == StoredAt.STORAGE and _object(s3, asset.storage_name) == data
     assert not staged.exists()
