@@ -19,7 +19,8 @@ class AssetKind(models.TextChoices):
 class StoredAt(models.TextChoices):
     """Where an asset's bytes are. With remote storage (S3), an upload's bytes first wait in the
     local staging area (renamed there when the upload completes) until the asset's `store` job
-    has PUT them and verified the checksum; reads go to wherever they are (storage.open_asset)."""
+    has PUT them and verified the checksum; reads go to wherever they are (audio.storage's
+    asset_path, asset_size, asset_read_range)."""
 
     STORAGE = "storage", "Storage"
     STAGED = "staged", "Staged locally"

@@ -7,8 +7,9 @@ A file counts as stored only after fsync and an atomic rename (local) or a compl
 With remote storage, a completed upload is not PUT by the request that completes it: its bytes
 are renamed into the local staging area (`staged/<project>/<sha256>.<ext>` under the upload dir,
 the same filesystem), the Asset commits as staged, and its `store` job PUTs them (verified by
-checksum) and marks it stored. Reads of an asset go through `open_asset`, `asset_path`,
-`asset_size` and `asset_read_range`, which know where its bytes are.
+checksum) and marks it stored. The web processes and the workers share the upload dir (as
+resumable uploads already need). Reads of an asset go through `asset_path`, `asset_size` and
+`asset_read_range`, which know where its bytes are.
 """
 
 from __future__ import annotations
@@ -391,12 +392,6 @@ def _staged_handle(asset: Asset) -> BinaryIO | None:
         if asset.stored_at == StoredAt.STAGED:
             raise
         return None
-
-
-def open_asset(asset: Asset) -> BinaryIO:
-    """The asset's bytes, from wherever they are (the staging area or storage)."""
-    fh = _staged_handle(asset)
-    return fh if fh is not None else open_file(asset.storage_name)
 
 
 def asset_size(asset: Asset) -> int:
