@@ -377,8 +377,9 @@ def test_s3_refused_completion_and_sweep_leave_no_staged_file(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     """A completion whose transaction rolls back (the song went meanwhile) removes the file it
-    staged; the sweep removes staged files no staged asset uses (a store job killed between its
-    commit and the removal, a completion killed before its commit), never a waiting one."""
+    staged; a completion stages by renaming the upload's file; the sweep removes staged files
+    no staged asset uses (a store job killed between its commit and the removal, a completion
+    killed before its commit), never a waiting one."""
     data = wav_bytes(seconds=0.3, seed=46)
     url = tus_create(
         tus_client,
@@ -394,9 +395,17 @@ def test_s3_refused_completion_and_sweep_leave_no_staged_file(
     assert tus_patch(tus_client, url, 5000, data[5000:], checksum="auto").status_code == 404
     assert Asset.objects.count() == 0 and _local_files(settings) == [] and _keys(s3) == []
 
-    done = upload_bytes(tus_client, data, filename="c.wav", project=scenario.project.pk)
+    # staged by a rename (the same inode as the upload's temp file), not a copy
+    url = tus_create(tus_client, len(data), filename="c.wav", project=scenario.project.pk)[
+        "Location"
+    ]
+    assert tus_patch(tus_client, url, 0, data[:5000], checksum="auto").status_code == 204
+    temp = Path(settings.UPLOAD_DIR) / Upload.objects.get(state="active").temp_name
+    inode = temp.stat().st_ino
+    done = tus_patch(tus_client, url, 5000, data[5000:], checksum="auto")
     asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
     staged = storage.asset_staged_path(asset)
+    assert staged.stat().st_ino == inode and not temp.exists()
     orphan = storage.staged_path(
         project_id=scenario.project.pk, sha256="0" * 64, storage_name="x.wav"
     )
