@@ -45,6 +45,7 @@ from audio.engine.render.spec import Clip, Fade
 
 CACHE_FORMAT = "render-cache-1"  # part of every key: bump when preparation changes
 HASH_CHUNK = 1 << 20
+MIN_STRETCH_FRAMES = 64
 
 Float32 = npt.NDArray[np.float32]
 
@@ -209,6 +210,8 @@ class ClipStore:
 def stretch(seg: Float32, rate: int, factor: float, semitones: float, frames: int) -> Float32:
     """Rubber Band through pedalboard: ``factor`` is output over input length (pedalboard's
     ``stretch_factor`` is its inverse); the result is cut or zero-padded to ``frames``."""
+    if seg.shape[1] < MIN_STRETCH_FRAMES:  # pedalboard guesses (2, 2) to be frames x channels
+        seg = np.pad(seg, ((0, 0), (0, MIN_STRETCH_FRAMES - seg.shape[1])))
     try:
         out = pedalboard.time_stretch(
             seg,

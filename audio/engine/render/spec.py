@@ -32,6 +32,7 @@ MAX_FX = 10  # per chain
 MAX_SENDS = 16  # per track or bus
 MAX_POINTS = 10000  # per automation lane
 MAX_MINUTES = 60
+MAX_STRETCH_MINUTES = 20  # a stretched clip is held whole in memory (Rubber Band's pass)
 GAIN_MIN_DB = -144.0
 GAIN_MAX_DB = 24.0
 STRETCH_MIN, STRETCH_MAX = 0.25, 4.0
@@ -257,6 +258,7 @@ class MixSpec:
         """
         problems: list[str] = []
         end = 0
+        rate = self.sample_rate
         for ti, track in enumerate(self.tracks):
             for ci, clip in enumerate(track.clips):
                 path = f"tracks[{ti}].clips[{ci}]"
@@ -279,6 +281,13 @@ class MixSpec:
                         f"{path}.length: the clip needs source frames {clip.source_in} to "
                         f"{want} ({want - clip.source_in} frames) but {_show(clip.source)} "
                         f"has {have} frames at {self.sample_rate} Hz"
+                    )
+                    continue
+                if clip.processed and want - clip.source_in > MAX_STRETCH_MINUTES * 60 * rate:
+                    problems.append(
+                        f"{path}.stretch: a stretched or pitched clip is processed whole, so it "
+                        f"may be at most {MAX_STRETCH_MINUTES} minutes long (this one is "
+                        f"{_minutes(want - clip.source_in, rate)})"
                     )
                     continue
                 n = clip.timeline_length(have)

@@ -347,3 +347,12 @@ def test_the_tail_rings_out_and_stops_at_minus_90(tmp_path: Path) -> None:
     tracks[0]["output"] = "master"
     _, plain = mix(tmp_path, spec_of(RATE, tracks), {"x.wav": (x, RATE)}, out="plain.wav")
     assert plain["frames"] == n
+
+
+def test_a_tiny_stretched_clip(tmp_path: Path) -> None:
+    """Two frames stretched fourfold are eight frames on the timeline (pedalboard would read a
+    (2, 2) array the wrong way round; the engine pads it first)."""
+    x = noise(RATE, 0.1, channels=2, seed=17)
+    clip = {"source": "x.wav", "start": 5, "length": 2, "stretch": 4.0, "pitch_semitones": 1}
+    got, report = mix(tmp_path, spec_of(RATE, [{"id": "a", "clips": [clip]}]), {"x.wav": (x, RATE)})
+    assert report["frames"] == 13 and got.shape == (2, 13)

@@ -244,3 +244,16 @@ def test_a_clip_without_length_plays_to_the_source_end() -> None:
     assert clip.timeline_length(1100) == 2000
     assert resampled_frames(44100, 44100, 48000) == 48000
     assert resampled_frames(1, 48000, 44100) == 1
+
+
+def test_a_stretched_clip_is_at_most_20_minutes() -> None:
+    """Rubber Band holds a stretched clip whole: its length is capped to bound memory."""
+    data = edited(tracks__0__clips__0__stretch=1.01, length=None)
+    data["tracks"][0]["clips"][0].pop("length")
+    spec = MixSpec.from_dict(data)
+    with pytest.raises(SpecInvalid) as caught:
+        spec.check_sources({"stems/vox.wav": 48000 * 60 * 21})
+    assert caught.value.problems[0].startswith(
+        "tracks[0].clips[0].stretch: a stretched or pitched clip is processed whole, so it may "
+        "be at most 20 minutes long (this one is 21.0 minutes at 48000 Hz)"
+    )
