@@ -149,8 +149,23 @@ class MixSource(models.TextChoices):
     RENDER = "render", "Render"
 
 
+class MixState(models.TextChoices):
+    """A draft is a spec being edited (no audio yet); a rendered version has its audio. Uploads
+    are rendered from the start. "Rendering" is not stored: a draft is rendering while its render
+    job is queued or running (so a cancelled or failed render leaves it a draft)."""
+
+    DRAFT = "draft", "Draft"
+    RENDERED = "rendered", "Rendered"
+
+
 class Mix(models.Model):
     """A numbered version of a song's mixdown (1, 2, 3 ... per song).
+
+    A version is uploaded (`source` upload: its asset is the file) or rendered from a mix spec
+    (`source` render): it starts as the song's one draft, "Mix N (draft)", whose `spec` the team
+    edits, and keeps its number when its render job gives it an asset. Once rendered, the spec,
+    `engine_version` and `samples_sha256` (of the output's samples) say exactly how it was made
+    and never change. `parent` is the version a draft started from (its spec was copied).
 
     `is_approved` is maintained by the approvals service (sessions.services), the one place that
     decides what "approved" means; the stage gate reads it.
@@ -165,6 +180,13 @@ class Mix(models.Model):
         Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="mixes"
     )
     spec = models.JSONField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=MixState.choices, default=MixState.RENDERED)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    spec_revision = models.PositiveIntegerField(default=0)
+    engine_version = models.CharField(max_length=32, blank=True)
+    samples_sha256 = models.CharField(max_length=64, blank=True)
     is_approved = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -177,10 +199,22 @@ class Mix(models.Model):
         ordering = ["song_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["song", "number"], name="mix_unique_number"),
+            models.UniqueConstraint(
+                fields=["song"], condition=models.Q(state="draft"), name="mix_one_draft_per_song"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="draft") | models.Q(source="render", asset__isnull=True),
+                name="mix_draft_is_a_render_without_audio",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Mix {self.number}"
+        draft = " (draft)" if self.state == MixState.DRAFT else ""
+        return f"Mix {self.number}{draft}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == MixState.DRAFT
 
 
 class Master(models.Model):
@@ -220,6 +254,7 @@ class JobKind(models.TextChoices):
     ANALYZE = "analyze", "Analyze"
     NOOP = "noop", "No-op"
     STORE = "store", "Store"
+    RENDER = "render", "Render"
 
 
 class JobState(models.TextChoices):

@@ -61,6 +61,11 @@ def mix_payload(mix: Mix) -> dict[str, Any]:
         "source": mix.source,
         "asset": mix.asset_id,
         "is_approved": mix.is_approved,
+        "state": mix.state,
+        "parent": mix.parent_id,
+        "spec_revision": mix.spec_revision,
+        "engine_version": mix.engine_version,
+        "samples_sha256": mix.samples_sha256,
     }
 
 
