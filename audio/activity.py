@@ -49,6 +49,22 @@ def _mix_created(t: Told) -> str:
     return f"{t.who} added Mix {mix.get('number', '')} of {t.names.song(mix.get('song'))}"
 
 
+def _draft_created(t: Told) -> str:
+    mix = t.payload.get("mix", {})
+    return f"{t.who} started Mix {mix.get('number', '')} (draft) of {t.names.song(mix.get('song'))}"
+
+
+def _draft_discarded(t: Told) -> str:
+    mix = t.payload.get("mix", {})
+    song = t.names.song(mix.get("song"))
+    return f"{t.who} discarded Mix {mix.get('number', '')} (draft) of {song}"
+
+
+def _mix_rendered(t: Told) -> str:
+    mix = t.payload.get("mix", {})
+    return f"{t.who} rendered Mix {mix.get('number', '')} of {t.names.song(mix.get('song'))}"
+
+
 def _master_refs(p: dict[str, Any]) -> Iterable[Ref]:
     yield ("song", (p.get("master") or {}).get("song"))
 
@@ -80,6 +96,8 @@ def _job_finished(t: Told) -> str | None:
         return "Analysis finished: the waveform and loudness are ready"
     if job.get("kind") == "store":
         return None  # the upload already told it; moving its bytes to storage is not news
+    if job.get("kind") == "render":
+        return None  # mix.rendered tells it, with the version's name
     return f"{_kind(job)} job {job.get('id', '')} finished"
 
 
@@ -113,6 +131,10 @@ def register() -> None:
     register_quiet("asset.created", "take.updated")
     register_event_type("master.created", _master_created, refs=_master_refs)
     register_event_type("mix.created", _mix_created, refs=_mix_refs)
+    register_event_type("mix.draft_created", _draft_created, refs=_mix_refs)
+    register_event_type("mix.draft_discarded", _draft_discarded, refs=_mix_refs)
+    register_event_type("mix.rendered", _mix_rendered, refs=_mix_refs)
+    register_quiet("mix.spec_changed")  # every fader move saves the draft: live, not news
     register_event_type("stem.attached", _stem_attached, refs=_attached_refs("stem"))
     register_event_type("take.attached", _take_attached, refs=_attached_refs("take"))
     register_event_type("job.finished", _job_finished, refs=_job_refs)

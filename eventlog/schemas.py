@@ -241,6 +241,10 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "job.requeued": obj({"job": JOB, "reason": STR}),
     "asset.analyzed": obj({"asset": ASSET, "job": ID, "integrated_lufs": OPT_NUM}),
     "asset.stored": obj({"asset": ASSET, "job": ID}),
+    "mix.draft_created": wrap("mix", MIX),
+    "mix.spec_changed": wrap("mix", MIX),
+    "mix.draft_discarded": wrap("mix", MIX),
+    "mix.rendered": obj({"mix": MIX, "job": ID, "report": {"type": "object"}}),
 }
 
 FRAME_SCHEMA: dict[str, Any] = obj(
