@@ -36,8 +36,10 @@ peak_dbfs}] (each track's post-fader level over the window; null when silent or 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
+import secrets
 import tempfile
 import time
 from collections.abc import Mapping
@@ -50,8 +52,15 @@ import numpy as np
 from audio.engine.errors import AudioError, FileMissing
 from audio.engine.io import DEFAULT_LIMITS, Limits, PathLike
 from audio.engine.loudness import LoudnessMeter
-from audio.engine.render.clips import ClipReader, ClipStore, Source, resampled_frames
-from audio.engine.render.mixer import BLOCK, build_mix, run
+from audio.engine.render.clips import (
+    CACHE_FORMAT,
+    ClipReader,
+    ClipStore,
+    Frames,
+    Source,
+    resampled_frames,
+)
+from audio.engine.render.mixer import BLOCK, Mix, build_mix, run
 from audio.engine.render.spec import MixSpec, SpecInvalid
 from audio.engine.render.wav import BIT_DEPTHS, WavWriter
 from audio.engine.types import ProgressFn
@@ -167,6 +176,9 @@ def render(
         w0, w1 = _window(frame_range, stop if not tail else None, mix_end, stop)
         if frame_range is not None and (not tail or w1 <= mix_end):
             stop = min(stop, -(-w1 // BLOCK) * BLOCK)
+        frozen: list[tuple[Path, Path]] = []
+        if cache_dir is not None and frame_range is None:
+            frozen = _freeze(spec, mix, loaded, cache, stop, stack)
         seed = _seed(spec, loaded, bit_depth)
         writer = stack.enter_context(WavWriter(out_path, rate, 2, bit_depth, seed))
         meter = LoudnessMeter(rate, 2, series=False)
@@ -197,6 +209,11 @@ def render(
                 )
             for first, block in held:
                 emit(first, block)
+        for strip in mix.tracks:
+            if strip.freezing is not None:
+                strip.freezing.close()
+        for tmp, final in frozen:
+            os.replace(tmp, final)
         progress(1.0, force=True)  # before the rename: a cancel here still leaves no file
         writer.close()
     figures = meter.report()
@@ -270,6 +287,65 @@ def _tail_end(held: list[tuple[int, Any]], mix_end: int) -> int:
         if len(loud):
             cut = max(cut, first + int(loud[-1]) + 1)
     return cut
+
+
+def _freeze(
+    spec: MixSpec, mix: Mix, loaded: dict[str, Source], cache: Path, stop: int, stack: ExitStack
+) -> list[tuple[Path, Path]]:
+    """Tracks with fx keep a copy of their signal after the fx (before fader, pan and sends)
+    in the cache, keyed by everything that shapes it; the next render of the same frames
+    reads that copy instead of running the clips and plugins again (a fader, pan, send, mute
+    or bus change then costs only the mix). Frames [0, stop) are frozen, so a render of
+    another length or a window makes its own."""
+    tracks = {t.id: t for t in spec.tracks}
+    renames: list[tuple[Path, Path]] = []
+    for strip in mix.tracks:
+        if strip.board is None:
+            continue
+        track = tracks[strip.id]
+        clips = [
+            [
+                loaded[c.source].sha256,
+                c.start,
+                c.source_in,
+                c.source_length(loaded[c.source].frames),
+                c.reverse,
+                c.stretch,
+                c.pitch_semitones,
+                c.gain_db,
+                [c.fade_in.length, c.fade_in.shape, c.fade_out.length, c.fade_out.shape],
+            ]
+            for c in track.clips
+        ]
+        key = json.dumps(
+            [
+                CACHE_FORMAT,
+                ENGINE_VERSION,
+                spec.sample_rate,
+                BLOCK,
+                stop,
+                strip.channels,
+                track.polarity_invert,
+                [[e.type, [list(p) for p in e.params]] for e in track.fx],
+                clips,
+            ]
+        )
+        name = f"track-{hashlib.sha256(key.encode()).hexdigest()}.f32"
+        final = cache / name
+        if final.exists() and final.stat().st_size == stop * strip.channels * 4:
+            strip.frozen = Frames(final, strip.channels)
+            continue
+        tmp = cache / f".{name}.{secrets.token_hex(8)}.part"
+        strip.freezing = open(tmp, "wb")  # noqa: SIM115 (closed and renamed after the run)
+        stack.callback(_drop, strip.freezing, tmp)
+        renames.append((tmp, final))
+    return renames
+
+
+def _drop(fh: Any, tmp: Path) -> None:
+    """After a render: close a copy being frozen; unless it was renamed into place, delete."""
+    fh.close()
+    tmp.unlink(missing_ok=True)
 
 
 def _seed(spec: MixSpec, loaded: dict[str, Source], bit_depth: str) -> int:

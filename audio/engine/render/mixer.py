@@ -22,13 +22,13 @@ import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 import pedalboard
 
-from audio.engine.render.clips import ClipReader
+from audio.engine.render.clips import ClipReader, Frames
 from audio.engine.render.effects import build_plugin
 from audio.engine.render.spec import MASTER, Automation, Bus, Effect, MixSpec, Track
 
@@ -86,6 +86,8 @@ class Strip:
     clips: list[ClipReader] = field(default_factory=list)
     early: bool = True  # must run from frame 0 (it or what it feeds keeps state)
     peak: float = 0.0
+    frozen: Frames | None = None  # the track after its fx, from an earlier render
+    freezing: BinaryIO | None = None  # where this render writes that copy
 
     def __post_init__(self) -> None:
         self.board = _board(self.fx)
@@ -130,10 +132,16 @@ class Strip:
 
     def process(self, x: Float32, a: int) -> tuple[Float32, list[tuple[str, Float32]]]:
         """Polarity, fx, fader and pan; returns the stereo output and the sends' signals."""
+        return self.after_fx(self.through_fx(x, a), a)
+
+    def through_fx(self, x: Float32, a: int) -> Float32:
         if self.polarity:
             x = -x
         if self.board is not None:
             x = run_fx(self.board, x, a, self.rate)
+        return x
+
+    def after_fx(self, x: Float32, a: int) -> tuple[Float32, list[tuple[str, Float32]]]:
         post = self.fader_pan(x, a)
         sends: list[tuple[str, Float32]] = []
         for bus, level, pre in self.sends:
@@ -141,6 +149,17 @@ class Strip:
             sig = src * np.float32(level)
             sends.append((bus, np.broadcast_to(sig, (2, sig.shape[1])) if pre else sig))
         return post, sends
+
+    def track_chunk(self, a: int, b: int) -> tuple[Float32, list[tuple[str, Float32]]]:
+        """A track's frames [a, b): from its frozen copy when there is one, else computed
+        (and appended to the copy being frozen, if any)."""
+        if self.frozen is not None:
+            x = np.ascontiguousarray(self.frozen[a:b].T)
+        else:
+            x = self.through_fx(self.clip_input(a, b), a)
+            if self.freezing is not None:
+                self.freezing.write(np.ascontiguousarray(x.T).astype("<f4").tobytes())
+        return self.after_fx(x, a)
 
 
 def _strip(ch: Track | Bus, channels: int, rate: int) -> Strip:
@@ -238,7 +257,7 @@ def _track_chunk(
 ) -> tuple[Float32, list[tuple[str, Float32]]] | None:
     if b <= w0 and not strip.early:
         return None
-    post, sends = strip.process(strip.clip_input(a, b), a)
+    post, sends = strip.track_chunk(a, b)
     if b > w0:
         strip.peak = max(strip.peak, _peak(post[:, max(0, w0 - a) :]))
     return post, sends

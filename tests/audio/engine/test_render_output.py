@@ -144,26 +144,27 @@ def test_bad_ranges(tmp_path: Path, sources: dict[str, Path]) -> None:
 
 
 def test_a_fader_move_redoes_only_the_mix(tmp_path: Path, sources: dict[str, Path]) -> None:
-    """Decoded, resampled and stretched material is cached by content and clip parameters; a
-    fader change reuses every entry, a stretch change adds one."""
+    """Decoded, resampled and stretched material, and each fx track's signal after its fx,
+    are cached by content and parameters: a fader change reuses every entry (and gives the
+    bytes of a render without cache), a stretch change makes a new clip and track entry."""
     cache = tmp_path / "cache"
     spec = busy_spec()
     first, _ = run(tmp_path, spec, sources, "1.wav", cache_dir=cache)
     entries = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
-    assert sum(n.startswith("src-") for n in entries) == 3
-    assert sum(n.startswith("clip-") for n in entries) == 1
-    spec["tracks"][2]["gain_db"] = -9.0
-    second, _ = run(tmp_path, spec, sources, "2.wav", cache_dir=cache)
+    kinds = [n.split("-")[0] for n in entries]
+    assert (kinds.count("src"), kinds.count("clip"), kinds.count("track")) == (3, 1, 2)
+    assert not [n for n in entries if n.endswith(".part")]
+    spec["tracks"][0]["gain_db"] = -9.0
+    spec["tracks"][1]["sends"][0]["level_db"] = -20.0
+    second, cached = run(tmp_path, spec, sources, "2.wav", cache_dir=cache)
     assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == entries
     assert second["samples_sha256"] != first["samples_sha256"]
+    _, fresh = run(tmp_path, spec, sources, "fresh.wav")  # no cache at all
+    assert cached == fresh
     spec["tracks"][1]["clips"][0]["stretch"] = 1.5
-    run(tmp_path, spec, sources, "3.wav", cache_dir=cache)
-    assert len(list(cache.iterdir())) == len(entries) + 1
-    fresh, _ = run(tmp_path, spec, sources, "4.wav")  # no cache: the same result
-    assert (
-        fresh["samples_sha256"]
-        == run(tmp_path, spec, sources, "5.wav", cache_dir=cache)[0]["samples_sha256"]
-    )
+    third, _ = run(tmp_path, spec, sources, "3.wav", cache_dir=cache)
+    assert len(list(cache.iterdir())) == len(entries) + 2
+    assert third["samples_sha256"] == run(tmp_path, spec, sources, "4.wav")[0]["samples_sha256"]
 
 
 def _pcm(data: bytes, bits: int) -> np.ndarray:
@@ -214,7 +215,8 @@ def test_no_partial_file_when_a_render_fails(tmp_path: Path, sources: dict[str, 
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        render(spec, sources, tmp_path / "out.wav", on_progress=cancel)
+        render(spec, sources, tmp_path / "out.wav", on_progress=cancel, cache_dir=tmp_path / "c")
+    assert not [p for p in (tmp_path / "c").iterdir() if p.name.endswith(".part")]
     missing = {**sources, "b.wav": tmp_path / "gone.wav"}
     with pytest.raises(SpecInvalid, match=r"tracks\[1\]\.clips\[0\]\.source: .*gone\.wav"):
         render(spec, missing, tmp_path / "out.wav")
