@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from audio.models import Asset, Job, Mix, Stem, Take
+from audio.models import JOB_OVER, Asset, Job, JobKind, Mix, Stem, Take
 from studio.api.serializers import VisibleRelatedField
 from studio.models import Song
 
@@ -110,6 +111,14 @@ class TakeUpdateSerializer(NoKeeperField):
 
 
 class MixSerializer(serializers.ModelSerializer):
+    """A version. `state`: draft (a spec, no audio yet), rendering (a draft whose render job is
+    queued or running: `render_job`), rendered (audio in `asset`; uploads are rendered from the
+    start). `name` is "Mix 3" or "Mix 3 (draft)". The spec itself is at /api/mixes/{id}/spec/."""
+
+    name = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+    render_job = serializers.SerializerMethodField()
+
     class Meta:
         model = Mix
         fields = [
@@ -117,19 +126,103 @@ class MixSerializer(serializers.ModelSerializer):
             "project",
             "song",
             "number",
+            "name",
             "note",
             "source",
+            "state",
             "asset",
+            "parent",
+            "spec_revision",
+            "engine_version",
+            "samples_sha256",
+            "render_job",
             "is_approved",
             "created_at",
         ]
         read_only_fields = fields
 
+    def _live_job(self, mix: Mix) -> int | None:
+        if not mix.is_draft:
+            return None
+        if hasattr(mix, "live_render_job"):  # annotated by the viewset's queryset
+            return mix.live_render_job
+        job = Job.objects.filter(mix=mix, kind=JobKind.RENDER).exclude(state__in=JOB_OVER)
+        return job.order_by("-id").values_list("pk", flat=True).first()
+
+    def get_name(self, mix: Mix) -> str:
+        return str(mix)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["draft", "rendering", "rendered"]))
+    def get_state(self, mix: Mix) -> str:
+        return "rendering" if self._live_job(mix) else str(mix.state)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_render_job(self, mix: Mix) -> int | None:
+        return self._live_job(mix)
+
 
 class MixCreateSerializer(serializers.Serializer):
+    """An uploaded version: `asset` is its audio."""
+
     song = VisibleRelatedField(Song)
     asset = VisibleRelatedField(Asset)
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class DraftCreateSerializer(serializers.Serializer):
+    """A draft: exactly one of `from` ("keepers": one track per stem and keeper take at
+    unity), `spec` (a mix spec document) or `parent` (a version of the song whose spec is
+    copied)."""
+
+    song = VisibleRelatedField(Song)
+    spec = serializers.JSONField(required=False)
+    parent = VisibleRelatedField(Mix, required=False)  # type: ignore[assignment]
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = serializers.ChoiceField(choices=["keepers"], required=False)
+        return fields
+
+
+class MixCreateAnySerializer(serializers.Serializer):
+    """The body of POST /api/mixes/: an upload (`song`, `asset`) or a draft (`song` and one of
+    `from`, `spec`, `parent`). Documentation only: the view picks the shape by `asset`."""
+
+    song = serializers.IntegerField()
+    asset = serializers.IntegerField(required=False, help_text="an uploaded version's audio")
+    spec = serializers.JSONField(required=False, help_text="a draft from this mix spec")
+    parent = serializers.IntegerField(  # type: ignore[assignment]
+        required=False, help_text="a draft copying this version"
+    )
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = serializers.ChoiceField(
+            choices=["keepers"], required=False, help_text="a draft from the keepers at unity"
+        )
+        return fields
+
+
+class MixSpecSerializer(serializers.Serializer):
+    """GET /api/mixes/{id}/spec/: the spec (every field explicit), its revision (send it back
+    as If-Match to refuse overwriting someone else's save) and whether it may change."""
+
+    mix = serializers.IntegerField()
+    spec_revision = serializers.IntegerField()
+    editable = serializers.BooleanField()
+    spec = serializers.DictField(child=serializers.JSONField())
+
+
+class RenderSerializer(serializers.Serializer):
+    bit_depth = serializers.ChoiceField(choices=["32f", "24", "16"], required=False)
+
+
+class PreviewSerializer(serializers.Serializer):
+    start_s = serializers.FloatField(min_value=0)
+    end_s = serializers.FloatField(min_value=0)
+    bit_depth = serializers.ChoiceField(choices=["32f", "24", "16"], required=False)
 
 
 class JobSerializer(serializers.ModelSerializer):

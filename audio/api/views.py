@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,11 +16,23 @@ from rest_framework.response import Response
 from audio.api import serializers as s
 from audio.api.files import asset_file_response
 from audio.engine.formats import NAMES as FORMAT_NAMES
-from audio.models import Asset, AssetKind, Job, JobKind, JobState, Mix, Stem, Take
+from audio.models import (
+    JOB_OVER,
+    Asset,
+    AssetKind,
+    Job,
+    JobKind,
+    JobState,
+    Mix,
+    MixState,
+    Stem,
+    Take,
+)
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
-from studio.api.base import ListRetrieveMixin, ScopedViewSet
+from audio.services import renders as render_services
+from studio.api.base import ListRetrieveMixin, ScopedViewSet, no_content
 from studio.api.errors import ErrorSerializer
 from studio.errors import Conflict, Invalid
 from studio.parsing import whole_number
@@ -174,16 +187,158 @@ class TakeViewSet(ListRetrieveMixin, ScopedViewSet):
 
 
 class MixViewSet(ListRetrieveMixin, ScopedViewSet):
+    """Mix versions: uploaded, or drafts that the team edits and the `render` job renders.
+
+    - `POST /api/mixes/` `{"song", "asset"}`: an uploaded version (rendered at once);
+      `{"song", "from": "keepers"}`: a draft with one track per stem and per keeper take of the
+      song, each a clip at frame 0 over the whole source at gain 0 dB and pan 0, plus a reverb
+      bus `verb` whose post-fader sends are off (-144 dB, the spec's floor: shown as -inf);
+      `{"song", "spec": {...}}`: a draft from a spec; `{"song", "parent": id}`: a draft copying
+      a version's spec. 201 with the draft, "Mix N (draft)" (N is its number for good). A song
+      has one draft at a time: 409 `draft_exists` (`fields.draft` is its id).
+    - `GET /api/mixes/{id}/spec/`: `{mix, spec_revision, editable, spec}` with `ETag: "r<rev>"`.
+    - `PUT /api/mixes/{id}/spec/` with the spec document as the body (optionally `If-Match:
+      "r<rev>"`: 412 if someone saved meanwhile): replaces a draft's spec, answers the same shape
+      as GET. 409 `mix_rendered` once rendered, `mix_rendering` while its render job runs.
+    - `POST /api/mixes/{id}/render/` `{"bit_depth": "32f"|"24"|"16"}`: 202 with the job; its
+      progress streams as `job.progress` frames; `mix.rendered` when the version has its audio.
+    - `POST /api/mixes/{id}/preview/` `{"start_s", "end_s", "bit_depth"}`: at most 30 s of the
+      spec rendered now, as `audio/wav` bytes (the same samples as the full render there).
+    - `DELETE /api/mixes/{id}/`: discard a draft (409 for a rendered version).
+
+    A bad spec is a 400 `spec_invalid` whose `fields` are keyed by JSON path within the spec
+    (`tracks[0].clips[1].source`, `spec` for malformed JSON) and nothing is stored. Sources are
+    `stem:<id>`, `take:<id>` or `mix:<id>` of the same song. Every write records an event
+    (`mix.draft_created`, `mix.spec_changed`, `mix.draft_discarded`, `mix.rendered`), so open
+    mixer pages follow live. Engineers and producers edit, render and preview; everyone reads.
+    """
+
     model = Mix
     serializer_class = s.MixSerializer
     filters = {"project": "project_id", "song": "song_id"}
-    action_capabilities = {"list": C.VIEW, "retrieve": C.VIEW, "create": C.MIX_EDIT}
+    choice_filters = {"state": ("state", MixState.values)}
+    action_capabilities = {
+        "list": C.VIEW,
+        "retrieve": C.VIEW,
+        "create": C.MIX_EDIT,
+        "destroy": C.MIX_EDIT,
+        "spec": C.VIEW,
+        "spec_replace": C.MIX_EDIT,
+        "render": C.MIX_EDIT,
+        "preview": C.MIX_EDIT,
+    }
 
-    @extend_schema(request=s.MixCreateSerializer, responses={201: s.MixSerializer, **_ERRORS})
+    def get_queryset(self) -> Any:
+        live = Job.objects.filter(mix=OuterRef("pk"), kind=JobKind.RENDER).exclude(
+            state__in=JOB_OVER
+        )
+        return super().get_queryset().annotate(live_render_job=Subquery(live.values("pk")[:1]))
+
+    @extend_schema(
+        request=s.MixCreateAnySerializer,
+        responses={201: s.MixSerializer, 409: ErrorSerializer, **_ERRORS},
+    )
     def create(self, request: Request) -> Response:
-        data = self.input(s.MixCreateSerializer)
-        mix = mix_services.mix_create(actor=request.user, **data)
-        return self.output(mix, status=201)
+        if isinstance(request.data, dict) and "asset" in request.data:
+            data = self.input(s.MixCreateSerializer)
+            return self.output(mix_services.mix_create(actor=request.user, **data), status=201)
+        data = self.input(s.DraftCreateSerializer)
+        mix = render_services.draft_create(
+            actor=request.user,
+            song=data["song"],
+            spec=data.get("spec"),
+            from_keepers=data.get("from") == "keepers",
+            parent=data.get("parent"),
+            note=data.get("note", ""),
+        )
+        return self.output(self.get_queryset().get(pk=mix.pk), status=201)
+
+    @extend_schema(responses={204: None, 409: ErrorSerializer, **_ERRORS})
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Discard a draft that is not rendering."""
+        render_services.draft_discard(actor=request.user, mix=self.get_object())
+        return no_content()
+
+    def _spec_response(self, mix: Mix) -> Response:
+        if mix.spec is None:
+            raise Conflict(f"{mix} was uploaded: it has no spec", code="no_spec")
+        body = {
+            "mix": mix.pk,
+            "spec_revision": mix.spec_revision,
+            "editable": mix.is_draft and render_services.render_job_live(mix) is None,
+            "spec": mix.spec,
+        }
+        response = Response(body)
+        response["ETag"] = f'"r{mix.spec_revision}"'
+        return response
+
+    @extend_schema(responses={200: s.MixSpecSerializer, 409: ErrorSerializer, **_ERRORS})
+    @action(detail=True, methods=["get"])
+    def spec(self, request: Request, pk: str) -> Response:
+        """The version's mix spec (a draft's, or the one a rendered version came from)."""
+        return self._spec_response(self.get_object())
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "If-Match",
+                OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description='"r<revision>" from GET: refuse (412) if the spec changed since',
+            )
+        ],
+        responses={200: s.MixSpecSerializer, 409: ErrorSerializer, 412: ErrorSerializer, **_ERRORS},
+    )
+    @spec.mapping.put
+    def spec_replace(self, request: Request, pk: str) -> Response:
+        """Replace a draft's spec with the body (a mix spec document)."""
+        mix = self.get_object()
+        data = render_services.spec_parse(request.body)
+        revision = render_services.if_match_revision(request.headers.get("If-Match", ""))
+        mix = render_services.spec_replace(
+            actor=request.user, mix=mix, spec=data, revision=revision
+        )
+        return self._spec_response(mix)
+
+    @extend_schema(
+        request=s.RenderSerializer,
+        responses={202: s.JobSerializer, 409: ErrorSerializer, **_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def render(self, request: Request, pk: str) -> Response:
+        """Start the draft's render job: 202 with the job (follow it at /api/jobs/{id}/)."""
+        mix = self.get_object()
+        data = self.input(s.RenderSerializer)
+        job = render_services.render_start(
+            actor=request.user, mix=mix, bit_depth=data.get("bit_depth", "32f")
+        )
+        return Response(s.JobSerializer(job).data, status=202)
+
+    @extend_schema(
+        request=s.PreviewSerializer,
+        responses={
+            (200, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="the window"),
+            409: ErrorSerializer,
+            **_ERRORS,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def preview(self, request: Request, pk: str) -> HttpResponse:
+        """Render `start_s`..`end_s` (at most 30 s) of the spec now, as WAV bytes."""
+        mix = self.get_object()
+        data = self.input(s.PreviewSerializer)
+        wav = render_services.preview_render(
+            actor=request.user,
+            mix=mix,
+            start_s=data["start_s"],
+            end_s=data["end_s"],
+            bit_depth=data.get("bit_depth", "32f"),
+        )
+        response = HttpResponse(wav, content_type="audio/wav")
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class JobViewSet(ListRetrieveMixin, ScopedViewSet):
