@@ -12,8 +12,11 @@ like to stored files); the output path; options:
 
 - ``bit_depth``: "32f" (default: float, keeps peaks over full scale), "24" or "16" (clipped
   at full scale, counted in ``clipped_samples``; 16 gets TPDF dither seeded from the inputs).
-- ``cache_dir``: where decoded/resampled sources and stretched clips are kept between renders
-  (see ``audio.engine.render.clips``); None uses a temporary folder for this render only.
+- ``cache_dir``: where decoded/resampled sources, stretched clips and each fx track's signal
+  after its fx are kept between renders (see ``audio.engine.render.clips`` and ``_freeze``),
+  so a fader, pan, send, mute or bus change re-renders only the mix; None uses a temporary
+  folder for this render only. The caller owns the folder: entries are named by content
+  hashes, written atomically, and any may be deleted while no render runs.
 - ``threads``: worker threads for the tracks; the output is the same for any number.
 - ``on_progress``: called with a fraction 0..1, at most every 0.1 s and at the end. It may
   raise (to cancel): the exception propagates and no output file is left.
@@ -27,8 +30,20 @@ including every clip whose source is missing, unreadable or too short (step two 
 checks); ``RangeInvalid`` for a window outside the mix. The output is written under a
 temporary name in its folder and renamed at the end: never a partial file.
 
+To answer a bad spec before any render (a 400 keyed by JSON path): ``MixSpec.from_dict``
+checks the structure; ``spec.check_sources({source: frames at the spec's rate})`` checks the
+clips, with ``resampled_frames(frames, file_rate, spec_rate)`` for a file at another rate;
+``SpecInvalid.fields`` maps each path to its sentences.
+
+Length: the spec's ``length``, else the end of the last clip (muted or not), plus, when
+anything audible has fx, the tail: rendered up to 10 s further and cut after its last sample
+above -90 dBFS. Same spec, same sources and same ``ENGINE_VERSION`` give the same bytes.
+Memory is bounded by the block size, the track count and the tail, except for a stretched or
+pitched clip, which Rubber Band processes whole (hence the 20-minute cap on such clips).
+
 Report: duration_s, sample_rate, channels (2), frames, sample_peak_dbfs, true_peak_dbtp,
-integrated_lufs (null when silent or shorter than 400 ms), clipped_samples, samples_sha256
+integrated_lufs (null when silent or shorter than 400 ms), clipped_samples (always 0 for
+float output, which clips nothing), samples_sha256
 (of the WAV's data chunk, the samples exactly as stored), render_s, and tracks: [{id,
 peak_dbfs}] (each track's post-fader level over the window; null when silent or not heard).
 """
