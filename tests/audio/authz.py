@@ -55,3 +55,17 @@ def _job(s: Any) -> Any:
     from audio.services.jobs import job_create
 
     return job_create(actor=s.users["producer"], project=s.project, kind="noop")
+
+
+def _draft(s: Any) -> Any:
+    """A draft of a new song with one stem (a song has one draft at a time, and a draft being
+    rendered cannot change, so each principal gets its own)."""
+    from audio.services.assets import stem_attach
+    from audio.services.renders import draft_create
+    from studio.models import Song
+    from studio.services.songs import song_create
+
+    n = Song.objects.filter(project=s.project).count()
+    song = song_create(actor=s.users["producer"], project=s.project, title=f"Matrix draft {n}")
+    stem_attach(actor=s.users["producer"], song=song, asset=_asset(s), instrument="x")
+    return draft_create(actor=s.users["producer"], song=song, from_keepers=True)

@@ -96,6 +96,11 @@ POLICY: dict[str, str] = {
     "GET api-mix-list": "PEAV",
     "POST api-mix-list": "PE",
     "GET api-mix-detail": "PEAV",
+    "DELETE api-mix-detail": "PE",  # discards a draft
+    "GET api-mix-spec": "PEAV",  # everyone may read how a version is made
+    "PUT api-mix-spec": "PE",
+    "POST api-mix-render": "PE",
+    "POST api-mix-preview": "PE",
     "GET api-job-list": "PEAV",
     "GET api-job-detail": "PEAV",
     "POST api-job-cancel": "PE",  # whoever may start that kind of job
@@ -575,12 +580,18 @@ REGISTRY: dict[str, Spec] = {
     ),
     "MixViewSet": Spec(
         make=_audio("_mix"),
+        makers={
+            action: _audio("_draft")
+            for action in ("destroy", "spec", "spec_replace", "render", "preview")
+        },
         bodies={
             "create": lambda s, o: {
                 "song": _song_id(s, o),
                 "asset": _audio("_asset")(s).pk,
                 "note": "v",
-            }
+            },
+            "spec_replace": lambda s, o: o.spec,
+            "preview": lambda s, o: {"start_s": 0, "end_s": 0.1},
         },
     ),
     "JobViewSet": Spec(make=_audio("_job")),
