@@ -30,4 +30,5 @@ urlpatterns = [
     path("samples/<int:sample_id>/", song.sample_update, name="sample-update"),
     path("", include("pages.audio")),
     path("", include("pages.review")),
+    path("", include("pages.mixer")),
 ]
