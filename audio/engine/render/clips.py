@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pedalboard
 import soxr
 
 from audio.engine.errors import AudioError, ChannelLimit
@@ -210,6 +209,8 @@ class ClipStore:
 def stretch(seg: Float32, rate: int, factor: float, semitones: float, frames: int) -> Float32:
     """Rubber Band through pedalboard: ``factor`` is output over input length (pedalboard's
     ``stretch_factor`` is its inverse); the result is cut or zero-padded to ``frames``."""
+    import pedalboard  # lazily, as in ``effects.build_plugin``
+
     if seg.shape[1] < MIN_STRETCH_FRAMES:  # pedalboard guesses (2, 2) to be frames x channels
         seg = np.pad(seg, ((0, 0), (0, MIN_STRETCH_FRAMES - seg.shape[1])))
     try:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pedalboard
-
 
 @dataclass(frozen=True)
 class Param:
@@ -105,9 +103,22 @@ def range_text(param: Param) -> str:
 
 
 def build_plugin(kind: str, params: dict[str, float | str]) -> Any:
-    """A fresh pedalboard plugin; ``params`` were checked against ``EFFECTS`` already."""
+    """A fresh pedalboard plugin; ``params`` were checked against ``EFFECTS`` already.
+
+    pedalboard is imported here, not at the top: ``python -m audio.engine analyze`` (the
+    upload probe's path) loads the render command's module but must not pay for pedalboard.
+    """
+    import pedalboard
+
     cls = getattr(pedalboard, kind)
     values: dict[str, Any] = dict(params)
     if kind == "LadderFilter" and "mode" in values:
         values["mode"] = getattr(pedalboard.LadderFilter.Mode, str(values["mode"]))
     return cls(**values)
+
+
+def build_board(fx: list[tuple[str, dict[str, float | str]]]) -> Any:
+    """A ``pedalboard.Pedalboard`` of fresh plugins, in order (imported lazily, as above)."""
+    import pedalboard
+
+    return pedalboard.Pedalboard([build_plugin(k, p) for k, p in fx])  # type: ignore[attr-defined]

@@ -26,10 +26,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-import pedalboard
 
 from audio.engine.render.clips import ClipReader, Frames
-from audio.engine.render.effects import build_plugin
+from audio.engine.render.effects import build_board
 from audio.engine.render.spec import MASTER, Automation, Bus, Effect, MixSpec, Track
 
 BLOCK = 8192
@@ -42,8 +41,7 @@ SQRT2 = math.sqrt(2.0)
 def _board(fx: tuple[Effect, ...]) -> Any:
     if not fx:
         return None
-    plugins = [build_plugin(e.type, e.param_dict()) for e in fx]
-    return pedalboard.Pedalboard(plugins)  # type: ignore[attr-defined]
+    return build_board([(e.type, e.param_dict()) for e in fx])
 
 
 def run_fx(board: Any, x: Float32, a: int, rate: int) -> Float32:
