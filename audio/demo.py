@@ -1,5 +1,7 @@
 """Demo audio for `seed_demo`: a few short synthesised stems and two mix versions of "Night Drive",
-with comments and an approval, so a new user meets a waveform at once.
+with comments and an approval, so a new user meets a waveform at once; and the stems of
+"Glass Harbour" with a version rendered from them (a draft from the stems at unity, a few fader,
+pan and send moves, the render job), so a new user meets a rendered version and its mixer too.
 
 The signals are made with numpy here (deterministic, so a re-run deduplicates by checksum) and go
 through the same services as an upload: probe, store, analysis job, attach, events.
@@ -15,7 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from audio.engine.io import write_wav
+from audio.jobs import runner
 from audio.models import Mix
+from audio.services import renders
 from audio.services.assets import asset_ingest_file, stem_attach
 from audio.services.mixes import mix_create
 from studio.models import Project, Song
@@ -25,8 +29,8 @@ SECONDS = 48.0
 BPM = 104.0
 
 
-def _time() -> npt.NDArray[np.float64]:
-    return np.arange(int(RATE * SECONDS)) / RATE
+def _time(seconds: float = SECONDS) -> npt.NDArray[np.float64]:
+    return np.arange(int(RATE * seconds)) / RATE
 
 
 def _stereo(mono: npt.NDArray[np.float64], pan: float) -> npt.NDArray[np.float32]:
@@ -34,24 +38,28 @@ def _stereo(mono: npt.NDArray[np.float64], pan: float) -> npt.NDArray[np.float32
     return np.stack([mono * left, mono * right]).astype(np.float32)
 
 
-def synth_stems() -> dict[str, npt.NDArray[np.float32]]:
-    """Drums, bass, keys and a lead line in F# minor at 104 BPM."""
-    t = _time()
-    beat = 60.0 / BPM
-    rng = np.random.default_rng(104)
+def synth_stems(
+    *, bpm: float = BPM, transpose: int = 0, seconds: float = SECONDS
+) -> dict[str, npt.NDArray[np.float32]]:
+    """Drums, bass, keys and a lead line in F# minor at 104 BPM (or `transpose` semitones
+    away, at `bpm`)."""
+    t = _time(seconds)
+    beat = 60.0 / bpm
+    rng = np.random.default_rng(round(bpm) + transpose)
+    shift = 2 ** (transpose / 12)
     phase = t % beat
     kick = np.sin(2 * np.pi * (50 + 90 * np.exp(-phase * 30)) * phase) * np.exp(-phase * 9)
     hat_phase = (t + beat / 2) % beat
     hats = rng.standard_normal(t.size) * np.exp(-hat_phase * 60) * 0.25
     roots = [46.25, 36.71, 41.20, 55.00]  # F#1, D1, E1, A1 (Hz)
     bar = (t // (4 * beat)).astype(int) % 4
-    freq = np.take(roots, bar)
+    freq = np.take(roots, bar) * shift
     bass = np.tanh(3 * np.sin(2 * np.pi * freq * t)) * 0.5
     chord = np.zeros_like(t)
     for ratio in (4.0, 4.0 * 1.189, 4.0 * 1.498):  # minor triad, two octaves up
         chord += np.sin(2 * np.pi * freq * ratio * t + ratio)
     keys = chord / 3 * (0.6 + 0.4 * np.sin(2 * np.pi * t / (8 * beat)) ** 2) * 0.5
-    melody = np.take([369.99, 440.0, 493.88, 554.37], (t // (2 * beat)).astype(int) % 4)
+    melody = np.take([369.99, 440.0, 493.88, 554.37], (t // (2 * beat)).astype(int) % 4) * shift
     vibrato = 1 + 0.006 * np.sin(2 * np.pi * 5.5 * t)
     lead = np.sin(2 * np.pi * np.cumsum(melody * vibrato) / RATE) * 0.4
     lead *= np.clip((t % (2 * beat)) * 8, 0, 1)
@@ -104,3 +112,45 @@ def seed_demo_audio(*, project: Project, users: dict[str, Any]) -> tuple[Mix, Mi
             mixes.append(mix_create(actor=leo, song=song, asset=asset, note=note))
     first, second = mixes
     return first, second
+
+
+# The rendered demo version: the stems at unity, then what an engineer would do first.
+RENDER_MOVES: dict[str, dict[str, Any]] = {
+    "drums": {"gain_db": -1.0},
+    "bass": {"gain_db": -2.0},
+    "keys": {"gain_db": -4.0, "pan": -0.3, "send_db": -24.0},
+    "lead-vocal": {"gain_db": -1.5, "pan": 0.1, "send_db": -16.0},
+}
+RENDER_MASTER_DB = -6.0
+
+
+def seed_demo_render(*, project: Project, users: dict[str, Any]) -> Mix:
+    """Four synthesised stems of 'Glass Harbour' (at its 88 BPM) and Mix 1 rendered
+    from them through the render job, run here as a worker would run it (a worker that takes
+    its message later skips it as a duplicate)."""
+    song = Song.objects.get(project=project, title="Glass Harbour")
+    leo = users["leo"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, samples in synth_stems(bpm=88.0, transpose=5, seconds=32.0).items():
+            path = Path(tmp) / f"{name}.wav"
+            write_wav(path, samples, RATE, bit_depth=24)
+            asset = asset_ingest_file(
+                actor=leo, project=project, path=path, original_name=f"Glass Harbour - {name}.wav"
+            )
+            stem_attach(actor=leo, song=song, asset=asset, instrument=name)
+    draft = renders.draft_create(
+        actor=leo, song=song, from_keepers=True, note="Rendered from the stems on the server."
+    )
+    spec = dict(draft.spec or {})
+    for track in spec["tracks"]:
+        moves = RENDER_MOVES.get(track["id"], {})
+        track["gain_db"] = moves.get("gain_db", 0.0)
+        track["pan"] = moves.get("pan", 0.0)
+        if "send_db" in moves:
+            track["sends"][0]["level_db"] = moves["send_db"]
+    spec["master"]["gain_db"] = RENDER_MASTER_DB
+    draft = renders.spec_replace(actor=leo, mix=draft, spec=spec)
+    job = renders.render_start(actor=leo, mix=draft)
+    runner.run_job(job.pk)
+    draft.refresh_from_db()
+    return draft

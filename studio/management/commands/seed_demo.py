@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from audio.demo import seed_demo_audio
+from audio.demo import seed_demo_audio, seed_demo_render
 from sessions.services import approval_give, comment_add
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
@@ -185,4 +185,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo audio: 4 stems and 2 mixes of '{first.song.title}' (analysis queued); "
             f"{mia.username} can approve mix 2 and move the song to mastering."
+        )
+        rendered = seed_demo_render(project=project, users=users)
+        self.stdout.write(
+            f"Demo render: {rendered} of '{rendered.song.title}' was rendered from its 4 stems "
+            f"({rendered.state}); {leo.username} can open its mixer, change it and render again."
         )
