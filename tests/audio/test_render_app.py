@@ -5,6 +5,7 @@ real worker: progress frames, cancel, a pool child killed mid-render, a duplicat
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -22,7 +23,7 @@ from django.conf import settings
 from audio import storage
 from audio.jobs import runner
 from audio.jobs.workdir import workdir_path
-from audio.models import Asset, Job, JobState, Mix, MixState, Stem
+from audio.models import Asset, Job, JobKind, JobState, Mix, MixState, Stem, StoredAt
 from audio.services import jobs
 from audio.services.assets import asset_ingest_file, stem_attach, take_attach
 from audio.services.mixes import mix_create
@@ -34,6 +35,10 @@ from studio.services.songs import song_create
 from tests.audio.audiofiles import write_wav
 from tests.audio.conftest import Worker, wait_for
 from tests.audio.test_jobs_runner import ProgressFrames
+from tests.audio.test_storage_s3 import BUCKET as S3_BUCKET
+from tests.audio.test_storage_s3 import _keys as s3_keys
+from tests.audio.test_storage_s3 import _local_files as s3_local_files
+from tests.audio.test_storage_s3 import s3  # noqa: F401  (the mocked S3 fixture)
 
 pytestmark = [pytest.mark.urls("tests.audio.urls"), pytest.mark.timeout(240)]
 
@@ -524,3 +529,39 @@ def test_a_duplicate_delivery_of_a_render_ends_in_one_version_with_one_file(
         Mix.objects.filter(song=mix.song).count() == 1 and _mix_events("mix.rendered", mix.pk) == 1
     )
     assert Asset.objects.count() == assets + 1
+
+
+# --- with S3 storage ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_with_s3_a_render_reads_its_sources_from_s3_and_stages_its_output_for_the_store_job(
+    s3: Any,  # noqa: F811  (the fixture imported above)
+    settings: Any,
+    scenario: Any,
+    song: Any,
+    tmp_path: Path,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The sources are scratch copies of the S3 objects, removed after the render; the output
+    is staged (keyed by checksum) with the asset, and its store job PUTs exactly those bytes;
+    nothing is left on local disk but the project's clip cache."""
+    _stems(scenario, song, tmp_path, n=2, seconds=1.0)
+    assert len(s3_keys(s3)) == 2 and s3_local_files(settings) == []
+    client = scenario.client("engineer")
+    mix_id = _keepers_draft(client, song)["id"]
+    _render_in_process(client, mix_id)
+    mix = Mix.objects.select_related("asset").get(pk=mix_id)
+    asset = mix.asset
+    assert asset is not None and asset.stored_at == StoredAt.STAGED
+    staged = storage.asset_staged_path(asset)
+    assert s3_local_files(settings) == [staged]
+    assert storage.sha256_file(staged) == asset.sha256
+    store = Job.objects.get(asset=asset, kind=JobKind.STORE)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert runner.run_job(store.pk) == "done"
+    asset.refresh_from_db()
+    assert asset.stored_at == StoredAt.STORAGE and asset.storage_name in s3_keys(s3)
+    data = s3.get_object(Bucket=S3_BUCKET, Key=asset.storage_name)["Body"].read()
+    assert hashlib.sha256(data).hexdigest() == asset.sha256
+    assert s3_local_files(settings) == []
