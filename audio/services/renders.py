@@ -21,6 +21,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -64,8 +65,16 @@ REVERB_BUS = "verb"
 # the mixer), so the render is the plain unity sum until someone raises a send.
 SEND_OFF_DB = -144.0
 PREVIEW_MAX_S = 30.0
+PREVIEW_BUDGET_S = 20.0  # of work in the request (settings.RENDER_PREVIEW_BUDGET_S overrides)
 SPEC_MAX_BYTES = 2 * 1024 * 1024
 BIT_DEPTHS = ("32f", "24", "16")
+
+
+class PreviewTooSlow(Conflict):
+    """A preview is rendered inside the request, so it has a time budget (the web tier is not
+    a render farm): stretched or pitched clips are prepared whole, which can take longer."""
+
+    code = "preview_too_slow"
 
 
 class SpecRevisionMismatch(Conflict):
@@ -425,7 +434,8 @@ def preview_render(
 ) -> bytes:
     """A window of at most PREVIEW_MAX_S seconds of the mix's spec as WAV bytes, rendered in
     this process with the same samples as the full render over that window (the engine's
-    range render), sharing the project's clip cache with the render job."""
+    range render), sharing the project's clip cache with the render job. Work past the time
+    budget stops at the engine's next progress report: 409 `preview_too_slow`, no file."""
     require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
     if mix.spec is None:
         raise Conflict(f"{mix} was uploaded: it has no spec to preview", code="no_spec")
@@ -443,6 +453,16 @@ def preview_render(
     rate = spec.sample_rate
     window = (round(start_s * rate), round(end_s * rate))
     assets = spec_assets(mix.song, spec, own=mix.pk)
+    budget = float(getattr(settings, "RENDER_PREVIEW_BUDGET_S", PREVIEW_BUDGET_S))
+    deadline = time.monotonic() + budget
+
+    def on_progress(fraction: float) -> None:
+        if time.monotonic() > deadline:
+            raise PreviewTooSlow(
+                f"the preview needs more than {budget:g} s of work: render the mix, or try "
+                "again (the clips prepared so far are kept)"
+            )
+
     with tempfile.TemporaryDirectory(prefix="preview-", dir=storage.upload_dir()) as tmp:
         out = Path(tmp) / "preview.wav"
         try:
@@ -454,6 +474,7 @@ def preview_render(
                     bit_depth=bit_depth,
                     cache_dir=render_cache_dir(mix.project_id),
                     threads=render_threads(),
+                    on_progress=on_progress,
                     frame_range=window,
                     limits=_limits(),
                 )

@@ -316,7 +316,7 @@ def test_engineers_and_producers_edit_and_render_artists_and_viewers_read_outsid
 
 @pytest.mark.django_db
 def test_a_preview_is_the_full_render_over_its_window_and_long_ranges_are_refused(
-    scenario: Any, song: Any, tmp_path: Path
+    scenario: Any, song: Any, tmp_path: Path, settings: Any
 ) -> None:
     _stems(scenario, song, tmp_path, n=2, seconds=2.0)
     client = scenario.client("engineer")
@@ -341,6 +341,9 @@ def test_a_preview_is_the_full_render_over_its_window_and_long_ranges_are_refuse
         f"/api/mixes/{mix_id}/preview/", {"start_s": 0, "end_s": 31}, format="json"
     )
     assert too_long.status_code == 400 and "end_s" in too_long.json()["fields"]
+    settings.RENDER_PREVIEW_BUDGET_S = 0.0  # the request's time budget is spent at once
+    slow = client.post(f"/api/mixes/{mix_id}/preview/", {"start_s": 0, "end_s": 1}, format="json")
+    assert slow.status_code == 409 and slow.json()["code"] == "preview_too_slow"
 
 
 @pytest.mark.django_db
@@ -379,6 +382,38 @@ def test_rendering_gives_the_draft_its_audio_and_the_same_spec_twice_the_same_as
     assert Job.objects.filter(asset=first.asset, kind="analyze").count() == 1
     assert list(render_cache_dir(scenario.project.pk).iterdir())  # the clip cache is per project
     _events_follow_their_schemas()
+
+
+@pytest.mark.django_db
+def test_a_re_render_after_a_fader_move_reuses_every_prepared_clip(
+    scenario: Any, song: Any, tmp_path: Path
+) -> None:
+    """The project's clip cache: a new draft copying a rendered one, with one fader moved,
+    renders from the cached sources and the cached stretched clip (no entry is written again)
+    into a new file; a bad parameter of the render is a 400 naming it."""
+    _stems(scenario, song, tmp_path, n=2, seconds=1.0)
+    client = scenario.client("engineer")
+    first_id = _keepers_draft(client, song)["id"]
+    spec = client.get(f"/api/mixes/{first_id}/spec/").json()["spec"]
+    spec["tracks"][1]["clips"][0]["stretch"] = 1.25
+    assert _put_spec(client, first_id, spec).status_code == 200
+    bad = client.post(f"/api/mixes/{first_id}/render/", {"bit_depth": "8"}, format="json")
+    assert bad.status_code == 400 and "bit_depth" in bad.json()["fields"]
+    _render_in_process(client, first_id)
+    cache = render_cache_dir(scenario.project.pk)
+    entries = {p.name: p.stat().st_mtime_ns for p in cache.iterdir() if p.suffix == ".f32"}
+    assert any(n.startswith("clip-") for n in entries) and any(
+        n.startswith("src-") for n in entries
+    )
+    copy = client.post("/api/mixes/", {"song": song.pk, "parent": first_id}, format="json")
+    second_id = copy.json()["id"]
+    spec["tracks"][0]["gain_db"] = -6.0
+    assert _put_spec(client, second_id, spec).status_code == 200
+    _render_in_process(client, second_id)
+    after = {p.name: p.stat().st_mtime_ns for p in cache.iterdir() if p.suffix == ".f32"}
+    assert after == entries
+    first, second = Mix.objects.get(pk=first_id), Mix.objects.get(pk=second_id)
+    assert first.asset_id != second.asset_id and first.samples_sha256 != second.samples_sha256
 
 
 # --- through a real worker ----------------------------------------------------------------------
