@@ -416,6 +416,33 @@ def test_a_re_render_after_a_fader_move_reuses_every_prepared_clip(
     assert first.asset_id != second.asset_id and first.samples_sha256 != second.samples_sha256
 
 
+@pytest.mark.django_db
+def test_a_version_with_audio_may_be_a_source_but_not_a_draft_nor_the_mix_itself(
+    scenario: Any, song: Any, tmp_path: Path
+) -> None:
+    uploaded_asset = _ingest(scenario, tmp_path, "mixdown", seconds=1.0, rate=44100, seed=9)
+    uploaded = mix_create(actor=scenario.users["engineer"], song=song, asset=uploaded_asset)
+    client = scenario.client("engineer")
+    spec = {
+        "version": 1,
+        "sample_rate": 48000,
+        "tracks": [{"id": "old", "clips": [{"source": f"mix:{uploaded.pk}", "start": 4800}]}],
+    }
+    created = client.post("/api/mixes/", {"song": song.pk, "spec": spec}, format="json")
+    assert created.status_code == 201, created.content
+    draft_id = created.json()["id"]
+    spec["tracks"].append({"id": "self", "clips": [{"source": f"mix:{draft_id}", "start": 0}]})
+    refused = _put_spec(client, draft_id, spec)
+    assert refused.status_code == 400
+    assert "is this mix itself" in refused.json()["fields"]["tracks[1].clips[0].source"][0]
+    spec["tracks"].pop()
+    _render_in_process(client, draft_id)
+    rendered = Mix.objects.select_related("asset").get(pk=draft_id)
+    assert rendered.asset is not None and rendered.asset.sample_rate == 48000
+    # the resampled upload (44.1 -> 48 kHz) starts 0.1 s in
+    assert rendered.asset.frames == 4800 + 48000
+
+
 # --- through a real worker ----------------------------------------------------------------------
 
 
