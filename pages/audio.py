@@ -144,6 +144,7 @@ def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     others = list(
         Mix.objects.filter(song=mix.song)
         .exclude(pk=mix.pk)
+        .exclude(asset=None)  # a draft has no audio to compare with
         .select_related("asset")
         .order_by("-number")
     )

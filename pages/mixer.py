@@ -31,6 +31,9 @@ from pages.kit import clock, member_project, page, page_context
 from studio.roles import Capability, role_can
 from studio.selectors import song_get_for_member
 
+# An asset's peaks are large (every zoom level): the mixer needs only its lengths and figures.
+_HEAVY = ("asset__peaks", "asset__analysis")
+
 
 def _source(name: str, label: str, asset: Asset | None) -> dict[str, Any] | None:
     if asset is None or not asset.sample_rate or not asset.frames:
@@ -47,9 +50,14 @@ def _source(name: str, label: str, asset: Asset | None) -> dict[str, Any] | None
 
 def mixer_sources(song: Any) -> list[dict[str, Any]]:
     """Everything of the song a clip may play: stems, takes, rendered or uploaded mixes."""
-    stems = Stem.objects.filter(song=song).select_related("asset").order_by("id")
-    takes = Take.objects.filter(song=song).select_related("asset").order_by("part", "number")
-    mixes = Mix.objects.filter(song=song).exclude(asset=None).select_related("asset")
+    stems = Stem.objects.filter(song=song).select_related("asset").defer(*_HEAVY).order_by("id")
+    takes = (
+        Take.objects.filter(song=song)
+        .select_related("asset")
+        .defer(*_HEAVY)
+        .order_by("part", "number")
+    )
+    mixes = Mix.objects.filter(song=song).exclude(asset=None).select_related("asset").defer(*_HEAVY)
     rows = [_source(f"stem:{s.pk}", s.instrument or f"Stem {s.pk}", s.asset) for s in stems]
     rows += [
         _source(
@@ -60,7 +68,15 @@ def mixer_sources(song: Any) -> list[dict[str, Any]]:
         for t in takes
     ]
     rows += [_source(f"mix:{m.pk}", f"Mix {m.number}", m.asset) for m in mixes]
-    return [r for r in rows if r is not None]
+    out = [r for r in rows if r is not None]
+    drawn = set(
+        Asset.objects.filter(pk__in=[r["asset"] for r in out], peaks__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+    for row in out:
+        row["peaks"] = row["asset"] in drawn  # the clip draws its waveform once analysed
+    return out
 
 
 def effects_allowlist() -> dict[str, dict[str, dict[str, Any]]]:
@@ -104,7 +120,12 @@ def song_mixer(request: HttpRequest, song_id: int) -> HttpResponse:
     song = song_get_for_member(user=request.user, song_id=song_id)
     project, role = member_project(request, song.project_id)
     song.project = project
-    mixes = list(Mix.objects.filter(song=song).select_related("asset").order_by("-number"))
+    mixes = list(
+        Mix.objects.filter(song=song)
+        .select_related("asset")
+        .defer("asset__peaks")
+        .order_by("-number")
+    )
     draft = next((m for m in mixes if m.state == MixState.DRAFT), None)
     with_spec = next((m for m in mixes if m.state != MixState.DRAFT and m.spec is not None), None)
     shown = draft or with_spec

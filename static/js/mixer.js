@@ -75,6 +75,11 @@ function round(v, step) {
   return Number(v.toFixed(digits));
 }
 
+// A control's element id from its JSON path: "tracks[2].fx[0].q" -> "c-tracks-2-fx-0-q".
+function idOf(path) {
+  return `c-${path.replace(/\[(\d+)\]/g, "-$1").replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "")}`;
+}
+
 function stepFor(lo, hi) {
   const span = hi - lo;
   if (span <= 2) return 0.01;
@@ -115,12 +120,73 @@ export function initMixer(root = document.getElementById("mixer")) {
   let saveTimer = null;
   let saving = null; // the promise of the PUT in flight
   let dirty = false;
-  let refetchAfterSave = false;
+  let remoteRevision = 0; // the newest revision others saved while we were saving
   let renderJob = data.render_job;
   let renderedHere = false;
   let previewStart = 0;
   let previewUrl = null;
   const mine = new Set(); // revisions our own saves produced
+  const peaks = new Map(); // source name -> min/max pairs of its first channel (or a promise)
+
+  // Peaks of a source (fetched once, cached by the browser for good: keyed by checksum).
+  function sourcePeaks(name) {
+    const src = sources.get(name);
+    if (!src || !src.peaks) return null;
+    if (!peaks.has(name)) {
+      peaks.set(name, fetch(`/api/assets/${src.asset}/peaks/?width=1200`, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => {
+          const level = ((body && body.peaks && body.peaks.levels) || [])[0];
+          peaks.set(name, level && level.data && level.data[0] ? level.data[0] : []);
+          drawTimeline({ editor: false });
+        })
+        .catch((err) => { console.warn("mixer: peaks", err); peaks.set(name, []); }));
+    }
+    const value = peaks.get(name);
+    return Array.isArray(value) ? value : null;
+  }
+
+  // Canvas cannot read CSS variables (nor light-dark()): resolve the token to a plain colour.
+  let colour = null;
+  function waveColour() {
+    if (colour) return colour;
+    const probe = el("span", { style: "display:none;color:var(--clip-wave)" });
+    root.append(probe);
+    colour = getComputedStyle(probe).color;
+    probe.remove();
+    return colour;
+  }
+  const peakMax = new WeakMap();
+  function peakOf(data) {
+    if (!peakMax.has(data)) peakMax.set(data, data.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
+    return peakMax.get(data);
+  }
+  document.body.addEventListener("studio:theme-changed", () => { colour = null; if (spec) drawTimeline({ editor: false }); });
+
+  // The clip's part of its source's waveform, drawn into a canvas as wide as the clip.
+  function clipWave(c, width) {
+    const data = sourcePeaks(c.source);
+    if (!data || !data.length || width < 8) return null;
+    const full = sourceFrames(c.source) || 1;
+    const pairs = data.length / 2;
+    const from = ((c.source_in || 0) / full) * pairs;
+    const span = (clipSourceLength(c) / full) * pairs;
+    const w = Math.min(4000, Math.round(width));
+    const canvas = el("canvas", { class: "clip-wave", width: w, height: 36, "aria-hidden": "true" });
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = waveColour();
+    const scale = 17 / (peakOf(data) || 1); // normalised, as the player draws
+    for (let x = 0; x < w; x += 2) {
+      const rel = c.reverse ? 1 - x / w : x / w;
+      const i = Math.floor(from + rel * span);
+      if (i < 0 || i >= pairs) continue;
+      const lo = data[2 * i];
+      const hi = data[2 * i + 1];
+      const top = 18 - Math.max(Math.abs(lo), Math.abs(hi)) * scale;
+      ctx.fillRect(x, top, 1.5, Math.max(1, (18 - top) * 2));
+    }
+    return canvas;
+  }
 
   const setState = (s) => { root.dataset.state = s; };
   function setSave(state, text) {
@@ -220,7 +286,7 @@ export function initMixer(root = document.getElementById("mixer")) {
     await saving;
     saving = null;
     if (dirty) await save();
-    else if (refetchAfterSave) { refetchAfterSave = false; await load(); }
+    else if (remoteRevision > revision) await load();
   }
 
   async function flush() {
@@ -267,11 +333,11 @@ export function initMixer(root = document.getElementById("mixer")) {
   function numberCtl({ label, path, value, min, max, step, slider, unit = "", format, onchange, id }) {
     const sMin = slider ? slider[0] : min;
     const sMax = slider ? slider[1] : max;
-    const inputId = id || `c-${path.replace(/[^a-z0-9]+/gi, "-")}`;
+    const inputId = id || idOf(path);
     const val = el("span", { class: "val", text: format ? format(value) : `${value}${unit ? ` ${unit}` : ""}` });
     const errId = `${inputId}-err`;
     const num = el("input", {
-      type: "number", id: inputId, min, max, step, value: value ?? "", disabled: !editable,
+      type: "number", id: inputId, min, max, step: "any", value: value ?? "", disabled: !editable,
       "aria-describedby": errId, inputmode: "decimal", "data-field": path,
     });
     const range = el("input", {
@@ -310,7 +376,6 @@ export function initMixer(root = document.getElementById("mixer")) {
     const gain = numberCtl({
       label: "Fader", path: `${base}.gain_db`, value: ch.gain_db, min: data.limits.gain_min_db,
       max: data.limits.gain_max_db, step: 0.1, format: (v) => `${dbText(v)} dB`,
-      id: `gain-${kind}-${index}`,
       onchange: (v) => {
         fader.value = String(Math.max(SLIDER_DB[0], Math.min(SLIDER_DB[1], v)));
         fader.setAttribute("aria-valuetext", `${dbText(v)} dB`);
@@ -337,7 +402,7 @@ export function initMixer(root = document.getElementById("mixer")) {
       for (const [name, p] of Object.entries(params)) {
         const path = `${base}.fx[${i}].${name}`;
         if (p.choices && p.choices.length) {
-          const id = `c-${path.replace(/[^a-z0-9]+/gi, "-")}`;
+          const id = idOf(path);
           const select = el("select", { id, disabled: !editable, "data-field": path },
             p.choices.map((c) => el("option", { value: c, selected: (fx[name] ?? p.choices[0]) === c }, c)));
           select.addEventListener("change", () => change((s) => { at(s, base).fx[i][name] = select.value; }));
@@ -352,7 +417,7 @@ export function initMixer(root = document.getElementById("mixer")) {
           label: words(name), path, value, min: p.lo, max: p.hi, step, unit: p.unit === "Hz" ? "" : p.unit,
           format: (v) => `${p.unit === "Hz" && v >= 1000 ? `${round(v / 1000, 0.01)} k` : round(v, step)}${p.unit ? ` ${p.unit}` : ""}`,
           slider: logSlider ? [p.lo, Math.min(p.hi, 20000)] : undefined,
-          onchange: (v) => change((s) => { at(s, base).fx[i][name] = round(v, step); }),
+          onchange: (v, fromRange) => change((s) => { at(s, base).fx[i][name] = fromRange ? round(v, step) : v; }),
         }));
       }
       const tools = editable ? [
@@ -372,7 +437,7 @@ export function initMixer(root = document.getElementById("mixer")) {
     const wrap = el("div", {}, el("h3", { text: "Effects" }), list);
     if (!chain.length) list.append(el("li", { class: "small muted", text: "No effects" }));
     if (editable && chain.length < data.limits.max_fx) {
-      const id = `fx-add-${base.replace(/[^a-z0-9]+/gi, "-")}`;
+      const id = `${idOf(base)}-fx-add`;
       const select = el("select", { id, "aria-label": "Effect to add" },
         Object.keys(data.effects).map((name) => el("option", { value: name }, name)));
       const add = el("button", { type: "button", class: "btn-small", "data-fx-add": base,
@@ -438,7 +503,6 @@ export function initMixer(root = document.getElementById("mixer")) {
   function panCtl(base, ch) {
     return numberCtl({
       label: "Pan", path: `${base}.pan`, value: ch.pan, min: -1, max: 1, step: 0.01, format: panText,
-      id: `pan-${base.replace(/[^a-z0-9]+/gi, "-")}`,
       onchange: (v) => change((s) => { at(s, base).pan = v; }),
     });
   }
@@ -553,6 +617,7 @@ export function initMixer(root = document.getElementById("mixer")) {
     },
     el("span", { class: "fade fade-in", style: `width:${fin}px` }),
     el("span", { class: "fade fade-out", style: `width:${fout}px` }),
+    clipWave(c, w),
     el("span", { class: "clip-name", text: sourceLabel(c.source) }),
     flags ? el("span", { class: "flags", text: flags }) : null);
     box.addEventListener("click", () => { selected = [ti, ci]; drawTimeline(); });
@@ -685,7 +750,7 @@ export function initMixer(root = document.getElementById("mixer")) {
   }
 
   function shapeCtl(label, path, value, onchange) {
-    const id = `c-${path.replace(/[^a-z0-9]+/gi, "-")}`;
+    const id = idOf(path);
     const select = el("select", { id, disabled: !editable },
       data.limits.fade_shapes.map((s) => el("option", { value: s, selected: s === value }, s.replace("_", " "))));
     select.addEventListener("change", () => onchange(select.value));
@@ -721,7 +786,7 @@ export function initMixer(root = document.getElementById("mixer")) {
     const mix = (frame.payload || {}).mix || {};
     if (mix.id !== data.mix) return;
     if (mine.has(mix.spec_revision) || mix.spec_revision <= revision) return; // our own save
-    if (dirty || saving) { refetchAfterSave = true; return; }
+    if (dirty || saving) { remoteRevision = Math.max(remoteRevision, mix.spec_revision); return; }
     load();
   });
   live.on("mix.draft_created", (frame) => {
