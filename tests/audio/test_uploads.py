@@ -690,9 +690,11 @@ def test_sandbox_timeout_kills_that_probe_only(tmp_path: Path) -> None:
 
     def run_slow() -> None:
         try:
-            probe_isolated(str(slow), limits, timeout_s=1.0)
+            outcome["slow_returned"] = probe_isolated(str(slow), limits, timeout_s=1.0)
         except ProbeCrashed as exc:
             outcome["slow"] = str(exc)
+        except BaseException as exc:  # reported by the assertion below, not lost in the thread
+            outcome["slow_raised"] = repr(exc)
 
     thread = threading.Thread(target=run_slow)
     thread.start()
@@ -702,7 +704,8 @@ def test_sandbox_timeout_kills_that_probe_only(tmp_path: Path) -> None:
     thread.join(30)
     assert (status, info["format"]) == ("ok", "wav")
     assert outcome["good_done_while_slow_ran"]
-    assert outcome["slow"] == "reading the file took too long"
+    assert not thread.is_alive(), "the slow probe was not stopped within 30 s"
+    assert outcome.get("slow") == "reading the file took too long", outcome
     from tests.audio.conftest import wait_for
 
     wait_for(lambda: not _probe_children(), 10)
