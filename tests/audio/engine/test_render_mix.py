@@ -356,3 +356,16 @@ def test_a_tiny_stretched_clip(tmp_path: Path) -> None:
     clip = {"source": "x.wav", "start": 5, "length": 2, "stretch": 4.0, "pitch_semitones": 1}
     got, report = mix(tmp_path, spec_of(RATE, [{"id": "a", "clips": [clip]}]), {"x.wav": (x, RATE)})
     assert report["frames"] == 13 and got.shape == (2, 13)
+
+
+def test_a_mono_clip_on_a_stereo_track_feeds_both_sides(tmp_path: Path) -> None:
+    """A track with any stereo clip is stereo (balance law); its mono clips play on both sides."""
+    m = noise(RATE, 0.3, seed=18)
+    s = noise(RATE, 0.3, channels=2, seed=19)
+    clips = [{"source": "m.wav", "start": 0}, {"source": "s.wav", "start": 1000}]
+    spec = spec_of(RATE, [{"id": "a", "pan": 0.25, "clips": clips}])
+    got, _ = mix(tmp_path, spec, {"m.wav": (m, RATE), "s.wav": (s, RATE)})
+    n = 1000 + s.shape[1]
+    both = placed(n, 0, np.concatenate([m, m])) + placed(n, 1000, s)
+    left, right = stereo_law(0.25)
+    close(got, np.stack([both[0] * left, both[1] * right]))

@@ -3,6 +3,7 @@ to the full render over it, a cache that spares clip work, bit depths that clip 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import struct
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audio.engine.loudness import measure
 from audio.engine.render import MixSpec, RangeInvalid, SpecInvalid, render
 from tests.audio.engine.mixes import noise, spec_of, tone, write_source
 
@@ -223,3 +225,21 @@ def test_no_partial_file_when_a_render_fails(tmp_path: Path, sources: dict[str, 
     with pytest.raises(SpecInvalid, match=r"tracks\[1\]\.clips\[0\]\.source: .*gone\.wav"):
         render(spec, missing, tmp_path / "out.wav")
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out", "out"))]
+
+
+def test_the_report_measures_what_was_written(tmp_path: Path, sources: dict[str, Path]) -> None:
+    """Loudness, true peak and sample peak are the engine's meter on the stored samples;
+    each track's peak is its post-fader level."""
+    spec = busy_spec()
+    report, _ = run(tmp_path, spec, sources, "m.wav")
+    data, _ = sf.read(tmp_path / "m.wav", dtype="float32")
+    figures = measure(data.T, RATE)
+    assert report["integrated_lufs"] == pytest.approx(figures.integrated_lufs, abs=1e-3)
+    assert report["true_peak_dbtp"] == pytest.approx(figures.true_peak_dbtp, abs=1e-3)
+    assert report["sample_peak_dbfs"] == pytest.approx(figures.sample_peak_dbfs, abs=1e-3)
+    assert report["duration_s"] == pytest.approx(report["frames"] / RATE)
+    solo = copy.deepcopy(spec)
+    solo["tracks"] = [dict(solo["tracks"][2])]  # alone, no master fx: its peak is the mix's
+    solo.pop("master")
+    alone, _ = run(tmp_path, solo, sources, "alone.wav")
+    assert alone["tracks"][0]["peak_dbfs"] == pytest.approx(alone["sample_peak_dbfs"], abs=1e-3)
