@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 
-from audio.engine.errors import AudioError, FileMissing
+from audio.engine.errors import AudioError, FileMissing, Unreadable
 from audio.engine.io import DEFAULT_LIMITS, Limits, PathLike
 from audio.engine.loudness import LoudnessMeter
 from audio.engine.render.clips import (
@@ -168,7 +168,14 @@ def render(
             cache = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="render-")))
         else:
             cache = Path(cache_dir)
-            cache.mkdir(parents=True, exist_ok=True)
+            try:
+                cache.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise Unreadable(
+                    f"{cache}: cannot use as a cache folder ({exc.strerror})"
+                ) from None
+            if not os.access(cache, os.W_OK):
+                raise Unreadable(f"{cache}: cannot use as a cache folder (not writable)")
         store = ClipStore(cache, rate, limits)
         loaded = _load_sources(spec, sources, store, progress)
         ends = [

@@ -21,6 +21,8 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from audio.engine.errors import Unreadable
+
 DITHER_BLOCK = 8192  # dither noise is drawn per block of this many frames, by block index
 BIT_DEPTHS = ("32f", "24", "16")
 _HEADER = 12 + 8 + 28  # RIFF/WAVE, JUNK
@@ -61,7 +63,10 @@ class WavWriter:
         self.sha = hashlib.sha256()
         self.tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.part"
         # os.open with 0o666 honours the umask (mkstemp would leave the file private)
-        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as exc:
+            raise Unreadable(f"{path}: cannot write there ({exc.strerror})") from None
         self.fh: BinaryIO = os.fdopen(fd, "wb")
         self.fmt = _fmt(bit_depth, channels, sample_rate)
         self.fh.write(self._header(0))
@@ -122,19 +127,29 @@ class WavWriter:
                 data = inter.astype("<i2").tobytes()
             else:
                 data = inter.view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
-        self.fh.write(data)
+        self._put(data)
         self.sha.update(data)
         self.frames += block.shape[1]
         return stored
 
     def close(self) -> None:
         """Patch the sizes, flush to disk and rename over ``path``."""
-        self.fh.seek(0)
-        self.fh.write(self._header(self.frames))
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
-        os.replace(self.tmp, self.path)
+        try:
+            self.fh.seek(0)
+            self.fh.write(self._header(self.frames))
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            raise Unreadable(f"{self.path}: cannot write ({exc.strerror})") from None
+
+    def _put(self, data: bytes) -> None:
+        """A full disk or a vanished folder is bad output, reported as such, not a crash."""
+        try:
+            self.fh.write(data)
+        except OSError as exc:
+            raise Unreadable(f"{self.path}: cannot write ({exc.strerror})") from None
 
     def abort(self) -> None:
         if not self.fh.closed:

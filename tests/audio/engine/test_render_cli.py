@@ -180,6 +180,7 @@ def test_every_kind_of_bad_spec_exits_2_with_one_line(
         (["mix.json", "out.wav", "--range", "900000:900100"], "error: range: start 900000"),
         (["mix.json", "out.wav", "--bit-depth", "8"], "error: argument --bit-depth: invalid"),
         (["mix.json", "out.wav", "--threads", "0"], "error: --threads: 0 is outside 1-64"),
+        (["mix.json", "out.wav", "--cache-dir", "mix.json"], "error: mix.json: cannot use as a"),
     ],
 )
 def test_bad_files_and_options(
