@@ -420,24 +420,38 @@ def asset_read_range(
 def asset_path(asset: Asset) -> Iterator[Path]:
     """A local path to the asset's bytes (for the engine): the stored file (local storage), a
     hard link to the staged file (so its removal by the store job takes nothing away from the
-    reader), or a scratch copy of the remote object; links and copies are removed afterwards."""
+    reader; a copy where the filesystem has no hard links), or a scratch copy of the remote
+    object; links and copies are removed afterwards."""
     if asset.stored_at == StoredAt.STAGED:
         link = upload_dir() / f"{SCRATCH_PREFIX}{uuid.uuid4().hex}{Path(asset.storage_name).suffix}"
         try:
-            os.link(asset_staged_path(asset), link)
-        except FileNotFoundError:
-            asset.refresh_from_db(fields=["stored_at"])
-            if asset.stored_at == StoredAt.STAGED:
-                raise
-        else:
-            try:
+            if _link_or_copy_staged(asset, link):
                 os.utime(link)  # a fresh scratch file for the sweep, however old the upload
                 yield link
-            finally:
-                link.unlink(missing_ok=True)
-            return
+                return
+        finally:
+            link.unlink(missing_ok=True)
     with local_path(asset.storage_name) as path:
         yield path
+
+
+def _link_or_copy_staged(asset: Asset, dest: Path) -> bool:
+    """Link (or copy) the staged file to `dest`; False when the asset's bytes are in storage."""
+    try:
+        os.link(asset_staged_path(asset), dest)
+        return True
+    except FileNotFoundError:
+        asset.refresh_from_db(fields=["stored_at"])
+        if asset.stored_at == StoredAt.STAGED:
+            raise
+        return False
+    except OSError:  # no hard links here: copy from the staged file, opened first
+        fh = _staged_handle(asset)
+        if fh is None:
+            return False
+        with fh, open(dest, "xb") as out:
+            shutil.copyfileobj(fh, out, COPY_BLOCK)
+        return True
 
 
 def _file_digests(path: Path, on_block: Callable[[int], None]) -> tuple[str, str, int]:

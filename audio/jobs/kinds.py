@@ -120,7 +120,7 @@ NOOP = JobKindSpec(name=JobKind.NOOP, handler=noop, time_limit_s=60.0, progress_
 STORE = JobKindSpec(
     name=JobKind.STORE,
     handler=store,
-    time_limit_s=3600.0,  # up to 2 GiB to a slow bucket
+    time_limit_s=1500.0,  # 2 GiB at 1.5 MB/s; under the broker visibility timeout (1800 s)
     progress_weight=0.5,
     capability=Capability.ASSET_UPLOAD,
     subject="asset",
