@@ -30,6 +30,7 @@ from audio.services.mixes import mix_create
 from audio.services.renders import render_cache_dir
 from eventlog.models import Event
 from eventlog.schemas import EVENT_SCHEMAS
+from pages.activity import describe
 from sessions.services.keepers import take_set_keeper
 from studio.services.songs import song_create
 from tests.audio.audiofiles import write_wav
@@ -382,6 +383,14 @@ def test_rendering_gives_the_draft_its_audio_and_the_same_spec_twice_the_same_as
     assert Job.objects.filter(asset=first.asset, kind="analyze").count() == 1
     assert list(render_cache_dir(scenario.project.pk).iterdir())  # the clip cache is per project
     _events_follow_their_schemas()
+    # the activity feed tells the draft and the render by the version's name, once each
+    engineer = scenario.users["engineer"]
+    who = engineer.get_short_name() or engineer.username
+    texts = [a.text for a in describe(list(Event.objects.order_by("seq")))]
+    assert f"{who} started Mix 1 (draft) of 'Night Drive'" in texts
+    assert texts.count(f"{who} rendered Mix 1 of 'Night Drive'") == 1
+    assert f"{who} rendered Mix 2 of 'Night Drive'" in texts
+    assert not [t for t in texts if "Render job" in t]
 
 
 @pytest.mark.django_db
