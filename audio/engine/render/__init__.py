@@ -195,7 +195,7 @@ def render(
             stop = min(mix_end + round(TAIL_MAX_S * rate), spec.max_frames)
         else:
             stop = mix_end
-        w0, w1 = _window(frame_range, stop if not tail else None, mix_end, stop)
+        w0, w1 = _window(frame_range, stop)
         if frame_range is not None and (not tail or w1 <= mix_end):
             stop = min(stop, -(-w1 // BLOCK) * BLOCK)
         frozen: list[tuple[Path, Path]] = []
@@ -286,19 +286,17 @@ def _readers(
     return readers
 
 
-def _window(
-    frame_range: tuple[int, int] | None, total: int | None, mix_end: int, stop: int
-) -> tuple[int, int]:
-    """The frames to write: all, or ``frame_range`` checked and cut to the mix's end."""
+def _window(frame_range: tuple[int, int] | None, stop: int) -> tuple[int, int]:
+    """The frames to write: all, or ``frame_range`` checked and cut to ``stop`` (the mix's
+    end, or with a tail still to measure, the furthest it can reach: cut again after)."""
     if frame_range is None:
         return 0, stop
     start, end = frame_range
     if start < 0 or end <= start:
         raise RangeInvalid(f"range: {start}:{end} is not a window (need 0 <= START < END)")
-    limit = total if total is not None else stop
-    if start >= limit:
-        raise RangeInvalid(f"range: start {start} is not before the end of the mix ({limit})")
-    return start, min(end, limit)
+    if start >= stop:
+        raise RangeInvalid(f"range: start {start} is not before the end of the mix ({stop})")
+    return start, min(end, stop)
 
 
 def _tail_end(held: list[tuple[int, Any]], mix_end: int) -> int:

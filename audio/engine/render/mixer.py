@@ -183,7 +183,6 @@ class Mix:
     tracks: list[Strip]  # audible tracks, in spec order
     buses: list[Strip]  # audible buses, feeding order
     master_board: Any
-    track_ids: list[str]  # every track, for the report
 
     @property
     def stateful(self) -> bool:
@@ -214,7 +213,7 @@ def build_mix(spec: MixSpec, readers: dict[int, list[ClipReader]]) -> Mix:
         for b in spec.bus_order()
         if b in reached and not by_id[b].mute
     ]
-    mix = Mix(spec, tracks, buses, _board(spec.master.fx), [t.id for t in spec.tracks])
+    mix = Mix(spec, tracks, buses, _board(spec.master.fx))
     _mark_early(mix)
     return mix
 
