@@ -12,6 +12,7 @@ from eventlog.services import event_record, project_lock
 from sessions.models import Approval, Verdict
 from sessions.payloads import approval_payload
 from sessions.services.checks import MAX_BODY, invalid, version_fields, version_of
+from studio.errors import Conflict
 from studio.models import Membership
 from studio.roles import Capability, Role
 from studio.selectors import require_capability
@@ -80,6 +81,8 @@ def approval_give(
     version = version_of(mix, master)
     capability = Capability.MIX_APPROVE if mix is not None else Capability.MASTER_APPROVE
     require_capability(user=actor, project_id=version.project_id, capability=capability)
+    if isinstance(version, Mix) and version.is_draft:
+        raise Conflict(f"{version} has no audio yet: render it, then review it", code="mix_draft")
     if verdict not in Verdict.values:
         raise invalid("verdict", f"choose one of {', '.join(Verdict.values)}")
     note = (note or "").strip()

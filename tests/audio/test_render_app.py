@@ -182,6 +182,10 @@ def test_a_draft_from_a_spec_and_its_replacement_record_events_and_revisions(
     assert _events("mix.spec_changed") == 1
     event = Event.objects.filter(type="mix.spec_changed").get()
     assert event.payload["mix"]["spec_revision"] == 1
+    review = scenario.client("artist").post(
+        "/api/approvals/", {"mix": mix_id, "verdict": "approved"}, format="json"
+    )
+    assert review.status_code == 409 and review.json()["code"] == "mix_draft"
     discard = client.delete(f"/api/mixes/{mix_id}/")
     assert discard.status_code == 204 and not Mix.objects.filter(pk=mix_id).exists()
     assert _events("mix.draft_discarded") == 1
