@@ -28,8 +28,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audio import storage
-from audio.models import Asset, Job, JobKind, StoredAt, Upload, UploadState
+from audio.models import JOB_OVER, Asset, Job, JobKind, StoredAt, Upload, UploadState
 from audio.services import assets as asset_services
+from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
 from eventlog.services import project_lock
 from studio.errors import Conflict, DomainError, Invalid, NotFound
@@ -44,6 +45,10 @@ READ_BLOCK = 1024 * 1024
 KINDS = ("stem", "take", "mix")
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 METADATA_KEYS = ("filename", "project", "song", "kind", "instrument", "part", "note", "filetype")
+# A staged asset whose store jobs all ended without storing it gets another this long after the
+# last one ended, up to this many in all (storage down past the retries, or misconfigured).
+STORE_AGAIN_AFTER_S = 600
+STORE_JOBS_MAX = 5
 
 
 class TooLarge(DomainError):
@@ -446,6 +451,35 @@ def _unstage_unused(project_id: int, sha256: str, path: Path) -> bool:
     except Exception:
         logger.warning("could not remove staged file %s; the sweep will", path.name, exc_info=True)
         return False
+
+
+def store_stalled_assets() -> int:
+    """Queue a new store job for each staged asset whose store jobs all ended (failed after
+    their retries, lost, or cancelled) at least STORE_AGAIN_AFTER_S ago, while it has had fewer
+    than STORE_JOBS_MAX; so a file reaches storage once storage is back or fixed. Returns the
+    count queued."""
+    cutoff = timezone.now() - timedelta(seconds=STORE_AGAIN_AFTER_S)
+    live = Job.objects.filter(kind=JobKind.STORE).exclude(state__in=JOB_OVER)
+    candidates = (
+        Asset.objects.filter(stored_at=StoredAt.STAGED)
+        .exclude(pk__in=live.values("asset_id"))
+        .values_list("pk", "project_id")
+    )
+    queued = 0
+    for asset_id, project_id in candidates[:100]:
+        with transaction.atomic():
+            project_lock(project_id)
+            asset = Asset.objects.filter(pk=asset_id, stored_at=StoredAt.STAGED).first()
+            if asset is None:
+                continue
+            ended = Job.objects.filter(asset=asset, kind=JobKind.STORE)
+            if ended.exclude(state__in=JOB_OVER).exists() or ended.count() >= STORE_JOBS_MAX:
+                continue
+            if ended.filter(finished_at__gt=cutoff).exists():
+                continue
+            job_services.job_create(actor=None, project=project_id, kind=JobKind.STORE, asset=asset)
+            queued += 1
+    return queued
 
 
 def sweep_staged_files() -> int:

@@ -11,21 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from moto import mock_aws
 
 from audio import storage, tasks
 from audio.jobs.runner import run_job
+from audio.jobs.sweep import sweep
 from audio.models import Asset, Job, JobKind, JobState, StoredAt, Upload
 from audio.services.assets import asset_ingest_file
-from audio.services.uploads import upload_sweep_expired
+from audio.services.uploads import STORE_AGAIN_AFTER_S, STORE_JOBS_MAX, upload_sweep_expired
 from eventlog.models import Event
 from tests.audio.audiofiles import wav_bytes
 from tests.audio.conftest import tus_create, tus_patch, upload_bytes
@@ -366,6 +369,52 @@ def test_s3_store_refuses_a_staged_file_that_changed(
     asset.refresh_from_db()
     assert job.state == JobState.FAILED and job.error_code == "job.error"
     assert asset.stored_at == StoredAt.STAGED and staged.exists() and _keys(s3) == []
+
+
+def test_s3_a_staged_asset_whose_store_jobs_ended_gets_another(
+    s3: Any, scenario: Any, tus_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A staged asset whose store jobs all ended without storing it (failed past their
+    retries, lost, cancelled) gets a new store job from the sweep, once the last ended long
+    enough ago and up to a bound; so the file reaches S3 once S3 is fixed."""
+    data = wav_bytes(seconds=0.3, seed=47)
+    done = upload_bytes(tus_client, data, filename="late.wav", project=scenario.project.pk)
+    asset = Asset.objects.get(pk=int(done["Studio-Asset-Id"]))
+    first = _store_job(asset)
+    assert sweep()["stores_queued"] == 0  # its store job is still queued
+
+    def refused(**kwargs: Any) -> None:  # a misconfigured bucket: a 403, not retried
+        raise ClientError({"Error": {"Code": "AccessDenied"}}, "PutObject")
+
+    unhook = _on_s3_call("PutObject", refused)
+    assert run_job(first.pk) == "failed"
+    unhook()
+    assert sweep()["stores_queued"] == 0  # it only just failed
+    Job.objects.filter(pk=first.pk).update(
+        finished_at=timezone.now() - timedelta(seconds=STORE_AGAIN_AFTER_S + 1)
+    )
+    assert sweep()["stores_queued"] == 1
+    assert sweep()["stores_queued"] == 0  # the new one is queued
+    again = Job.objects.filter(asset=asset, kind=JobKind.STORE).exclude(pk=first.pk).get()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert run_job(again.pk) == "done"
+    asset.refresh_from_db()
+    assert asset.stored_at == StoredAt.STORAGE and _object(s3, asset.storage_name) == data
+    assert sweep()["stores_queued"] == 0  # stored: nothing more
+
+    # bounded: an asset that already had STORE_JOBS_MAX store jobs gets no more
+    Asset.objects.filter(pk=asset.pk).update(stored_at=StoredAt.STAGED)
+    long_ago = timezone.now() - timedelta(seconds=STORE_AGAIN_AFTER_S + 1)
+    for _ in range(STORE_JOBS_MAX - 2):
+        Job.objects.create(
+            project=scenario.project,
+            kind=JobKind.STORE,
+            asset=asset,
+            state=JobState.FAILED,
+            finished_at=long_ago,
+        )
+    Job.objects.filter(asset=asset).update(finished_at=long_ago)
+    assert sweep()["stores_queued"] == 0
 
 
 def test_s3_refused_completion_and_sweep_leave_no_staged_file(
