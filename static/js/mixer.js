@@ -117,6 +117,7 @@ export function initMixer(root = document.getElementById("mixer")) {
   let selected = null; // [trackIndex, clipIndex]
   let playhead = 0; // seconds
   let zoom = Number(zoomEl?.value || 16); // px per second
+  let fitted = false; // the first draw fits the programme to the timeline's width
   let saveTimer = null;
   let saving = null; // the promise of the PUT in flight
   let dirty = false;
@@ -415,7 +416,7 @@ export function initMixer(root = document.getElementById("mixer")) {
         const logSlider = p.unit === "Hz";
         body.append(numberCtl({
           label: words(name), path, value, min: p.lo, max: p.hi, step, unit: p.unit === "Hz" ? "" : p.unit,
-          format: (v) => `${p.unit === "Hz" && v >= 1000 ? `${round(v / 1000, 0.01)} k` : round(v, step)}${p.unit ? ` ${p.unit}` : ""}`,
+          format: (v) => `${p.unit === "Hz" && v >= 1000 ? `${round(v / 1000, 0.01)} k` : round(v, 0.01)}${p.unit ? ` ${p.unit}` : ""}`,
           slider: logSlider ? [p.lo, Math.min(p.hi, 20000)] : undefined,
           onchange: (v, fromRange) => change((s) => { at(s, base).fx[i][name] = fromRange ? round(v, step) : v; }),
         }));
@@ -564,9 +565,16 @@ export function initMixer(root = document.getElementById("mixer")) {
   // --- timeline ------------------------------------------------------------------------------
   function drawTimeline({ editor = true } = {}) {
     if (!innerEl || !spec) return;
-    const total = Math.max(programmeSeconds(), 10) + 4;
-    const width = Math.ceil(total * zoom);
     const label = parseFloat(getComputedStyle(timelineEl).getPropertyValue("--lane-label")) || 96;
+    if (!fitted && timelineEl.clientWidth > label) {
+      fitted = true;
+      const fit = (timelineEl.clientWidth - label - 2) / (Math.max(programmeSeconds(), 10) * 1.08);
+      zoom = Math.max(Number(zoomEl?.min || 2), Math.min(Number(zoomEl?.max || 200), Math.floor(fit)));
+      if (zoomEl) zoomEl.value = String(zoom);
+    }
+    root.dataset.zoom = String(zoom);
+    const total = Math.max(programmeSeconds(), 10) * 1.08 + 1;
+    const width = Math.ceil(total * zoom);
     innerEl.style.width = `${width + label}px`;
     const ruler = el("div", { class: "ruler", id: "ruler", title: "Click to move the playhead" });
     const every = [1, 2, 5, 10, 15, 30, 60, 120].find((s) => s * zoom >= 60) || 300;
@@ -773,6 +781,9 @@ export function initMixer(root = document.getElementById("mixer")) {
       revision = body.spec_revision;
       root.dataset.revision = String(revision);
       editable = Boolean(data.can_edit && body.editable && data.draft === data.mix);
+      if (!editable && saveEl && root.dataset.save === "saved") {
+        saveEl.textContent = data.can_edit ? "" : "You listen: the team's changes appear here live";
+      }
       drawAll();
       if (renderJob) setState("rendering");
       else setState(editable ? "ready" : "readonly");
@@ -830,6 +841,9 @@ export function initMixer(root = document.getElementById("mixer")) {
     const listen = `/mixes/${mix.id}/${data.previous ? `?b=${data.previous}` : ""}`;
     renderText.replaceChildren(`Mix ${mix.number} is rendered. `, el("a", { href: listen, id: "rendered-link" }, data.previous ? "Listen, A/B with the previous version →" : "Listen →"));
     if (renderBtn) renderBtn.remove();
+    const name = document.getElementById("mix-name");
+    if (name) name.textContent = `· Mix ${mix.number}`;
+    if (previewBtn) previewBtn.hidden = true;
     setState("rendered");
     drawAll();
     if (renderedHere) location.assign(listen);
