@@ -815,7 +815,13 @@ export function initMixer(root = document.getElementById("mixer")) {
   });
   live.on("job.queued", (frame) => {
     const job = (frame.payload || {}).job || {};
-    if (job.kind === "render" && job.mix === data.mix && renderJob == null) { renderJob = job.id; showProgress(0); }
+    if (job.kind !== "render" || job.mix !== data.mix || renderJob != null) return;
+    // Someone started the render: the spec is frozen while it runs.
+    renderJob = job.id;
+    showProgress(0);
+    if (renderBtn) renderBtn.disabled = true;
+    if (editable) { editable = false; drawAll(); }
+    setState("rendering");
   });
   for (const type of ["job.failed", "job.cancelled"]) {
     live.on(type, (frame) => {
@@ -825,7 +831,8 @@ export function initMixer(root = document.getElementById("mixer")) {
       progressEl.dataset.state = "failed";
       renderText.textContent = type === "job.failed" ? `The render failed: ${job.error || (frame.payload || {}).error || "see the job"}` : "The render was cancelled.";
       if (renderBtn) renderBtn.disabled = false;
-      setState(editable ? "ready" : "readonly");
+      renderedHere = false;
+      load(); // the draft is editable again
     });
   }
   live.on("mix.rendered", (frame) => {

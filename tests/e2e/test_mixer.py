@@ -156,6 +156,18 @@ def test_mixer_engineer_mixes_renders_and_artist_ab_compares(
     _saved(engineer)
     expect(error).to_have_text("")
 
+    # Reordered: the compressor first, then back behind the EQ.
+    vocal.get_by_role("button", name="Move Compressor up").click()
+    expect(vocal.locator("details.fx").first).to_have_attribute("data-fx", "Compressor")
+    _saved(engineer)
+    assert [fx["type"] for fx in _spec(engineer, mix_id)["spec"]["tracks"][3]["fx"]] == [
+        "Compressor",
+        "PeakFilter",
+    ]
+    vocal.get_by_role("button", name="Move Compressor down").click()
+    expect(vocal.locator("details.fx").first).to_have_attribute("data-fx", "PeakFilter")
+    _saved(engineer)
+
     saved = _spec(engineer, mix_id)["spec"]
     bass, keys, vocal_track = saved["tracks"][1], saved["tracks"][2], saved["tracks"][3]
     assert bass["gain_db"] == pytest.approx(-3.0)

@@ -203,6 +203,7 @@ PAGES: dict[str, Page] = {
         post="P", kwarg="sample_id", make="sample", form=(("clearance", "cleared"),)
     ),
     "song-audio": Page(get="PEAV", kwarg="song_id", make="song"),
+    "song-mixer": Page(get="PEAV", kwarg="song_id", make="song"),
     "asset-preview": Page(get="PEAV", kwarg="asset_id", make="asset"),
     "mix-player": Page(get="PEAV", kwarg="mix_id", make="mix"),
     "mix-comments": Page(
