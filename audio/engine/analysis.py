@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from audio.engine.io import BLOCK_FRAMES, DEFAULT_LIMITS, Limits, PathLike, probe, read_blocks
 from audio.engine.loudness import LoudnessMeter
+from audio.engine.mastering.truepeak import AccurateTruePeak
 from audio.engine.types import AudioInfo, ProgressFn
 
 SILENCE_THRESHOLD = 10 ** (-60 / 20)  # -60 dBFS: quieter than this counts as silence
@@ -87,6 +88,8 @@ class AnalysisReport:
     format: str | None = None
     codec: str | None = None
     bit_depth: int | None = None
+    # Within 0.05 dB of 32x oversampling (true_peak_dbtp is BS.1770-4's 4x, which under-reads)
+    true_peak_accurate_dbtp: float | None = None
     peaks: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,6 +188,7 @@ class Analyzer:
         self.sample_rate = sample_rate
         self.channels = channels
         self.meter = LoudnessMeter(sample_rate, channels, series=False)
+        self.accurate = AccurateTruePeak(channels)
         self.frames = 0
         self.sums = np.zeros(channels)
         self.squares = np.zeros(channels)
@@ -206,6 +210,7 @@ class Analyzer:
         x64 = x.astype(np.float64)
         peak = np.maximum(x.max(axis=1), -x.min(axis=1)).astype(np.float64)
         self.meter.process(x, sample_peak=peak, as_float64=x64)
+        self.accurate.feed(x)
         np.maximum(self.peak, peak, out=self.peak)
         self.sums += x64.sum(axis=1)
         self.squares += np.einsum("ij,ij->i", x64, x64)
@@ -305,6 +310,7 @@ class Analyzer:
             format=info.format if info else None,
             codec=info.codec if info else None,
             bit_depth=info.bit_depth if info else None,
+            true_peak_accurate_dbtp=self.accurate.dbtp(),
             peaks=self.peaks.result(self.sample_rate, duration) if self.peaks else None,
         )
 
