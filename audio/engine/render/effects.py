@@ -121,4 +121,4 @@ def build_board(fx: list[tuple[str, dict[str, float | str]]]) -> Any:
     """A ``pedalboard.Pedalboard`` of fresh plugins, in order (imported lazily, as above)."""
     import pedalboard
 
-    return pedalboard.Pedalboard([build_plugin(k, p) for k, p in fx])  # type: ignore[attr-defined]
+    return pedalboard.Pedalboard([build_plugin(k, p) for k, p in fx])  # type: ignore[attr-defined, unused-ignore]
