@@ -75,7 +75,7 @@ from audio.engine.render.clips import (
     Source,
     resampled_frames,
 )
-from audio.engine.render.mixer import BLOCK, Mix, build_mix, run
+from audio.engine.render.mixer import BLOCK, Mix, build_mix, mark_early, run
 from audio.engine.render.spec import MixSpec, SpecInvalid
 from audio.engine.render.wav import BIT_DEPTHS, WavWriter
 from audio.engine.types import ProgressFn
@@ -196,11 +196,12 @@ def render(
         else:
             stop = mix_end
         w0, w1 = _window(frame_range, stop)
+        frozen: list[tuple[Path, Path]] = []
+        if cache_dir is not None:  # keyed by the full render's end, before any window cuts it
+            frozen = _freeze(spec, mix, loaded, cache, stop, stack, write=frame_range is None)
+            mark_early(mix)  # a frozen track keeps no state: a window need not run it from 0
         if frame_range is not None and (not tail or w1 <= mix_end):
             stop = min(stop, -(-w1 // BLOCK) * BLOCK)
-        frozen: list[tuple[Path, Path]] = []
-        if cache_dir is not None and frame_range is None:
-            frozen = _freeze(spec, mix, loaded, cache, stop, stack)
         seed = _seed(spec, loaded, bit_depth)
         writer = stack.enter_context(WavWriter(out_path, rate, 2, bit_depth, seed))
         meter = LoudnessMeter(rate, 2, series=False)
@@ -310,13 +311,21 @@ def _tail_end(held: list[tuple[int, Any]], mix_end: int) -> int:
 
 
 def _freeze(
-    spec: MixSpec, mix: Mix, loaded: dict[str, Source], cache: Path, stop: int, stack: ExitStack
+    spec: MixSpec,
+    mix: Mix,
+    loaded: dict[str, Source],
+    cache: Path,
+    stop: int,
+    stack: ExitStack,
+    *,
+    write: bool,
 ) -> list[tuple[Path, Path]]:
     """Tracks with fx keep a copy of their signal after the fx (before fader, pan and sends)
     in the cache, keyed by everything that shapes it; the next render of the same frames
     reads that copy instead of running the clips and plugins again (a fader, pan, send, mute
-    or bus change then costs only the mix). Frames [0, stop) are frozen, so a render of
-    another length or a window makes its own."""
+    or bus change then costs only the mix). Frames [0, stop) of the full render are frozen
+    (``write``: full renders only); a window of the same mix reads them too, since the
+    plugins are causal and see the same blocks: its samples are the frozen ones."""
     tracks = {t.id: t for t in spec.tracks}
     renames: list[tuple[Path, Path]] = []
     for strip in mix.tracks:
@@ -354,6 +363,8 @@ def _freeze(
         final = cache / name
         if final.exists() and final.stat().st_size == stop * strip.channels * 4:
             strip.frozen = Frames(final, strip.channels)
+            continue
+        if not write:
             continue
         tmp = cache / f".{name}.{secrets.token_hex(8)}.part"
         strip.freezing = open(tmp, "wb")  # noqa: SIM115 (closed and renamed after the run)

@@ -214,7 +214,7 @@ def build_mix(spec: MixSpec, readers: dict[int, list[ClipReader]]) -> Mix:
         if b in reached and not by_id[b].mute
     ]
     mix = Mix(spec, tracks, buses, _board(spec.master.fx))
-    _mark_early(mix)
+    mark_early(mix)
     return mix
 
 
@@ -231,8 +231,9 @@ def _reach(bus: str, by_id: dict[str, Bus], reached: set[str]) -> None:
         _reach(d, by_id, reached)
 
 
-def _mark_early(mix: Mix) -> None:
-    """A strip must run from frame 0 when it or anything downstream keeps state."""
+def mark_early(mix: Mix) -> None:
+    """A strip must run from frame 0 when it or anything downstream keeps state (a track
+    read from its frozen copy keeps none of its own)."""
     master_early = mix.master_board is not None
     early: dict[str, bool] = {}
     for bus in reversed(mix.buses):  # downstream first
@@ -240,7 +241,9 @@ def _mark_early(mix: Mix) -> None:
         bus.early = bus.early or any(early.get(d, False) for d in _feeds(bus))
         early[bus.id] = bus.early
     for t in mix.tracks:
-        t.early = t.board is not None or (master_early and t.output == MASTER)
+        t.early = (t.board is not None and t.frozen is None) or (
+            master_early and t.output == MASTER
+        )
         t.early = t.early or any(early.get(d, False) for d in _feeds(t))
 
 

@@ -243,3 +243,46 @@ def test_the_report_measures_what_was_written(tmp_path: Path, sources: dict[str,
     solo.pop("master")
     alone, _ = run(tmp_path, solo, sources, "alone.wav")
     assert alone["tracks"][0]["peak_dbfs"] == pytest.approx(alone["sample_peak_dbfs"], abs=1e-3)
+
+
+@pytest.mark.parametrize("bits", ["32f", "24"])
+def test_a_window_reads_the_frozen_tracks_of_the_full_render(
+    tmp_path: Path, sources: dict[str, Path], bits: str
+) -> None:
+    """After a full render, a preview of the same mix reads each fx track's frozen copy (and
+    writes none): the same samples as the full render over the window."""
+    cache = tmp_path / "cache"
+    spec = busy_spec()
+    spec["master"] = {"gain_db": -1.0}  # nothing after the tracks' fx keeps state but the bus
+    full, _ = run(tmp_path, spec, sources, "full.wav", bit_depth=bits, cache_dir=cache)
+    entries = sorted(p.name for p in cache.iterdir())
+    spec["tracks"][0]["gain_db"] = -4.0  # a fader move, then a preview of it
+    part, _ = run(
+        tmp_path,
+        spec,
+        sources,
+        "part.wav",
+        bit_depth=bits,
+        cache_dir=cache,
+        frame_range=(21000, 33000),
+    )
+    again, _ = run(tmp_path, spec, sources, "again.wav", bit_depth=bits)
+    assert sorted(p.name for p in cache.iterdir()) == entries
+    whole, _ = sf.read(tmp_path / "again.wav", dtype="float64")
+    window, _ = sf.read(tmp_path / "part.wav", dtype="float64")
+    assert part["frames"] == 12000 and full["samples_sha256"] != again["samples_sha256"]
+    assert np.array_equal(window, whole[21000:33000])
+    # the copies are what the window read: zeroed, they silence their tracks in a new window
+    for frozen in cache.glob("track-*"):
+        frozen.write_bytes(bytes(frozen.stat().st_size))
+    run(
+        tmp_path,
+        spec,
+        sources,
+        "zeroed.wav",
+        bit_depth=bits,
+        cache_dir=cache,
+        frame_range=(21000, 33000),
+    )
+    zeroed, _ = sf.read(tmp_path / "zeroed.wav", dtype="float64")
+    assert not np.array_equal(zeroed, window)
