@@ -15,6 +15,7 @@ from typing import NoReturn
 from audio.engine.analysis import analyze_file
 from audio.engine.errors import AudioError
 from audio.engine.formats import labels_sentence
+from audio.engine.mastering import cli as master_cli
 from audio.engine.render import cli as render_cli
 
 EXIT_OK = 0
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         "wavesurfer.js accepts them)",
     )
     render_cli.add_parser(commands)
+    master_cli.add_parser(commands)
     return parser
 
 
@@ -74,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _analyze(args)
         if args.command == "render":
             return render_cli.run(args)
+        if args.command == "master":
+            return master_cli.run(args)
     except AudioError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT

@@ -50,6 +50,18 @@ _FINE = interpolation_kernel(FINE_HALF, FINE_PHASES, 9.0)
 _MARGIN = 10 ** (CANDIDATE_MARGIN_DB / 20)
 
 
+def coarse_interval_peaks(seg: npt.NDArray[np.float32], count: int) -> npt.NDArray[np.float32]:
+    """|x| at n + 1/4, 2/4, 3/4 (the largest) for ``count`` intervals; ``seg`` holds
+    x[n0-7 .. n0+count+7]. Also the limiter's detector: cheap, within the margin above."""
+    inner = np.zeros(count, dtype=np.float32)
+    for k in range(_COARSE.shape[1]):  # 16 shifted multiply-adds beat a strided matmul
+        y = np.zeros(count, dtype=np.float32)
+        for j in range(2 * COARSE_HALF):
+            y += _COARSE[j, k] * seg[j : j + count]
+        np.maximum(inner, np.abs(y), out=inner)
+    return inner
+
+
 class AccurateTruePeak:
     """Streaming accurate true peak: ``feed`` (channels, frames) blocks in order, then
     ``peaks()`` (linear, per channel) or ``dbtp()``.
@@ -98,13 +110,7 @@ class AccurateTruePeak:
     def _channel(self, seg: npt.NDArray[np.float32], count: int, best: float) -> float:
         """seg holds x[lo-63 .. lo+count+63]; returns the max over intervals lo..lo+count-1."""
         off = FINE_HALF - COARSE_HALF
-        coarse_seg = seg[off : off + count + 2 * COARSE_HALF - 1]
-        inner = np.zeros(count, dtype=np.float32)
-        for k in range(_COARSE.shape[1]):  # 16 shifted multiply-adds beat a strided matmul
-            y = np.zeros(count, dtype=np.float32)
-            for j in range(2 * COARSE_HALF):
-                y += _COARSE[j, k] * coarse_seg[j : j + count]
-            np.maximum(inner, np.abs(y), out=inner)
+        inner = coarse_interval_peaks(seg[off : off + count + 2 * COARSE_HALF - 1], count)
         samples = np.abs(seg[FINE_HALF - 1 : FINE_HALF - 1 + count + 1])
         ends = np.maximum(samples[:-1], samples[1:])
         best = max(best, float(ends.max()))

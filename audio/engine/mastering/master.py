@@ -1,0 +1,426 @@
+"""``master``: a file to a target loudness under a true-peak ceiling, measured on the final
+quantised samples.
+
+Passes, each streaming in fixed blocks (memory does not grow with length, apart from the
+limiter's per-unit arrays: 12 bytes per 16 frames, about 130 MB for an hour at 48 kHz):
+
+1. Read the input (analysing it), run the chain stages, and keep the pre-limiter signal in a
+   temporary raw float32 file beside OUT (optionally also written as OUT's stem +
+   ``.prelimiter.wav``).
+2. Detection: the limiter's unit peaks (samples and 4x values between them) and the
+   K-weighted energy of each unit.
+3. Search: the drive into the limiter is found by bisection (at most ``MAX_ITERATIONS``,
+   bracketed, so it cannot diverge) on the integrated loudness of the limited output,
+   predicted from the unit energies times the limiter's unit gains. Loudness rises
+   monotonically with drive, so the bracket always holds the answer. The bracket's top is
+   the drive that needs ``MAX_LIMITING_DB`` of limiting: a target beyond it is not met, and
+   the loudest result within it is written instead.
+4. Output: drive, limit, trim, quantise (plain rounding for 24 bit, TPDF dither once, last,
+   for 16), and measure what was written with the analyzer (BS.1770-4 loudness and the
+   accurate true-peak meter). If the true peak is over the ceiling the static trim is
+   lowered by the excess; if the loudness is off by more than ``LOUDNESS_TOLERANCE_LU`` the
+   prediction's bias is removed and the search run again. At most ``MAX_PASSES`` writes.
+5. Lossy check: the written master is encoded to MP3 at 320 kbit/s (LAME, through
+   pedalboard), decoded by libsndfile to the exact length, and measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from audio.engine.analysis import CLIP_LEVEL, AnalysisReport, Analyzer
+from audio.engine.errors import AudioError, EmptyAudio, Unreadable
+from audio.engine.io import BLOCK_FRAMES, DEFAULT_LIMITS, Limits, PathLike, probe, read_blocks
+from audio.engine.loudness import _KWeighting, channel_weights, integrated_loudness
+from audio.engine.mastering.limiter import (
+    UnitGains,
+    peak_db,
+    sample_gains,
+    unit_frames,
+    unit_peaks,
+)
+from audio.engine.mastering.presets import platforms_report
+from audio.engine.mastering.stages import Chain
+from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak, coarse_interval_peaks
+from audio.engine.render.wav import WavWriter
+from audio.engine.types import ProgressFn
+
+MAX_ITERATIONS = 12
+MAX_PASSES = 4
+MAX_LIMITING_DB = 12.0
+LOUDNESS_TOLERANCE_LU = 0.1  # re-run when further than this (the contract allows 0.2)
+DETECTION_MARGIN_DB = 0.1  # the limiter aims this far under the ceiling; the trim does the rest
+RELEASE_DB_PER_S = 60.0
+MP3_RATES = (32000, 44100, 48000)
+
+
+class MasterInvalid(AudioError):
+    code = "audio.master_invalid"
+
+
+@dataclass(frozen=True)
+class MasterSettings:
+    target_lufs: float = -14.0
+    ceiling_dbtp: float = -1.0
+    bit_depth: str = "24"
+    prelimiter: bool = False
+    chain: Chain = field(default_factory=Chain)
+    release_db_per_s: float = RELEASE_DB_PER_S
+    lossy_check: bool = True
+
+    def check(self) -> None:
+        if not -30.0 <= self.target_lufs <= -5.0:
+            raise MasterInvalid(f"--target-lufs: {self.target_lufs} is outside -30..-5")
+        if not -9.0 <= self.ceiling_dbtp <= 0.0:
+            raise MasterInvalid(f"--ceiling-dbtp: {self.ceiling_dbtp} is outside -9..0")
+        if self.bit_depth not in ("32f", "24", "16"):
+            raise MasterInvalid(f"--bit-depth: {self.bit_depth!r} is not 32f, 24 or 16")
+
+
+class _Raw:
+    """A temporary raw float32 file of (frames, channels), read back by frame range."""
+
+    def __init__(self, folder: Path, channels: int) -> None:
+        self.path = folder / f".master.{secrets.token_hex(8)}.raw"
+        self.channels = channels
+        self.frames = 0
+        try:
+            self.fh: BinaryIO = open(self.path, "w+b")  # noqa: SIM115 (closed in close())
+        except OSError as exc:
+            raise Unreadable(f"{folder}: cannot write there ({exc.strerror})") from None
+
+    def append(self, block: npt.NDArray[np.float32]) -> None:
+        try:
+            self.fh.write(np.ascontiguousarray(block.T, dtype="<f4").tobytes())
+        except OSError as exc:
+            raise Unreadable(f"{self.path.parent}: cannot write ({exc.strerror})") from None
+        self.frames += block.shape[1]
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32]:
+        """Frames start..stop-1 as (channels, n); zeros outside the programme."""
+        out = np.zeros((self.channels, stop - start), dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.frames)
+        if hi > lo:
+            self.fh.seek(lo * self.channels * 4)
+            data = np.frombuffer(self.fh.read((hi - lo) * self.channels * 4), dtype="<f4")
+            out[:, lo - start : hi - start] = data.reshape(hi - lo, self.channels).T
+        return out
+
+    def close(self) -> None:
+        self.fh.close()
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class _Detection:
+    unit: int
+    peaks_db: npt.NDArray[np.float64]
+    energy: npt.NDArray[np.float64]  # K-weighted, channel-weighted energy per unit
+    group_of_unit: npt.NDArray[np.int64]
+    frames_per_group: npt.NDArray[np.float64]
+
+
+def _detect(raw: _Raw, rate: int) -> _Detection:
+    unit = unit_frames(rate)
+    frames = raw.frames
+    units = -(-frames // unit)
+    peaks = np.empty(units, dtype=np.float64)
+    energy = np.empty(units, dtype=np.float64)
+    kw = _KWeighting(rate, raw.channels)
+    weights = np.asarray(channel_weights(raw.channels), dtype=np.float64)
+    for start in range(0, units * unit, BLOCK_FRAMES):
+        stop = min(start + BLOCK_FRAMES, units * unit)
+        ext = raw.read(start - COARSE_HALF + 1, stop + COARSE_HALF)
+        u0 = start // unit
+        peaks[u0 : stop // unit] = peak_db(unit_peaks(ext, unit))
+        x = ext[:, COARSE_HALF - 1 : COARSE_HALF - 1 + (stop - start)].astype(np.float64)
+        e = weights @ np.square(kw.process(x))
+        energy[u0 : stop // unit] = e.reshape(-1, unit).sum(axis=1)
+    group = (np.arange(units, dtype=np.int64) * unit * 10) // rate
+    groups = int(group[-1]) + 1 if units else 0
+    edges = (np.arange(groups + 1, dtype=np.int64) * rate) // 10
+    edges[-1] = min(int(edges[-1]), units * unit)
+    return _Detection(unit, peaks, energy, group, np.diff(edges).astype(np.float64))
+
+
+def _unit_gains(
+    det: _Detection, drive: float, threshold: float, release: float
+) -> npt.NDArray[np.float64]:
+    curve = UnitGains(drive, threshold, release)
+    step = BLOCK_FRAMES // det.unit
+    parts = [curve.feed(det.peaks_db[u : u + step]) for u in range(0, len(det.peaks_db), step)]
+    parts.append(curve.finish())
+    return np.concatenate(parts)
+
+
+def _predicted_lufs(det: _Detection, drive: float, gains: npt.NDArray[np.float64]) -> float | None:
+    e = det.energy * np.square(gains) * 10 ** (drive / 10)
+    group_e = np.bincount(det.group_of_unit, weights=e, minlength=len(det.frames_per_group))
+    if len(group_e) < 4:
+        total = float(group_e.sum()) / max(float(det.frames_per_group.sum()), 1.0)
+        return integrated_loudness(np.array([total])) if total > 0 else None
+    blocks = np.convolve(group_e, np.ones(4), mode="valid")
+    frames = np.convolve(det.frames_per_group, np.ones(4), mode="valid")
+    return integrated_loudness(blocks / np.maximum(frames, 1.0))
+
+
+@dataclass
+class _Plan:
+    drive: float
+    gains: npt.NDArray[np.float64]
+    predicted: float | None
+    met: bool
+    reason: str | None
+    iterations: int
+
+
+def _search(det: _Detection, target: float, threshold: float, release: float) -> _Plan:
+    """Bisection on the drive: loudness is monotonic in it, the bracket never loses the root."""
+    top_peak = float(det.peaks_db.max()) if len(det.peaks_db) else -240.0
+    unlimited = _predicted_lufs(det, 0.0, np.ones(len(det.peaks_db)))
+    if unlimited is None or top_peak < -200:
+        raise EmptyAudio("the input is silent (no loudness to master)")
+    hi = threshold + MAX_LIMITING_DB - top_peak  # the drive that needs 12 dB of limiting
+    lo = min(target - unlimited, hi) - 1.0
+
+    def loudness(drive: float) -> tuple[float, npt.NDArray[np.float64]]:
+        gains = _unit_gains(det, drive, threshold, release)
+        value = _predicted_lufs(det, drive, gains)
+        return (value if value is not None else -200.0), gains
+
+    hi_l, hi_g = loudness(hi)
+    if hi_l < target:
+        return _Plan(
+            hi,
+            hi_g,
+            hi_l,
+            False,
+            f"{target} LUFS needs more than {MAX_LIMITING_DB:g} dB of limiting under the "
+            f"ceiling; the loudest master within that reaches about {hi_l:.1f} LUFS",
+            1,
+        )
+    lo_l, lo_g = loudness(lo)
+    best = (lo, lo_g, lo_l) if abs(lo_l - target) < abs(hi_l - target) else (hi, hi_g, hi_l)
+    iterations = 2
+    while iterations < MAX_ITERATIONS and hi - lo > 0.001 and abs(best[2] - target) > 0.005:
+        mid = (lo + hi) / 2
+        mid_l, mid_g = loudness(mid)
+        iterations += 1
+        if abs(mid_l - target) < abs(best[2] - target):
+            best = (mid, mid_g, mid_l)
+        if mid_l < target:
+            lo = mid
+        else:
+            hi = mid
+    return _Plan(best[0], best[1], best[2], True, None, iterations)
+
+
+def _blocks_of(raw: _Raw) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+    for start in range(0, raw.frames, BLOCK_FRAMES):
+        yield start, raw.read(start, min(start + BLOCK_FRAMES, raw.frames))
+
+
+def _write(
+    raw: _Raw,
+    rate: int,
+    det: _Detection,
+    plan: _Plan,
+    trim_db: float,
+    out: Path,
+    bit_depth: str,
+    seed: int,
+) -> tuple[WavWriter, AnalysisReport]:
+    writer = WavWriter(out, rate, raw.channels, bit_depth, seed)
+    analyzer = Analyzer(rate, raw.channels, expected_frames=raw.frames, with_peaks=False)
+    unit = det.unit
+    scale = 10 ** ((plan.drive - trim_db) / 20)
+    gains = plan.gains
+    try:
+        for start, x in _blocks_of(raw):
+            u0 = start // unit
+            before = float(gains[u0 - 1]) if u0 > 0 else 1.0
+            last = u0 + -(-x.shape[1] // unit)
+            after = float(gains[last]) if last < len(gains) else 1.0
+            g = sample_gains(gains[u0:], 0, unit, x.shape[1], before, after) * scale
+            y = (x.astype(np.float64) * g).astype(np.float32)
+            stored = writer.write(y, start)
+            analyzer.feed(stored)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer, analyzer.finish()
+
+
+def _seed(digest: bytes, settings: MasterSettings) -> int:
+    h = hashlib.sha256(digest + repr(settings).encode())
+    return int.from_bytes(h.digest()[:8], "little")
+
+
+def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
+    """MP3 320 through LAME (pedalboard), decoded to the exact length by libsndfile."""
+    if rate not in MP3_RATES:
+        return {"skipped": f"MP3 needs 32, 44.1 or 48 kHz, not {rate} Hz"}
+    from pedalboard.io import AudioFile  # heavy: only when a master runs
+
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.mp3"
+    try:
+        with AudioFile(str(tmp), "w", rate, channels, quality="320") as f:
+            for block in read_blocks(path, BLOCK_FRAMES):
+                f.write(block)
+        meter = AccurateTruePeak(channels)
+        peak = 0.0
+        clipped = 0
+        over = 0
+        carry = np.zeros((channels, 0), dtype=np.float32)
+        for block in read_blocks(tmp, BLOCK_FRAMES):
+            meter.feed(block)
+            peak = max(peak, float(np.abs(block).max()))
+            clipped += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
+            ext = np.concatenate([carry, block], axis=1)
+            if ext.shape[1] >= 2 * COARSE_HALF:
+                count = ext.shape[1] - 2 * COARSE_HALF + 1
+                for c in range(channels):
+                    over += int(np.count_nonzero(coarse_interval_peaks(ext[c], count) > 1.0))
+                carry = ext[:, count:]
+            else:
+                carry = ext
+        tp = meter.dbtp()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {
+        "sample_peak_dbfs": 20 * math.log10(peak) if peak > 0 else None,
+        "true_peak_dbtp": tp,
+        "clipped_samples": clipped,
+        "intersample_clipped": over,
+    }
+
+
+def master_file(
+    src: PathLike,
+    out: PathLike,
+    settings: MasterSettings,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    on_progress: ProgressFn | None = None,
+) -> dict[str, Any]:
+    """Master ``src`` into ``out`` (WAV); returns the report. Raises AudioError on bad input."""
+    settings.check()
+    began = time.monotonic()
+    progress = on_progress or (lambda _f: None)
+    out_path = Path(out)
+    if out_path.is_dir():
+        raise Unreadable(f"{out_path}: is a folder, not a file to write")
+    info = probe(src, limits)
+    rate, channels = info.sample_rate, info.channels
+    raw = _Raw(out_path.parent, channels)
+    pre_path = out_path.with_name(out_path.stem + ".prelimiter.wav")
+    pre_writer: WavWriter | None = None
+    try:
+        if settings.prelimiter:
+            pre_writer = WavWriter(pre_path, rate, channels, "32f", 0)
+        analyzer = Analyzer(rate, channels, expected_frames=info.frames, with_peaks=False)
+        digest = hashlib.sha256()
+        chain = settings.chain.start(rate, channels)
+        for block in read_blocks(src, BLOCK_FRAMES, limits, info=info):
+            analyzer.feed(block)
+            digest.update(block.tobytes())
+            processed = chain.process(block)
+            if processed.shape[1]:
+                if pre_writer is not None:
+                    pre_writer.write(processed, raw.frames)
+                raw.append(processed)
+            progress(0.3 * min(1.0, analyzer.frames / max(info.frames, 1)))
+        tail = chain.finish()
+        if tail.shape[1]:
+            if pre_writer is not None:
+                pre_writer.write(tail, raw.frames)
+            raw.append(tail)
+        input_report = analyzer.finish(info)
+        det = _detect(raw, rate)
+        progress(0.4)
+        threshold = settings.ceiling_dbtp - DETECTION_MARGIN_DB
+        release = settings.release_db_per_s * det.unit / rate
+        target = settings.target_lufs
+        bias = 0.0  # the prediction's error, measured on the written output
+        trim = 0.0  # static trim after the limiter, from the measured true peak
+        plan = _search(det, target, threshold, release)
+        seed = _seed(digest.digest(), settings)
+        passes = 0
+        while True:
+            passes += 1
+            writer, report = _write(raw, rate, det, plan, trim, out_path, settings.bit_depth, seed)
+            progress(min(0.9, 0.4 + 0.15 * passes))
+            tp = report.true_peak_accurate_dbtp
+            lufs = report.integrated_lufs
+            redo = False
+            if tp is not None and tp > settings.ceiling_dbtp:
+                trim += tp - settings.ceiling_dbtp + 0.005
+                redo = True
+            if plan.met and lufs is not None and abs(lufs - target) > LOUDNESS_TOLERANCE_LU:
+                bias -= lufs - target
+                redo = True
+            if not redo or passes >= MAX_PASSES:
+                break
+            writer.abort()
+            if passes < MAX_PASSES - 1:  # the last pass only trims: the ceiling comes first
+                plan = _search(det, target + bias + trim, threshold, release)
+        writer.close()
+        if pre_writer is not None:
+            pre_writer.close()
+            pre_writer = None
+    except BaseException:
+        if pre_writer is not None:
+            pre_writer.abort()
+        raise
+    finally:
+        raw.close()
+    lossy = lossy_check(out_path, rate, channels) if settings.lossy_check else {}
+    progress(1.0)
+    out_dict = report.to_dict()
+    out_dict.update(
+        format="wav", bit_depth=None if settings.bit_depth == "32f" else int(settings.bit_depth)
+    )
+    out_dict.pop("peaks", None)
+    in_dict = input_report.to_dict()
+    in_dict.pop("peaks", None)
+    met = (
+        plan.met
+        and out_dict["integrated_lufs"] is not None
+        and abs(out_dict["integrated_lufs"] - settings.target_lufs) <= 0.2
+    )
+    reason = plan.reason
+    if plan.met and not met:
+        reason = f"the output measures {out_dict['integrated_lufs']} LUFS after {passes} passes"
+    gr = max(0.0, float(-20 * np.log10(plan.gains.min()))) if len(plan.gains) else 0.0
+    return {
+        "input": in_dict,
+        "output": out_dict,
+        "target_lufs": settings.target_lufs,
+        "ceiling_dbtp": settings.ceiling_dbtp,
+        "target_met": met,
+        "target_reason": reason,
+        "gain_reduction_max_db": round(gr, 3),
+        "drive_db": round(plan.drive, 4),
+        "trim_db": round(trim, 4),
+        "search_iterations": plan.iterations,
+        "passes": passes,
+        "stages": settings.chain.describe(),
+        "eq_curve": settings.chain.eq_curve(rate),
+        "reference": None,
+        "platforms": platforms_report(
+            out_dict["integrated_lufs"], out_dict["true_peak_accurate_dbtp"]
+        ),
+        "lossy": {"mp3_320": lossy} if lossy else {},
+        "prelimiter": str(pre_path) if settings.prelimiter else None,
+        "master_s": round(time.monotonic() - began, 3),
+    }
