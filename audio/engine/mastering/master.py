@@ -205,7 +205,7 @@ def _search(det: _Detection, target: float, threshold: float, release: float) ->
             hi_g,
             hi_l,
             False,
-            f"{target} LUFS needs more than {MAX_LIMITING_DB:g} dB of limiting under the "
+            f"the target needs more than {MAX_LIMITING_DB:g} dB of limiting under the "
             f"ceiling; the loudest master within that reaches about {hi_l:.1f} LUFS",
             1,
         )
