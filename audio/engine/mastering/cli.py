@@ -12,7 +12,7 @@ from typing import Any
 from audio.engine.errors import AudioError
 from audio.engine.mastering.master import MasterInvalid, MasterSettings, master_file
 from audio.engine.mastering.presets import PRESETS
-from audio.engine.mastering.stages import Chain
+from audio.engine.mastering.stages import EQ_TYPES, Chain, Compressor, EqBand
 
 PROGRESS_MIN_INTERVAL_S = 0.25  # at most four progress lines a second
 
@@ -58,6 +58,27 @@ def add_parser(commands: Any) -> None:
         help="0-100 %% of the matching correction (with --reference); default 100",
     )
     parser.add_argument(
+        "--eq",
+        action="append",
+        metavar="TYPE:HZ:DB[:Q]",
+        help="a parametric EQ band, minimum phase (TYPE peak, lowshelf, highshelf, highpass, "
+        "lowpass; 20-20000 Hz, -12..12 dB, Q 0.1-10); repeatable; off by default",
+    )
+    parser.add_argument(
+        "--compressor",
+        metavar="THRESHOLD_DB:RATIO[:ATTACK_MS[:RELEASE_DB_PER_S]]",
+        help="single-band compressor before the limiter (threshold -60..0, ratio 1-20, "
+        "attack 0.1-200 ms, release 1-200 dB/s; linked peak detection, 6 dB soft knee); off "
+        "by default; write it as --compressor=-18:2 (the value starts with a minus)",
+    )
+    parser.add_argument(
+        "--saturation",
+        type=float,
+        metavar="DRIVE_DB",
+        help="tanh soft clip at 4x oversampling with DRIVE_DB (0-24) into it and the inverse "
+        "after; off by default",
+    )
+    parser.add_argument(
         "--width",
         type=float,
         default=100.0,
@@ -97,6 +118,45 @@ class _Printer:
             sys.stderr.flush()
 
 
+def _numbers(flag: str, text: str, count: tuple[int, int]) -> list[float]:
+    parts = text.split(":")
+    if not count[0] <= len(parts) <= count[1]:
+        raise MasterInvalid(f"{flag}: {text!r} has {len(parts)} fields, not {count[0]}-{count[1]}")
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        raise MasterInvalid(f"{flag}: {text!r} holds a field that is not a number") from None
+
+
+def _in(flag: str, name: str, value: float, lo: float, hi: float) -> float:
+    if not lo <= value <= hi:
+        raise MasterInvalid(f"{flag}: {name} {value:g} is outside {lo:g}..{hi:g}")
+    return value
+
+
+def parse_eq(text: str) -> EqBand:
+    kind, _, rest = text.partition(":")
+    if kind not in EQ_TYPES:
+        raise MasterInvalid(f"--eq: {kind!r} is not one of {', '.join(EQ_TYPES)}")
+    values = _numbers("--eq", rest, (1, 3))
+    freq = _in("--eq", "frequency", values[0], 20.0, 20000.0)
+    gain = _in("--eq", "gain", values[1], -12.0, 12.0) if len(values) > 1 else 0.0
+    q = _in("--eq", "Q", values[2], 0.1, 10.0) if len(values) > 2 else 0.707
+    return EqBand(kind, freq, gain, q)
+
+
+def parse_compressor(text: str) -> Compressor:
+    values = _numbers("--compressor", text, (2, 4))
+    return Compressor(
+        threshold_db=_in("--compressor", "threshold", values[0], -60.0, 0.0),
+        ratio=_in("--compressor", "ratio", values[1], 1.0, 20.0),
+        attack_ms=_in("--compressor", "attack", values[2], 0.1, 200.0) if len(values) > 2 else 10.0,
+        release_db_per_s=_in("--compressor", "release", values[3], 1.0, 200.0)
+        if len(values) > 3
+        else 40.0,
+    )
+
+
 def settings_from(args: argparse.Namespace) -> MasterSettings:
     """Preset first, explicit flags over it; every range checked with the flag's name."""
     if args.reference:
@@ -107,6 +167,9 @@ def settings_from(args: argparse.Namespace) -> MasterSettings:
         raise MasterInvalid(f"--intensity: {args.intensity} is outside 0-100")
     if not 0.0 <= args.width <= 200.0:
         raise MasterInvalid(f"--width: {args.width} is outside 0-200")
+    saturation = args.saturation
+    if saturation is not None:
+        _in("--saturation", "drive", saturation, 0.0, 24.0)
     target, ceiling = -14.0, -1.0
     if args.preset:
         preset = PRESETS[args.preset]
@@ -121,7 +184,12 @@ def settings_from(args: argparse.Namespace) -> MasterSettings:
         ceiling_dbtp=ceiling,
         bit_depth=args.bit_depth,
         prelimiter=args.prelimiter,
-        chain=Chain(width=args.width / 100.0),
+        chain=Chain(
+            eq=tuple(parse_eq(t) for t in args.eq or ()),
+            compressor=parse_compressor(args.compressor) if args.compressor else None,
+            saturation_db=saturation,
+            width=args.width / 100.0,
+        ),
     )
     settings.check()
     return settings

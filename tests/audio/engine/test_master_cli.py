@@ -123,3 +123,53 @@ def test_explicit_flags_override_the_preset(tmp_path: Path, mix: Path) -> None:
     report = json.loads(done.stdout)
     assert (report["target_lufs"], report["ceiling_dbtp"]) == (-18.0, -1.0)
     assert abs(report["output"]["integrated_lufs"] + 18.0) <= 0.2
+
+
+def test_the_whole_chain_still_meets_target_and_ceiling(tmp_path: Path, mix: Path) -> None:
+    out = tmp_path / "chain.wav"
+    done = run(
+        str(mix),
+        str(out),
+        "--eq",
+        "peak:1000:3:1",
+        "--eq",
+        "highpass:30",
+        "--compressor=-20:2:5:40",
+        "--saturation",
+        "3",
+        "--width",
+        "120",
+        "--bit-depth",
+        "16",
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [s["type"] for s in report["stages"]] == [
+        "eq",
+        "compressor",
+        "saturation",
+        "width",
+        "limiter",
+    ]
+    assert report["output"]["frames"] == report["input"]["frames"]
+    assert abs(report["output"]["integrated_lufs"] + 14.0) <= 0.2
+    assert report["output"]["true_peak_accurate_dbtp"] <= -1.0
+    assert {round(f): g for f, g in report["eq_curve"]}[1000] == pytest.approx(3.0, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--eq", "bell:1000:3"], "--eq"),
+        (["--eq", "peak:5:3"], "--eq"),
+        (["--eq", "peak:1000:x"], "--eq"),
+        (["--compressor=-20:50"], "--compressor"),
+        (["--saturation", "30"], "--saturation"),
+        (["--reference", "ref.wav"], "--reference"),
+    ],
+)
+def test_bad_stage_settings_exit_2(tmp_path: Path, mix: Path, args: list[str], named: str) -> None:
+    done = run(str(mix), str(tmp_path / "out.wav"), *args)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error:") and named in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mix.wav"]
