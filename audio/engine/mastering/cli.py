@@ -49,7 +49,9 @@ def add_parser(commands: Any) -> None:
         "--reference",
         action="append",
         metavar="REF",
-        help="a reference track to match (not available in this engine version: refused)",
+        help="match the tonal balance (a smoothed 1/3-octave spectral-ratio EQ), width "
+        "(side-to-mid ratio) and loudness of REF's loudest pieces; repeatable (averaged); the "
+        "target then comes from the reference(s) unless --target-lufs is given",
     )
     parser.add_argument(
         "--intensity",
@@ -159,10 +161,6 @@ def parse_compressor(text: str) -> Compressor:
 
 def settings_from(args: argparse.Namespace) -> MasterSettings:
     """Preset first, explicit flags over it; every range checked with the flag's name."""
-    if args.reference:
-        raise MasterInvalid(
-            f"--reference: {args.reference[0]}: reference matching is not available yet"
-        )
     if not 0.0 <= args.intensity <= 100.0:
         raise MasterInvalid(f"--intensity: {args.intensity} is outside 0-100")
     if not 0.0 <= args.width <= 200.0:
@@ -184,6 +182,9 @@ def settings_from(args: argparse.Namespace) -> MasterSettings:
         ceiling_dbtp=ceiling,
         bit_depth=args.bit_depth,
         prelimiter=args.prelimiter,
+        references=tuple(args.reference or ()),
+        intensity=args.intensity,
+        target_from_reference=args.target_lufs is None,
         chain=Chain(
             eq=tuple(parse_eq(t) for t in args.eq or ()),
             compressor=parse_compressor(args.compressor) if args.compressor else None,

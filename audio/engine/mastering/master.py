@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -50,6 +51,7 @@ from audio.engine.mastering.limiter import (
     unit_peaks,
 )
 from audio.engine.mastering.presets import platforms_report
+from audio.engine.mastering.reference import match, profile
 from audio.engine.mastering.stages import Chain
 from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak, coarse_interval_peaks
 from audio.engine.render.wav import WavWriter
@@ -77,12 +79,17 @@ class MasterSettings:
     chain: Chain = field(default_factory=Chain)
     release_db_per_s: float = RELEASE_DB_PER_S
     lossy_check: bool = True
+    references: tuple[str, ...] = ()
+    intensity: float = 100.0
+    target_from_reference: bool = True  # False when --target-lufs was given
 
     def check(self) -> None:
         if not -30.0 <= self.target_lufs <= -5.0:
             raise MasterInvalid(f"--target-lufs: {self.target_lufs} is outside -30..-5")
         if not -9.0 <= self.ceiling_dbtp <= 0.0:
             raise MasterInvalid(f"--ceiling-dbtp: {self.ceiling_dbtp} is outside -9..0")
+        if not 0.0 <= self.intensity <= 100.0:
+            raise MasterInvalid(f"--intensity: {self.intensity} is outside 0-100")
         if self.bit_depth not in ("32f", "24", "16"):
             raise MasterInvalid(f"--bit-depth: {self.bit_depth!r} is not 32f, 24 or 16")
 
@@ -305,6 +312,40 @@ def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
     }
 
 
+def _with_reference(
+    src: PathLike, settings: MasterSettings, rate: int, limits: Limits
+) -> tuple[MasterSettings, dict[str, Any] | None]:
+    """Measure the references and the mix; fold the match into the chain and the target."""
+    if not settings.references:
+        return settings, None
+    profiles = []
+    for ref in settings.references:
+        try:
+            profiles.append(profile(ref, limits))
+        except AudioError as exc:
+            raise type(exc)(f"--reference: {ref}: {exc}") from None
+    mix = profile(src, limits)
+    found = match(mix, profiles, settings.intensity, rate)
+    chain = replace(
+        settings.chain,
+        match_curve=found.curve,
+        width=settings.chain.width * found.side_gain,
+    )
+    target = settings.target_lufs
+    if settings.target_from_reference and found.target_lufs is not None:
+        target = round(min(-5.0, max(-30.0, found.target_lufs)), 2)
+    report = {
+        "files": [os.path.basename(r) for r in settings.references],
+        "intensity": settings.intensity,
+        "integrated_lufs": [p.integrated_lufs for p in profiles],
+        "target_from_reference": settings.target_from_reference,
+        "side_to_mid_db": {"mix": found.side_to_mid_db[0], "reference": found.side_to_mid_db[1]},
+        "side_gain_db": round(20 * math.log10(found.side_gain), 3),
+        "loud_pieces": {"mix": mix.loud_pieces, "reference": [p.loud_pieces for p in profiles]},
+    }
+    return replace(settings, chain=chain, target_lufs=target), report
+
+
 def master_file(
     src: PathLike,
     out: PathLike,
@@ -322,6 +363,7 @@ def master_file(
         raise Unreadable(f"{out_path}: is a folder, not a file to write")
     info = probe(src, limits)
     rate, channels = info.sample_rate, info.channels
+    settings, reference = _with_reference(src, settings, rate, limits)
     raw = _Raw(out_path.parent, channels)
     pre_path = out_path.with_name(out_path.stem + ".prelimiter.wav")
     pre_writer: WavWriter | None = None
@@ -416,7 +458,7 @@ def master_file(
         "passes": passes,
         "stages": settings.chain.describe(),
         "eq_curve": settings.chain.eq_curve(rate),
-        "reference": None,
+        "reference": reference,
         "platforms": platforms_report(
             out_dict["integrated_lufs"], out_dict["true_peak_accurate_dbtp"]
         ),

@@ -6,6 +6,7 @@ running processors. The chain's output lines up with its input frame for frame: 
 stage with latency (saturation's oversampling filters) drops its delay at the start and is
 flushed with silence at the end. scipy is imported when a stage runs, not by ``analyze``.
 
+- Match EQ: the reference match's curve as a minimum-phase FIR (``reference``).
 - EQ: parametric bands (RBJ cookbook biquads: peak, low/high shelf, high/low pass),
   minimum phase, run as one second-order-section cascade with its state carried.
 - Compressor (single band, feed-forward): the level is the channels' linked peak in dB; the
@@ -25,6 +26,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from audio.engine.mastering.reference import FirFilter, curve_db_at, minimum_phase_fir
 
 Block = npt.NDArray[np.float32]
 Floats = npt.NDArray[np.float64]
@@ -206,6 +209,7 @@ def mid_side_width(block: Block, width: float) -> Block:
 class Chain:
     """The stages' settings, in signal order; each empty or neutral stage is off."""
 
+    match_curve: tuple[tuple[float, float], ...] = ()  # (hz, dB) toward a reference
     eq: tuple[EqBand, ...] = ()
     compressor: Compressor | None = None
     saturation_db: float | None = None  # drive into the soft clipper
@@ -213,6 +217,8 @@ class Chain:
 
     def describe(self) -> list[dict[str, Any]]:
         stages: list[dict[str, Any]] = []
+        if self.match_curve:
+            stages.append({"type": "match_eq", "phase": "minimum", "curve": self.match_curve})
         if self.eq:
             stages.append(
                 {"type": "eq", "phase": "minimum", "bands": [vars(b).copy() for b in self.eq]}
@@ -230,9 +236,11 @@ class Chain:
         """[[hz, db], ...] of the EQ at 1/3-octave centres (flat when there is no EQ)."""
         centres = np.array([1000.0 * 2 ** (k / 3) for k in range(-16, 14)])
         centres = centres[centres < sample_rate / 2]
-        if not self.eq:
-            return [[round(float(f), 1), 0.0] for f in centres]
-        db = eq_response_db(self.eq, sample_rate, centres)
+        db = np.zeros(len(centres))
+        if self.eq:
+            db += eq_response_db(self.eq, sample_rate, centres)
+        if self.match_curve:
+            db += curve_db_at(self.match_curve, centres)
         return [[round(float(f), 1), round(float(d), 3)] for f, d in zip(centres, db, strict=True)]
 
     def start(self, sample_rate: int, channels: int) -> RunningChain:
@@ -245,6 +253,8 @@ class RunningChain:
     def __init__(self, chain: Chain, sample_rate: int, channels: int) -> None:
         self.chain = chain
         self.channels = channels
+        curve = chain.match_curve
+        self.fir = FirFilter(minimum_phase_fir(curve, sample_rate), channels) if curve else None
         self.sos = eq_sos(chain.eq, sample_rate) if chain.eq else None
         self.zi = np.zeros((len(chain.eq), channels, 2))
         comp = chain.compressor
@@ -253,6 +263,8 @@ class RunningChain:
         self.sat = Saturator(sat, channels) if sat is not None else None
 
     def _before_saturation(self, x: Block) -> Block:
+        if self.fir is not None:
+            x = self.fir.process(x)
         if self.sos is not None:
             from scipy.signal import sosfilt  # heavy: not on the analysis path
 
