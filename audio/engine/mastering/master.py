@@ -2,7 +2,7 @@
 quantised samples.
 
 Passes, each streaming in fixed blocks (memory does not grow with length, apart from the
-limiter's per-unit arrays: 12 bytes per 16 frames, about 130 MB for an hour at 48 kHz):
+limiter's per-unit peak and energy: 8 bytes per 16 frames, about 86 MB for an hour at 48 kHz):
 
 1. Read the input (analysing it), run the chain stages, and keep the pre-limiter signal in a
    temporary raw float32 file beside OUT (optionally also written as OUT's stem +
@@ -130,19 +130,24 @@ class _Raw:
 
 @dataclass
 class _Detection:
+    """Per-unit figures of the pre-limiter signal: 8 bytes per unit, all that is kept."""
+
+    rate: int
     unit: int
-    peaks_db: npt.NDArray[np.float64]
-    energy: npt.NDArray[np.float64]  # K-weighted, channel-weighted energy per unit
-    group_of_unit: npt.NDArray[np.int64]
-    frames_per_group: npt.NDArray[np.float64]
+    peaks_db: npt.NDArray[np.float32]
+    energy: npt.NDArray[np.float32]  # K-weighted, channel-weighted energy per unit
+    frames_per_group: npt.NDArray[np.float64]  # frames per 100 ms loudness group
+
+    def groups_of(self, first: int, count: int) -> npt.NDArray[np.int64]:
+        return (np.arange(first, first + count, dtype=np.int64) * self.unit * 10) // self.rate
 
 
 def _detect(raw: _Raw, rate: int) -> _Detection:
     unit = unit_frames(rate)
     frames = raw.frames
     units = -(-frames // unit)
-    peaks = np.empty(units, dtype=np.float64)
-    energy = np.empty(units, dtype=np.float64)
+    peaks = np.empty(units, dtype=np.float32)
+    energy = np.empty(units, dtype=np.float32)
     kw = _KWeighting(rate, raw.channels)
     weights = np.asarray(channel_weights(raw.channels), dtype=np.float64)
     for start in range(0, units * unit, BLOCK_FRAMES):
@@ -153,26 +158,32 @@ def _detect(raw: _Raw, rate: int) -> _Detection:
         x = ext[:, COARSE_HALF - 1 : COARSE_HALF - 1 + (stop - start)].astype(np.float64)
         e = weights @ np.square(kw.process(x))
         energy[u0 : stop // unit] = e.reshape(-1, unit).sum(axis=1)
-    group = (np.arange(units, dtype=np.int64) * unit * 10) // rate
-    groups = int(group[-1]) + 1 if units else 0
+    groups = (units * unit * 10) // rate + 1 if units else 0
     edges = (np.arange(groups + 1, dtype=np.int64) * rate) // 10
-    edges[-1] = min(int(edges[-1]), units * unit)
-    return _Detection(unit, peaks, energy, group, np.diff(edges).astype(np.float64))
+    edges = np.minimum(edges, units * unit)
+    return _Detection(rate, unit, peaks, energy, np.diff(edges).astype(np.float64))
 
 
-def _unit_gains(
+STEP_UNITS = BLOCK_FRAMES // 16  # units fed to the gain curve at a time
+
+
+def _gain_chunks(
     det: _Detection, drive: float, threshold: float, release: float
-) -> npt.NDArray[np.float64]:
+) -> Iterator[tuple[int, npt.NDArray[np.float64]]]:
+    """(first unit, gains) in order, streamed from the unit peaks."""
     curve = UnitGains(drive, threshold, release)
-    step = BLOCK_FRAMES // det.unit
-    parts = [curve.feed(det.peaks_db[u : u + step]) for u in range(0, len(det.peaks_db), step)]
-    parts.append(curve.finish())
-    return np.concatenate(parts)
+    done = 0
+    for u in range(0, len(det.peaks_db), STEP_UNITS):
+        gains = curve.feed(det.peaks_db[u : u + STEP_UNITS].astype(np.float64))
+        if len(gains):
+            yield done, gains
+            done += len(gains)
+    gains = curve.finish()
+    if len(gains):
+        yield done, gains
 
 
-def _predicted_lufs(det: _Detection, drive: float, gains: npt.NDArray[np.float64]) -> float | None:
-    e = det.energy * np.square(gains) * 10 ** (drive / 10)
-    group_e = np.bincount(det.group_of_unit, weights=e, minlength=len(det.frames_per_group))
+def _loudness_of(group_e: npt.NDArray[np.float64], det: _Detection) -> float | None:
     if len(group_e) < 4:
         total = float(group_e.sum()) / max(float(det.frames_per_group.sum()), 1.0)
         return integrated_loudness(np.array([total])) if total > 0 else None
@@ -181,10 +192,29 @@ def _predicted_lufs(det: _Detection, drive: float, gains: npt.NDArray[np.float64
     return integrated_loudness(blocks / np.maximum(frames, 1.0))
 
 
+def _predict(
+    det: _Detection, drive: float, threshold: float, release: float, *, limit: bool = True
+) -> tuple[float | None, float]:
+    """Integrated loudness of the limited output, and the smallest gain, streamed."""
+    group_e = np.zeros(len(det.frames_per_group))
+    smallest = 1.0
+    scale = 10 ** (drive / 10)
+    if not limit:
+        for u in range(0, len(det.energy), STEP_UNITS):
+            e = det.energy[u : u + STEP_UNITS].astype(np.float64) * scale
+            group_e += np.bincount(det.groups_of(u, len(e)), e, minlength=len(group_e))
+        return _loudness_of(group_e, det), smallest
+    for first, gains in _gain_chunks(det, drive, threshold, release):
+        e = det.energy[first : first + len(gains)].astype(np.float64) * np.square(gains) * scale
+        group_e += np.bincount(det.groups_of(first, len(e)), e, minlength=len(group_e))
+        smallest = min(smallest, float(gains.min()))
+    return _loudness_of(group_e, det), smallest
+
+
 @dataclass
 class _Plan:
     drive: float
-    gains: npt.NDArray[np.float64]
+    smallest_gain: float
     predicted: float | None
     met: bool
     reason: str | None
@@ -194,16 +224,15 @@ class _Plan:
 def _search(det: _Detection, target: float, threshold: float, release: float) -> _Plan:
     """Bisection on the drive: loudness is monotonic in it, the bracket never loses the root."""
     top_peak = float(det.peaks_db.max()) if len(det.peaks_db) else -240.0
-    unlimited = _predicted_lufs(det, 0.0, np.ones(len(det.peaks_db)))
+    unlimited, _ = _predict(det, 0.0, threshold, release, limit=False)
     if unlimited is None or top_peak < -200:
         raise EmptyAudio("the input is silent (no loudness to master)")
     hi = threshold + MAX_LIMITING_DB - top_peak  # the drive that needs 12 dB of limiting
     lo = min(target - unlimited, hi) - 1.0
 
-    def loudness(drive: float) -> tuple[float, npt.NDArray[np.float64]]:
-        gains = _unit_gains(det, drive, threshold, release)
-        value = _predicted_lufs(det, drive, gains)
-        return (value if value is not None else -200.0), gains
+    def loudness(drive: float) -> tuple[float, float]:
+        value, smallest = _predict(det, drive, threshold, release)
+        return (value if value is not None else -200.0), smallest
 
     hi_l, hi_g = loudness(hi)
     if hi_l < target:
@@ -232,6 +261,30 @@ def _search(det: _Detection, target: float, threshold: float, release: float) ->
     return _Plan(best[0], best[1], best[2], True, None, iterations)
 
 
+class _GainWindow:
+    """Unit gains for the write pass, streamed: holds only the units around the block."""
+
+    def __init__(self, det: _Detection, plan: _Plan, threshold: float, release: float) -> None:
+        self.chunks = _gain_chunks(det, plan.drive, threshold, release)
+        self.first = 0  # unit index of held[0]
+        self.held = np.zeros(0)
+        self.total = len(det.peaks_db)
+
+    def get(self, lo: int, hi: int) -> npt.NDArray[np.float64]:
+        """Gains of units lo..hi-1 (1.0 outside the programme); lo never goes back."""
+        while self.first + len(self.held) < min(hi, self.total):
+            _, gains = next(self.chunks)
+            self.held = np.concatenate([self.held, gains])
+        keep = max(0, lo - self.first)
+        self.held = self.held[keep:]
+        self.first += keep
+        out = np.ones(hi - lo)
+        a, b = max(lo, 0), min(hi, self.total)
+        if b > a:
+            out[a - lo : b - lo] = self.held[a - self.first : b - self.first]
+        return out
+
+
 def _blocks_of(raw: _Raw) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
     for start in range(0, raw.frames, BLOCK_FRAMES):
         yield start, raw.read(start, min(start + BLOCK_FRAMES, raw.frames))
@@ -239,26 +292,26 @@ def _blocks_of(raw: _Raw) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
 
 def _write(
     raw: _Raw,
-    rate: int,
     det: _Detection,
     plan: _Plan,
+    curve: tuple[float, float],
     trim_db: float,
     out: Path,
     bit_depth: str,
     seed: int,
 ) -> tuple[WavWriter, AnalysisReport]:
+    rate = det.rate
     writer = WavWriter(out, rate, raw.channels, bit_depth, seed)
     analyzer = Analyzer(rate, raw.channels, expected_frames=raw.frames, with_peaks=False)
     unit = det.unit
     scale = 10 ** ((plan.drive - trim_db) / 20)
-    gains = plan.gains
+    window = _GainWindow(det, plan, *curve)
     try:
         for start, x in _blocks_of(raw):
             u0 = start // unit
-            before = float(gains[u0 - 1]) if u0 > 0 else 1.0
-            last = u0 + -(-x.shape[1] // unit)
-            after = float(gains[last]) if last < len(gains) else 1.0
-            g = sample_gains(gains[u0:], 0, unit, x.shape[1], before, after) * scale
+            units = -(-x.shape[1] // unit)
+            around = window.get(u0 - 1, u0 + units + 1)
+            g = sample_gains(around[1:], 0, unit, x.shape[1], around[0], around[-1]) * scale
             y = (x.astype(np.float64) * g).astype(np.float32)
             stored = writer.write(y, start)
             analyzer.feed(stored)
@@ -400,7 +453,9 @@ def master_file(
         passes = 0
         while True:
             passes += 1
-            writer, report = _write(raw, rate, det, plan, trim, out_path, settings.bit_depth, seed)
+            writer, report = _write(
+                raw, det, plan, (threshold, release), trim, out_path, settings.bit_depth, seed
+            )
             progress(min(0.9, 0.4 + 0.15 * passes))
             tp = report.true_peak_accurate_dbtp
             lufs = report.integrated_lufs
@@ -443,7 +498,7 @@ def master_file(
     reason = plan.reason
     if plan.met and not met:
         reason = f"the output measures {out_dict['integrated_lufs']} LUFS after {passes} passes"
-    gr = max(0.0, float(-20 * np.log10(plan.gains.min()))) if len(plan.gains) else 0.0
+    gr = max(0.0, float(-20 * np.log10(plan.smallest_gain)))
     return {
         "input": in_dict,
         "output": out_dict,
