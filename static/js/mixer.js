@@ -20,8 +20,8 @@ const SEND_DB = [-60, 6];
 
 function csrf() { return document.body.dataset.csrf || ""; }
 
-async function api(method, url, body) {
-  const init = { method, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } };
+async function api(method, url, body, headers = {}) {
+  const init = { method, credentials: "same-origin", headers: { "X-CSRFToken": csrf(), ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -80,6 +80,34 @@ function idOf(path) {
   return `c-${path.replace(/\[(\d+)\]/g, "-$1").replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "")}`;
 }
 
+function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+
+// A three-way merge of JSON values: what we changed since `base` goes onto `theirs` (what
+// someone else saved meanwhile), field by field; where both changed the same field, ours wins
+// (it is the newer gesture) and `clash` says so. Arrays that changed length (an effect added
+// or removed) are merged whole.
+function merge(base, ours, theirs, clash = { any: false }) {
+  if (same(ours, base)) return theirs;
+  if (same(theirs, base) || same(ours, theirs)) return ours;
+  const objects = [base, ours, theirs].every((v) => v && typeof v === "object");
+  if (objects) {
+    const arrays = [base, ours, theirs].map(Array.isArray);
+    if (arrays.every(Boolean) && base.length === ours.length && base.length === theirs.length) {
+      return ours.map((v, i) => merge(base[i], v, theirs[i], clash));
+    }
+    if (!arrays.some(Boolean)) {
+      const out = {};
+      for (const key of new Set([...Object.keys(theirs), ...Object.keys(ours)])) {
+        const value = merge(base[key], ours[key], theirs[key], clash);
+        if (value !== undefined) out[key] = value;
+      }
+      return out;
+    }
+  }
+  clash.any = true;
+  return ours;
+}
+
 function stepFor(lo, hi) {
   const span = hi - lo;
   if (span <= 2) return 0.01;
@@ -112,6 +140,7 @@ export function initMixer(root = document.getElementById("mixer")) {
   const me = Number(document.body.dataset.userId);
 
   let spec = null;
+  let base = null; // the spec as the server last had it (at `revision`): what we changed is spec vs base
   let revision = 0;
   let editable = false;
   let selected = null; // [trackIndex, clipIndex]
@@ -264,9 +293,10 @@ export function initMixer(root = document.getElementById("mixer")) {
     const body = JSON.parse(JSON.stringify(spec));
     saving = (async () => {
       try {
-        const { response, data: reply } = await api("PUT", `/api/mixes/${data.mix}/spec/`, body);
+        const { response, data: reply } = await api("PUT", `/api/mixes/${data.mix}/spec/`, body, { "If-Match": `"r${revision}"` });
         if (response.ok) {
           revision = reply.spec_revision;
+          base = structuredClone(reply.spec); // never the object we edit
           mine.add(revision);
           root.dataset.revision = String(revision);
           if (!dirty) {
@@ -275,6 +305,21 @@ export function initMixer(root = document.getElementById("mixer")) {
             setSave("saved", "All changes saved");
           }
           return;
+        }
+        if (response.status === 412) {
+          // Someone saved meanwhile: put our changes onto theirs and save again.
+          const fresh = await api("GET", `/api/mixes/${data.mix}/spec/`);
+          if (fresh.response.ok) {
+            const clash = { any: false };
+            spec = merge(base, spec, fresh.data.spec, clash);
+            base = structuredClone(fresh.data.spec);
+            revision = fresh.data.spec_revision;
+            root.dataset.merged = String(Number(root.dataset.merged || 0) + 1);
+            if (clash.any && errorEl) errorEl.textContent = "Someone changed the same control meanwhile: your value was kept.";
+            dirty = true;
+            drawAll();
+            return;
+          }
         }
         showErrors(reply, response.status);
       } catch (err) {
@@ -778,6 +823,7 @@ export function initMixer(root = document.getElementById("mixer")) {
       const { response, data: body } = await api("GET", `/api/mixes/${data.mix}/spec/`);
       if (!response.ok) { setState("error"); if (errorEl) errorEl.textContent = (body && body.detail) || "The mix could not be loaded."; return; }
       spec = body.spec;
+      base = structuredClone(body.spec);
       revision = body.spec_revision;
       root.dataset.revision = String(revision);
       editable = Boolean(data.can_edit && body.editable && data.draft === data.mix);

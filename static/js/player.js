@@ -270,7 +270,7 @@ export function initPlayer(root = document.getElementById("player")) {
     if (job.asset != null) analysed(job.asset);
   });
   // After a gap the events are gone: ask whether a pending version was analysed meanwhile.
-  live.on("resync", () => {
+  function askPending() {
     for (const audio of versions) {
       if (audio.dataset.loudness === "measured") continue;
       fetch(`/api/assets/${audio.dataset.asset}/`, { credentials: "same-origin" })
@@ -278,7 +278,11 @@ export function initPlayer(root = document.getElementById("player")) {
         .then((asset) => { if (asset && asset.has_analysis) analysed(asset.id); })
         .catch((err) => console.warn("player: resync", err));
     }
-  });
+  }
+  live.on("resync", askPending);
+  // The socket may have replayed `asset.analyzed` while this module was still loading, before
+  // the handlers above existed: ask once now.
+  if (root.dataset.state === "analysing") askPending();
 
   updateTime();
   applyGain();

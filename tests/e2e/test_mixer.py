@@ -245,15 +245,64 @@ def test_mixer_engineer_mixes_renders_and_artist_ab_compares(
     shot(artist, "player-ab")
 
 
-def test_mixer_fits_a_phone(open_as: Any, stack: Any) -> None:
-    """At 390 px the page does not scroll sideways: the strips and clips scroll in their boxes."""
-    engineer = open_as("engineer", viewport={"width": 390, "height": 844})
-    engineer.goto(f"/p/{stack.data['project']}/")
-    link = engineer.get_by_role("link", name="Harbour Lights").first
+def _harbour_mixer(page: Any, stack: Any) -> None:
+    page.goto(f"/p/{stack.data['project']}/")
+    link = page.get_by_role("link", name="Harbour Lights").first
     if not link.count():
         pytest.skip("needs the song of the mixer journey (run the module)")
     link.click()
-    engineer.get_by_role("link", name="Open the mixer").click()
+    page.get_by_role("link", name="Open the mixer").click()
+
+
+@pytest.mark.allow_console(r"status of 412")
+def test_two_editors_changes_made_at_once_both_land(open_as: Any, stack: Any) -> None:
+    """The engineer's save is held on its way while the producer saves another control; let
+    go, the engineer's stale save is refused (412) and merged onto the producer's."""
+    producer = open_as("producer")
+    _harbour_mixer(producer, stack)
+    engineer = open_as("engineer")
+    _harbour_mixer(engineer, stack)
+    wait_live(engineer)
+    wait_live(producer)
+    producer.get_by_role("button", name="New draft from Mix 2").click()
+    mixer_p = producer.locator("#mixer")
+    expect(mixer_p).to_have_attribute("data-state", "ready", timeout=SLOW)
+    draft = mixer_p.get_attribute("data-mix")
+    # The engineer's open page follows to the new draft by itself.
+    mixer_e = engineer.locator("#mixer")
+    expect(mixer_e).to_have_attribute("data-mix", draft or "", timeout=SLOW)
+    expect(mixer_e).to_have_attribute("data-state", "ready", timeout=SLOW)
+    expect(engineer.locator("#mix-name")).to_contain_text("Mix 3 (draft)")
+
+    held: list[Any] = []
+
+    def hold_put(route: Any) -> None:
+        if route.request.method == "PUT" and not held:  # only the first save
+            held.append(route)
+        else:
+            route.continue_()
+
+    engineer.route("**/api/mixes/*/spec/", hold_put)
+    _type(engineer, "tracks[0].gain_db", "-6")
+    expect(mixer_e).to_have_attribute("data-save", "saving", timeout=SLOW)
+    assert len(held) == 1
+    _type(producer, "tracks[2].pan", "0.5")
+    _saved(producer)
+    held[0].continue_()
+    expect(mixer_e).to_have_attribute("data-merged", "1", timeout=SLOW)
+    _saved(engineer)
+
+    tracks = _spec(engineer, draft or "")["spec"]["tracks"]
+    assert tracks[0]["gain_db"] == pytest.approx(-6)
+    assert tracks[2]["pan"] == pytest.approx(0.5)
+    expect(engineer.locator('[data-path="tracks[2].pan"] .val')).to_have_text("R50")
+    expect(_number(producer, "tracks[0].gain_db")).to_have_value("-6", timeout=SLOW)
+
+
+def test_mixer_fits_a_phone(open_as: Any, stack: Any) -> None:
+    """At 390 px the page does not scroll sideways: the strips and clips scroll in their boxes."""
+    engineer = open_as("engineer", viewport={"width": 390, "height": 844})
+    _harbour_mixer(engineer, stack)
     expect(engineer.locator("#mixer")).to_have_attribute("data-state", re.compile("ready|readonly"))
     assert engineer.evaluate("document.documentElement.scrollWidth") <= 390
     strips = engineer.locator("#strips")
