@@ -1,0 +1,57 @@
+"""The lossy-encode check: a real LAME encode at 320 kbit/s, decoded to the exact length,
+finds the peaks the encode adds (a hot master clips after MP3, a -3 dBTP one does not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from pedalboard.io import AudioFile
+
+from audio.engine.io import write_wav
+from audio.engine.mastering.master import MasterSettings, lossy_check, master_file
+from tests.audio.engine.signals import programme
+
+pytestmark = pytest.mark.engine
+
+RATE = 44100
+
+
+def test_a_hot_file_clips_after_mp3_and_a_safe_master_does_not(tmp_path: Path) -> None:
+    hot = tmp_path / "hot.wav"
+    loud = np.clip(programme(RATE, 3.0, seed=5) * 5, -1, 1) * 10 ** (1 / 20)  # +1 dBFS, float
+    write_wav(hot, loud, RATE, 32)
+    hot_mp3 = lossy_check(hot, RATE, 2)
+    assert hot_mp3["clipped_samples"] > 0 and hot_mp3["intersample_clipped"] > 0
+    assert hot_mp3["sample_peak_dbfs"] > 0.0
+    src = tmp_path / "in.wav"
+    write_wav(src, np.clip(programme(RATE, 3.0, seed=5) * 5, -1, 1), RATE, 24)
+    safe = master_file(src, tmp_path / "safe.wav", MasterSettings(ceiling_dbtp=-3.0))
+    safe_mp3 = safe["lossy"]["mp3_320"]
+    assert safe_mp3["clipped_samples"] == 0 and safe_mp3["intersample_clipped"] == 0
+    assert safe_mp3["true_peak_dbtp"] < 0.0
+
+
+def test_the_decode_is_sample_aligned(tmp_path: Path) -> None:
+    """libsndfile decodes LAME's MP3 to the exact length with no encoder delay: a click at a
+    known frame comes back at that frame."""
+    x = np.zeros((2, RATE * 2), dtype=np.float32)
+    x[:, 30000] = 0.8
+    path = tmp_path / "click.wav"
+    write_wav(path, x, RATE, 24)
+    report = lossy_check(path, RATE, 2)
+    assert report["sample_peak_dbfs"] is not None
+    mp3 = tmp_path / "click.mp3"
+    with AudioFile(str(mp3), "w", RATE, 2, quality="320") as f:
+        f.write(x)
+    decoded, rate = soundfile.read(mp3, always_2d=True)
+    assert rate == RATE and decoded.shape[0] == x.shape[1]
+    assert abs(int(np.argmax(np.abs(decoded[:, 0]))) - 30000) <= 2
+
+
+def test_rates_lame_cannot_encode_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "hi.wav"
+    write_wav(path, programme(96000, 0.5, seed=1), 96000, 24)
+    assert "96000" in lossy_check(path, 96000, 2)["skipped"]
