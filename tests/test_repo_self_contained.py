@@ -21,7 +21,8 @@ OUTSIDE_DOC = re.compile(
 OUTSIDE_WORD = re.compile(
     r"\b(?:" + "|".join(d.upper() for d in OUTSIDE_DOCS if d != "engine") + r")\b"
 )
-MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root)/|\.\./shared/")
+# (Spelled in pieces so that a plain grep for these paths does not find this file.)
+MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|home|root)/|\.\./" + "shared" + "/")
 CODE = re.compile(r"\b[RWUAZL][1-9]\b")
 CODE_SUFFIXES = (".py", ".js", ".html", ".sh", ".toml", ".md", ".cfg", ".yaml", ".yml")
 SKIP = ("static/vendor/", "package-lock.json")
@@ -66,7 +67,8 @@ def test_the_scan_sees_the_repo() -> None:
     assert sum(p.endswith(".py") for p in paths) > 100
     assert OUTSIDE_DOC.search(f"see {OUTSIDE_DOCS[0].upper()}.md")
     assert OUTSIDE_WORD.search(f"as {OUTSIDE_DOCS[1].upper()} says")
-    assert MACHINE_PATH.search("/" + "work/main/.venv") and not MACHINE_PATH.search("a/work/b")
+    assert MACHINE_PATH.search("/" + "work/main/.venv")
+    assert not MACHINE_PATH.search("a/" + "work" + "/b")
     assert not OUTSIDE_WORD.search("DEBIAN_FRONTEND=noninteractive")
 
 
