@@ -68,6 +68,8 @@ PREVIEW_MAX_S = 30.0
 PREVIEW_BUDGET_S = 20.0  # of work in the request (settings.RENDER_PREVIEW_BUDGET_S overrides)
 SPEC_MAX_BYTES = 2 * 1024 * 1024
 BIT_DEPTHS = ("32f", "24", "16")
+# The waveform peaks and analysis report are large JSON; checking sources never reads them.
+HEAVY_ASSET_FIELDS = ("asset__peaks", "asset__analysis")
 
 
 class PreviewTooSlow(Conflict):
@@ -137,7 +139,11 @@ def _source_assets(song: Song, spec: MixSpec, *, own: int | None) -> tuple[dict[
     found: dict[tuple[str, int], Any] = {}
     for kind, model in (("stem", Stem), ("take", Take), ("mix", Mix)):
         if wanted[kind]:
-            rows = model.objects.filter(song=song, pk__in=wanted[kind]).select_related("asset")
+            rows = (
+                model.objects.filter(song=song, pk__in=wanted[kind])
+                .select_related("asset")
+                .defer(*HEAVY_ASSET_FIELDS)
+            )
             found.update({(kind, row.pk): row for row in rows})
     assets: dict[str, Asset] = {}
     for name, (kind, pk) in parsed.items():
@@ -216,10 +222,16 @@ def keepers_spec(song: Song) -> dict[str, Any]:
     whole source, gain 0 dB, pan 0, no fx, and a post-fader send to the reverb bus `verb`
     switched off (-144 dB, the spec's floor). The sample rate is the sources' most common one
     (the highest on a tie; 48 kHz without sources)."""
-    stems = list(Stem.objects.filter(song=song).select_related("asset").order_by("id"))
+    stems = list(
+        Stem.objects.filter(song=song)
+        .select_related("asset")
+        .defer(*HEAVY_ASSET_FIELDS)
+        .order_by("id")
+    )
     takes = list(
         Take.objects.filter(song=song, is_keeper=True)
         .select_related("asset")
+        .defer(*HEAVY_ASSET_FIELDS)
         .order_by("part", "number")
     )
     rows: list[tuple[str, str, Asset]] = [
