@@ -61,7 +61,7 @@ MAX_ITERATIONS = 12
 MAX_PASSES = 4
 MAX_LIMITING_DB = 12.0
 LOUDNESS_TOLERANCE_LU = 0.1  # re-run when further than this (the contract allows 0.2)
-DETECTION_MARGIN_DB = 0.2  # the limiter aims this far under the ceiling (4x detection under-reads)
+DETECTION_MARGIN_DB = 0.3  # the limiter aims this far under the ceiling (4x detection under-reads)
 RELEASE_DB_PER_S = 60.0
 MP3_RATES = (32000, 44100, 48000)
 
