@@ -687,10 +687,15 @@ def test_sandbox_timeout_kills_that_probe_only(tmp_path: Path) -> None:
     slow, good = _slow_bomb(tmp_path), write_wav(tmp_path / "good.wav", seconds=0.2)
     limits = engine_limits_kwargs()
     outcome: dict[str, Any] = {}
+    # How long the slow probe takes here and now (it varies 5x with the machine's load): the
+    # timeout is a quarter of that, so it fires whatever the load.
+    began = time.perf_counter()
+    assert probe_isolated(str(slow), limits)[0] == "error"
+    timeout_s = max(0.1, (time.perf_counter() - began) / 4)
 
     def run_slow() -> None:
         try:
-            outcome["slow_returned"] = probe_isolated(str(slow), limits, timeout_s=1.0)
+            outcome["slow_returned"] = probe_isolated(str(slow), limits, timeout_s=timeout_s)
         except ProbeCrashed as exc:
             outcome["slow"] = str(exc)
         except BaseException as exc:  # reported by the assertion below, not lost in the thread
@@ -698,7 +703,6 @@ def test_sandbox_timeout_kills_that_probe_only(tmp_path: Path) -> None:
 
     thread = threading.Thread(target=run_slow)
     thread.start()
-    time.sleep(0.2)
     status, info = probe_isolated(str(good), limits)
     outcome["good_done_while_slow_ran"] = thread.is_alive()
     thread.join(30)
