@@ -135,7 +135,9 @@ def test_r1_smoke_child_killed_every_few_seconds(
         try:
             while len(kills) < 6 and not stop.wait(3.0):
                 target = _running_child(celery_worker_proc, job_ids)
-                if target is not None:
+                # At most two kills per job: a third would use up its attempts and fail it, which
+                # is R4's case (a poison input), not R1's (random kills of good jobs).
+                if target is not None and kills.count(target[0]) < 2:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(target[1], signal.SIGKILL)
                         kills.append(target[0])
