@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,7 @@ from audio.engine.errors import AudioError
 from audio.engine.mastering.master import MasterInvalid, MasterSettings, master_file
 from audio.engine.mastering.presets import PRESETS
 from audio.engine.mastering.stages import EQ_TYPES, Chain, Compressor, EqBand
-
-PROGRESS_MIN_INTERVAL_S = 0.25  # at most four progress lines a second
+from audio.engine.progress_lines import ProgressPrinter
 
 
 def add_parser(commands: Any) -> None:
@@ -104,22 +102,6 @@ def add_parser(commands: Any) -> None:
     )
 
 
-class _Printer:
-    def __init__(self) -> None:
-        self.last = -1e9
-        self.done = False
-
-    def __call__(self, fraction: float) -> None:
-        now = time.monotonic()
-        if self.done:
-            return
-        if now - self.last >= PROGRESS_MIN_INTERVAL_S or fraction >= 1.0:
-            self.last = now
-            self.done = fraction >= 1.0
-            sys.stderr.write(f"progress {fraction:.2f}\n")
-            sys.stderr.flush()
-
-
 def _numbers(flag: str, text: str, count: tuple[int, int]) -> list[float]:
     parts = text.split(":")
     if not count[0] <= len(parts) <= count[1]:
@@ -203,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     if out.suffix.lower() not in (".wav", ".wave"):
         raise AudioError(f"OUT: {args.out}: the master is written as WAV (name it .wav)")
     report = master_file(
-        args.input, out, settings, on_progress=_Printer() if args.progress else None
+        args.input, out, settings, on_progress=ProgressPrinter() if args.progress else None
     )
     report["preset"] = args.preset
     sys.stdout.write(json.dumps(report, allow_nan=False) + "\n")

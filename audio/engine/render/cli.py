@@ -9,16 +9,15 @@ import argparse
 import json
 import re
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from audio.engine.errors import AudioError, FileMissing, TooLarge, Unreadable
+from audio.engine.progress_lines import ProgressPrinter
 from audio.engine.render import BIT_DEPTHS, MixSpec, RangeInvalid, SpecInvalid, render
 from audio.engine.render.spec import MAX_BUSES, MAX_CLIPS, MAX_MINUTES, MAX_TRACKS
 
 MAX_SPEC_BYTES = 64 * 1024 * 1024
-PROGRESS_MIN_INTERVAL_S = 0.25  # at most four progress lines a second
 _RANGE = re.compile(r"(\d+):(\d+)")
 
 
@@ -92,22 +91,6 @@ def _parse_range(text: str | None) -> tuple[int, int] | None:
     return int(found.group(1)), int(found.group(2))
 
 
-class _Printer:
-    def __init__(self) -> None:
-        self.last = -1e9
-        self.done = False
-
-    def __call__(self, fraction: float) -> None:
-        now = time.monotonic()
-        if self.done:
-            return
-        if now - self.last >= PROGRESS_MIN_INTERVAL_S or fraction >= 1.0:
-            self.last = now
-            self.done = fraction >= 1.0
-            sys.stderr.write(f"progress {fraction:.2f}\n")
-            sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     """Render, print the report; every bad input raises ``AudioError`` (the caller's exit 2)."""
     spec_path = Path(args.spec)
@@ -131,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             bit_depth=args.bit_depth,
             cache_dir=args.cache_dir,
             threads=args.threads,
-            on_progress=_Printer() if args.progress else None,
+            on_progress=ProgressPrinter() if args.progress else None,
             frame_range=frame_range,
         )
     except SpecInvalid as exc:
