@@ -27,8 +27,10 @@ def add_parser(commands: Any) -> None:
             "under the ceiling. More than 12 dB of limiting needed: the loudest result within "
             "12 dB is written and the report says target_met false and why. Prints one JSON "
             "report: input and output analyses, target_lufs, ceiling_dbtp, target_met, "
-            "gain_reduction_max_db, stages, eq_curve, reference, platforms (each service's "
-            "playback gain) and lossy (an MP3 320 encode and decode: peaks, clipped samples)."
+            "gain_reduction_max_db, gain_reduction (the limiter's largest reduction per "
+            "half second), stages, eq_curve, reference, spectra (1/3-octave levels of input, "
+            "output and reference), platforms (each service's playback gain) and lossy (an "
+            "MP3 320 encode and decode: peaks, clipped samples)."
         ),
     )
     parser.add_argument("input", metavar="IN", help="the mix to master (any format analyze reads)")

@@ -51,7 +51,7 @@ from audio.engine.mastering.limiter import (
     unit_peaks,
 )
 from audio.engine.mastering.presets import platforms_report
-from audio.engine.mastering.reference import match, profile
+from audio.engine.mastering.reference import match, profile, spectrum_of
 from audio.engine.mastering.stages import Chain
 from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak, coarse_interval_peaks
 from audio.engine.render.wav import WavWriter
@@ -285,6 +285,35 @@ class _GainWindow:
         return out
 
 
+GR_INTERVAL_S = 0.5  # the gain-reduction timeline's resolution (two values a second)
+
+
+class _Timeline:
+    """The limiter's largest gain reduction (dB, >= 0) per interval, from the very per-sample
+    gains the write pass applies: 8 bytes per half second."""
+
+    def __init__(self, rate: int, frames: int) -> None:
+        self.per = max(1, round(GR_INTERVAL_S * rate))
+        self.rate = rate
+        self.worst = np.ones(-(-frames // self.per))
+
+    def feed(self, start: int, gains: npt.NDArray[np.float64]) -> None:
+        first = start // self.per
+        edges = np.arange(first * self.per, start + len(gains), self.per) - start
+        edges[0] = 0
+        lows = np.minimum.reduceat(gains, edges)
+        np.minimum(
+            self.worst[first : first + len(lows)], lows, out=self.worst[first : first + len(lows)]
+        )
+
+    def report(self) -> dict[str, Any]:
+        db = np.maximum(0.0, -20 * np.log10(np.maximum(self.worst, 1e-12)))
+        return {
+            "interval_s": round(self.per / self.rate, 6),
+            "db": [round(float(v), 2) + 0.0 for v in db],
+        }
+
+
 def _blocks_of(raw: _Raw) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
     for start in range(0, raw.frames, BLOCK_FRAMES):
         yield start, raw.read(start, min(start + BLOCK_FRAMES, raw.frames))
@@ -299,8 +328,9 @@ def _write(
     out: Path,
     bit_depth: str,
     seed: int,
-) -> tuple[WavWriter, AnalysisReport]:
+) -> tuple[WavWriter, AnalysisReport, _Timeline]:
     rate = det.rate
+    timeline = _Timeline(rate, raw.frames)
     writer = WavWriter(out, rate, raw.channels, bit_depth, seed)
     analyzer = Analyzer(rate, raw.channels, expected_frames=raw.frames, with_peaks=False)
     unit = det.unit
@@ -311,14 +341,15 @@ def _write(
             u0 = start // unit
             units = -(-x.shape[1] // unit)
             around = window.get(u0 - 1, u0 + units + 1)
-            g = sample_gains(around[1:], 0, unit, x.shape[1], around[0], around[-1]) * scale
-            y = (x.astype(np.float64) * g).astype(np.float32)
+            g = sample_gains(around[1:], 0, unit, x.shape[1], around[0], around[-1])
+            timeline.feed(start, g)
+            y = (x.astype(np.float64) * (g * scale)).astype(np.float32)
             stored = writer.write(y, start)
             analyzer.feed(stored)
     except BaseException:
         writer.abort()
         raise
-    return writer, analyzer.finish()
+    return writer, analyzer.finish(), timeline
 
 
 def _seed(digest: bytes, settings: MasterSettings) -> int:
@@ -367,10 +398,11 @@ def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
 
 def _with_reference(
     src: PathLike, settings: MasterSettings, rate: int, limits: Limits
-) -> tuple[MasterSettings, dict[str, Any] | None]:
-    """Measure the references and the mix; fold the match into the chain and the target."""
+) -> tuple[MasterSettings, dict[str, Any] | None, dict[str, Any] | None]:
+    """Measure the references and the mix; fold the match into the chain and the target.
+    Also the references' spectrum, in the analyze report's form."""
     if not settings.references:
-        return settings, None
+        return settings, None, None
     profiles = []
     for ref in settings.references:
         try:
@@ -396,7 +428,7 @@ def _with_reference(
         "side_gain_db": round(20 * math.log10(found.side_gain), 3),
         "loud_pieces": {"mix": mix.loud_pieces, "reference": [p.loud_pieces for p in profiles]},
     }
-    return replace(settings, chain=chain, target_lufs=target), report
+    return replace(settings, chain=chain, target_lufs=target), report, spectrum_of(profiles, rate)
 
 
 def master_file(
@@ -416,7 +448,7 @@ def master_file(
         raise Unreadable(f"{out_path}: is a folder, not a file to write")
     info = probe(src, limits)
     rate, channels = info.sample_rate, info.channels
-    settings, reference = _with_reference(src, settings, rate, limits)
+    settings, reference, ref_spectrum = _with_reference(src, settings, rate, limits)
     raw = _Raw(out_path.parent, channels)
     pre_path = out_path.with_name(out_path.stem + ".prelimiter.wav")
     pre_writer: WavWriter | None = None
@@ -453,7 +485,7 @@ def master_file(
         passes = 0
         while True:
             passes += 1
-            writer, report = _write(
+            writer, report, timeline = _write(
                 raw, det, plan, (threshold, release), trim, out_path, settings.bit_depth, seed
             )
             progress(min(0.9, 0.4 + 0.15 * passes))
@@ -507,6 +539,7 @@ def master_file(
         "target_met": met,
         "target_reason": reason,
         "gain_reduction_max_db": round(gr, 3),
+        "gain_reduction": timeline.report(),
         "drive_db": round(plan.drive, 4),
         "trim_db": round(trim, 4),
         "search_iterations": plan.iterations,
@@ -514,6 +547,11 @@ def master_file(
         "stages": settings.chain.describe(),
         "eq_curve": settings.chain.eq_curve(rate),
         "reference": reference,
+        "spectra": {
+            "input": in_dict["spectrum"],
+            "output": out_dict["spectrum"],
+            "reference": ref_spectrum,
+        },
         "platforms": platforms_report(
             out_dict["integrated_lufs"], out_dict["true_peak_accurate_dbtp"]
         ),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from audio.engine.analysis import THIRD_OCTAVE_NOMINAL
 from audio.engine.io import BLOCK_FRAMES, DEFAULT_LIMITS, Limits, PathLike, probe, read_blocks
 from audio.engine.loudness import LoudnessMeter
 
@@ -50,6 +51,8 @@ class Profile:
     integrated_lufs: float | None
     pieces: int
     loud_pieces: int
+    # mean square of the mid per 1/3-octave band over all pieces (the analyzer's spectrum)
+    spectrum_ms: tuple[float, ...] = ()
 
 
 def _band_edges(rate: int) -> list[tuple[int, int]]:
@@ -92,8 +95,11 @@ def profile(path: PathLike, limits: Limits = DEFAULT_LIMITS) -> Profile:
     if not loud.any():
         loud = np.ones(len(mid), dtype=bool)
     side = np.array(sides)
-    power = np.mean(np.array(bands)[loud], axis=0)  # (2, bands): mid, side
+    every = np.array(bands)
+    power = np.mean(every[loud], axis=0)  # (2, bands): mid, side
     bands_db = 10 * np.log10(np.maximum(power, 1e-20))
+    # As analysis.Analyzer._bands: one-sided mean square, Hann-compensated (Parseval).
+    spectrum = 2.0 * np.mean(every[:, 0], axis=0) / (PIECE_FFT * float(np.sum(window**2)))
     return Profile(
         mid_rms=math.sqrt(float(np.mean(mid[loud] ** 2))),
         side_rms=math.sqrt(float(np.mean(side[loud] ** 2))),
@@ -102,7 +108,28 @@ def profile(path: PathLike, limits: Limits = DEFAULT_LIMITS) -> Profile:
         integrated_lufs=meter.report().integrated_lufs,
         pieces=len(mid),
         loud_pieces=int(loud.sum()),
+        spectrum_ms=tuple(float(v) for v in spectrum),
     )
+
+
+def spectrum_of(
+    profiles: list[Profile], rate: int, weights: list[float] | None = None
+) -> dict[str, list[float | None]]:
+    """The references' whole-programme 1/3-octave spectrum in the analyze report's form
+    (``centres_hz`` nominal, ``levels_db``; bands up to Nyquist), averaged in dB (weighted)."""
+    centres: list[float | None] = []
+    levels: list[float | None] = []
+    w = np.asarray(weights if weights is not None else [1.0] * len(profiles), dtype=np.float64)
+    for i, fc in enumerate(BAND_CENTRES):
+        if fc * 2 ** (1 / 6) > rate / 2:
+            break
+        values = np.array([p.spectrum_ms[i] for p in profiles])
+        centres.append(float(THIRD_OCTAVE_NOMINAL[i]))
+        if (values <= 0).any():
+            levels.append(None)
+        else:
+            levels.append(float(np.average(10 * np.log10(values), weights=w)))
+    return {"centres_hz": centres, "levels_db": levels}
 
 
 def _piece(
