@@ -72,7 +72,23 @@ def _master_refs(p: dict[str, Any]) -> Iterable[Ref]:
 def _master_created(t: Told) -> str:
     master = t.payload.get("master", {})
     song = t.names.song(master.get("song"))
-    return f"{t.who} added Master {master.get('number', '')} of {song}"
+    return f"{t.who} mastered {song}: Master {master.get('number', '')}"
+
+
+def _reference_refs(p: dict[str, Any]) -> Iterable[Ref]:
+    yield ("song", (p.get("reference") or {}).get("song"))
+
+
+def _reference_added(t: Told) -> str:
+    ref = t.payload.get("reference", {})
+    title = ref.get("title") or "a reference track"
+    return f"{t.who} added the reference '{title}' to {t.names.song(ref.get('song'))}"
+
+
+def _reference_removed(t: Told) -> str:
+    ref = t.payload.get("reference", {})
+    title = ref.get("title") or "a reference track"
+    return f"{t.who} removed the reference '{title}' from {t.names.song(ref.get('song'))}"
 
 
 def _stem_attached(t: Told) -> str:
@@ -98,6 +114,8 @@ def _job_finished(t: Told) -> str | None:
         return None  # the upload already told it; moving its bytes to storage is not news
     if job.get("kind") == "render":
         return None  # mix.rendered tells it, with the version's name
+    if job.get("kind") == "master":
+        return None  # master.created tells it, with the master's name
     return f"{_kind(job)} job {job.get('id', '')} finished"
 
 
@@ -130,6 +148,8 @@ def register() -> None:
     # The attach and mix events already tell these.
     register_quiet("asset.created", "take.updated")
     register_event_type("master.created", _master_created, refs=_master_refs)
+    register_event_type("reference.added", _reference_added, refs=_reference_refs)
+    register_event_type("reference.removed", _reference_removed, refs=_reference_refs)
     register_event_type("mix.created", _mix_created, refs=_mix_refs)
     register_event_type("mix.draft_created", _draft_created, refs=_mix_refs)
     register_event_type("mix.draft_discarded", _draft_discarded, refs=_mix_refs)

@@ -217,8 +217,47 @@ class Mix(models.Model):
         return self.state == MixState.DRAFT
 
 
+class ReferenceTrack(models.Model):
+    """A commercial song the team masters towards, attached to one song of the project.
+
+    Its audio is an ordinary Asset of the project (uploaded as any file is, analysed as any
+    file is), so it is private to the project and served to members only. A reference is never
+    a source of a mix version: the render spec's sources are stems, takes and mixes, and a
+    reference is none of them. Removing one leaves the masters made with it as they are (their
+    settings and report keep what was used)."""
+
+    project = models.ForeignKey(
+        "studio.Project", on_delete=models.CASCADE, related_name="reference_tracks"
+    )
+    song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="references")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="references")
+    title = models.CharField(max_length=200, blank=True)
+    added_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["song_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["song", "asset"], name="reference_unique_asset"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.asset.original_name or f"Reference {self.pk}"
+
+
 class Master(models.Model):
-    """A mastered version of a mix: chain settings, loudness target, report, approval."""
+    """A mastered version of a mix (1, 2, 3 ... per song), made by a `master` job.
+
+    `settings` is the validated request (preset, target and ceiling, reference ids, intensity,
+    the chain's stages, bit depth); `report` is the engine's report of the run; `asset` the
+    mastered audio and `prelimiter_asset` the signal before the limiter (for an engineer who
+    limits elsewhere). `job` is the job that made it: one job makes at most one master, so a
+    duplicate delivery or a retry can never make a second. `is_approved` is maintained by the
+    approvals service (sessions.services); the gate into delivered reads it."""
 
     project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="masters")
     song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="masters")
@@ -228,7 +267,13 @@ class Master(models.Model):
     asset = models.ForeignKey(
         Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="masters"
     )
+    prelimiter_asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="prelimiter_of"
+    )
     report = models.JSONField(null=True, blank=True)
+    job = models.OneToOneField(
+        "audio.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="made_master"
+    )
     is_approved = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -255,6 +300,7 @@ class JobKind(models.TextChoices):
     NOOP = "noop", "No-op"
     STORE = "store", "Store"
     RENDER = "render", "Render"
+    MASTER = "master", "Master"
 
 
 class JobState(models.TextChoices):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from audio.models import Asset, Job, Mix, Stem, Take
+from audio.models import Asset, Job, Master, Mix, ReferenceTrack, Stem, Take
 
 
 def asset_payload(asset: Asset) -> dict[str, Any]:
@@ -66,6 +66,29 @@ def mix_payload(mix: Mix) -> dict[str, Any]:
         "spec_revision": mix.spec_revision,
         "engine_version": mix.engine_version,
         "samples_sha256": mix.samples_sha256,
+    }
+
+
+def reference_payload(ref: ReferenceTrack) -> dict[str, Any]:
+    return {
+        "id": ref.pk,
+        "project": ref.project_id,
+        "song": ref.song_id,
+        "asset": ref.asset_id,
+        "title": ref.title,
+    }
+
+
+def master_payload(master: Master) -> dict[str, Any]:
+    return {
+        "id": master.pk,
+        "project": master.project_id,
+        "song": master.song_id,
+        "mix": master.mix_id,
+        "number": master.number,
+        "asset": master.asset_id,
+        "prelimiter_asset": master.prelimiter_asset_id,
+        "is_approved": master.is_approved,
     }
 
 

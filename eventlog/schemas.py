@@ -183,6 +183,7 @@ TAKE = obj(
 )
 MIX = obj({"id": ID, "project": ID, "song": ID, "number": INT}, strict=False)
 MASTER = obj({"id": ID, "project": ID, "song": ID, "number": INT}, strict=False)
+REFERENCE = obj({"id": ID, "project": ID, "song": ID, "asset": ID, "title": STR}, strict=False)
 JOB = obj({"id": ID, "project": ID, "kind": STR, "state": STR}, strict=False)
 
 EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -232,7 +233,9 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "take.attached": wrap("take", TAKE),
     "take.updated": wrap("take", TAKE),
     "mix.created": wrap("mix", MIX),
-    "master.created": wrap("master", MASTER),
+    "master.created": obj({"master": MASTER, "job": ID}, optional=("job",)),
+    "reference.added": wrap("reference", REFERENCE),
+    "reference.removed": wrap("reference", REFERENCE),
     "job.queued": wrap("job", JOB),
     "job.started": wrap("job", JOB),
     "job.finished": wrap("job", JOB),

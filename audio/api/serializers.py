@@ -1,4 +1,5 @@
-"""Input and output serializers for assets, stems, takes, mixes and jobs. Shapes only."""
+"""Input and output serializers for assets, stems, takes, mixes, references, masters and jobs.
+Shapes only."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from audio.models import JOB_OVER, Asset, Job, JobKind, Mix, Stem, Take
-from studio.api.serializers import VisibleRelatedField
+from audio.engine.mastering.presets import PRESETS
+from audio.engine.mastering.stages import EQ_TYPES
+from audio.models import JOB_OVER, Asset, Job, JobKind, Master, Mix, ReferenceTrack, Stem, Take
+from studio.api.serializers import UserBriefSerializer, VisibleRelatedField
 from studio.models import Song
 
 
@@ -245,3 +248,197 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+# --- reference tracks and masters -------------------------------------------------------------
+
+# The figures of an asset's analysis shown beside a mix's (a reference, a master's input).
+ANALYSIS_SUMMARY = (
+    "integrated_lufs",
+    "loudness_range_lu",
+    "true_peak_dbtp",
+    "true_peak_accurate_dbtp",
+    "sample_peak_dbfs",
+    "crest_factor_db",
+    "spectrum",
+)
+
+
+def asset_stream_url(asset_id: int | None) -> str | None:
+    """Where the player streams an asset (Range-served, members only)."""
+    return f"/api/assets/{asset_id}/file/?disposition=inline" if asset_id else None
+
+
+class AnalysisSummarySerializer(serializers.Serializer):
+    integrated_lufs = serializers.FloatField(allow_null=True)
+    lra = serializers.FloatField(allow_null=True, help_text="loudness range, LU")
+    true_peak_dbtp = serializers.FloatField(allow_null=True, help_text="BS.1770-4 (4x)")
+    true_peak_accurate_dbtp = serializers.FloatField(allow_null=True)
+    sample_peak_dbfs = serializers.FloatField(allow_null=True)
+    crest_factor_db = serializers.FloatField(allow_null=True)
+    spectrum = serializers.DictField(
+        child=serializers.JSONField(), help_text="1/3-octave bands: centres_hz, levels_db"
+    )
+
+
+def analysis_summary(analysis: dict[str, Any] | None) -> dict[str, Any] | None:
+    if analysis is None:
+        return None
+    out = {k: analysis.get(k) for k in ANALYSIS_SUMMARY}
+    out["lra"] = out.pop("loudness_range_lu")
+    return out
+
+
+class ReferenceSerializer(serializers.ModelSerializer):
+    """A reference track: its asset (audio of the project), where to stream it, and the figures
+    of its analysis (null until the analysis job has finished)."""
+
+    added_by = UserBriefSerializer(read_only=True, allow_null=True)
+    asset_url = serializers.SerializerMethodField()
+    duration_s = serializers.SerializerMethodField()
+    analysis = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReferenceTrack
+        fields = [
+            "id",
+            "project",
+            "song",
+            "asset",
+            "asset_url",
+            "title",
+            "duration_s",
+            "added_by",
+            "added_at",
+            "analysis",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_asset_url(self, ref: ReferenceTrack) -> str | None:
+        return asset_stream_url(ref.asset_id)
+
+    @extend_schema_field(serializers.FloatField(allow_null=True))
+    def get_duration_s(self, ref: ReferenceTrack) -> float | None:
+        return ref.asset.duration_s
+
+    @extend_schema_field(AnalysisSummarySerializer(allow_null=True))
+    def get_analysis(self, ref: ReferenceTrack) -> dict[str, Any] | None:
+        return analysis_summary(ref.asset.analysis)
+
+
+class ReferenceCreateSerializer(serializers.Serializer):
+    """`asset`: an uploaded audio file of the song's project (POST /api/uploads/ first)."""
+
+    song = VisibleRelatedField(Song)
+    asset = VisibleRelatedField(Asset)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class MasterSerializer(serializers.ModelSerializer):
+    """A master version. `settings`: the validated request; `report`: the engine's report of
+    the run (input and output analyses, target and whether it was met, stages, EQ curve,
+    reference match, platforms' playback gains, lossy check); `asset` / `asset_url` the
+    mastered audio, `prelimiter_asset` / `prelimiter_url` the signal before the limiter.
+    Whether it is approved, and what is missing if not: GET /api/approvals/state/?master=<id>."""
+
+    name = serializers.SerializerMethodField()
+    mix_number = serializers.IntegerField(source="mix.number", read_only=True)
+    asset_url = serializers.SerializerMethodField()
+    prelimiter_url = serializers.SerializerMethodField()
+    created_by = UserBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Master
+        fields = [
+            "id",
+            "project",
+            "song",
+            "mix",
+            "mix_number",
+            "number",
+            "name",
+            "settings",
+            "report",
+            "asset",
+            "asset_url",
+            "prelimiter_asset",
+            "prelimiter_url",
+            "job",
+            "is_approved",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_name(self, master: Master) -> str:
+        return str(master)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_asset_url(self, master: Master) -> str | None:
+        return asset_stream_url(master.asset_id)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_prelimiter_url(self, master: Master) -> str | None:
+        return asset_stream_url(master.prelimiter_asset_id)
+
+
+class EqBandSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(EQ_TYPES))
+    freq = serializers.FloatField(help_text="20-20000 Hz")
+    gain_db = serializers.FloatField(required=False, help_text="-12..12 dB; default 0")
+    q = serializers.FloatField(required=False, help_text="0.1-10; default 0.707")
+
+
+class CompressorSerializer(serializers.Serializer):
+    threshold_db = serializers.FloatField(required=False, help_text="-60..0; default -18")
+    ratio = serializers.FloatField(required=False, help_text="1-20; default 2")
+    attack_ms = serializers.FloatField(required=False, help_text="0.1-200; default 10")
+    release_db_per_s = serializers.FloatField(required=False, help_text="1-200; default 40")
+    knee_db = serializers.FloatField(required=False, help_text="0-24; default 6")
+    makeup_db = serializers.FloatField(required=False, help_text="-12..24; default 0")
+
+
+class SaturationSerializer(serializers.Serializer):
+    drive_db = serializers.FloatField(help_text="0-24 dB into the soft clipper")
+
+
+class StagesSerializer(serializers.Serializer):
+    eq = EqBandSerializer(many=True, required=False, help_text="at most 12 bands, minimum phase")
+    compressor = CompressorSerializer(required=False, allow_null=True)
+    saturation = SaturationSerializer(required=False, allow_null=True)
+    width = serializers.FloatField(
+        required=False, allow_null=True, help_text="stereo width in %: 0 mono, 100 as is, 200"
+    )
+
+
+class MasterRequestSerializer(serializers.Serializer):
+    """The body of POST /api/masters/ (documentation: the service checks every field and names
+    each bad one by its path, e.g. `stages.eq[1].freq`)."""
+
+    mix = serializers.IntegerField(help_text="a version of the song with audio")
+    preset = serializers.ChoiceField(
+        choices=list(PRESETS),
+        required=False,
+        allow_null=True,
+    )
+    target_lufs = serializers.FloatField(required=False, allow_null=True, help_text="-30..-5")
+    ceiling_dbtp = serializers.FloatField(required=False, allow_null=True, help_text="-9..0")
+    references = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="reference ids of the song"
+    )
+    intensity = serializers.FloatField(required=False, help_text="0-100 %; default 100")
+    stages = StagesSerializer(required=False)
+    bit_depth = serializers.ChoiceField(choices=["24", "16"], required=False)
+
+
+class PresetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    lufs = serializers.FloatField(allow_null=True, help_text="null: no normalisation (CD)")
+    ceiling_dbtp = serializers.FloatField()
+    turns_up = serializers.BooleanField(help_text="whether the service raises a quieter master")
+    source = serializers.CharField()  # type: ignore[assignment]
+
+
+class MasterJobSerializer(serializers.Serializer):
+    job = serializers.DictField(child=serializers.JSONField())

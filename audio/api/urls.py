@@ -9,6 +9,8 @@ router.register("assets", views.AssetViewSet, basename="api-asset")
 router.register("stems", views.StemViewSet, basename="api-stem")
 router.register("takes", views.TakeViewSet, basename="api-take")
 router.register("mixes", views.MixViewSet, basename="api-mix")
+router.register("references", views.ReferenceViewSet, basename="api-reference")
+router.register("masters", views.MasterViewSet, basename="api-master")
 router.register("jobs", views.JobViewSet, basename="api-job")
 
 urlpatterns = [

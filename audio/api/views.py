@@ -1,5 +1,5 @@
-"""The audio REST API: assets (analysis, peaks, Range-served files), stems, takes, mixes, jobs.
-Thin: validate input, fetch scoped objects, call a service."""
+"""The audio REST API: assets (analysis, peaks, Range-served files), stems, takes, mixes,
+reference tracks, masters, jobs. Thin: validate input, fetch scoped objects, call a service."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from audio.api import serializers as s
 from audio.api.files import asset_file_response
 from audio.engine.formats import NAMES as FORMAT_NAMES
+from audio.engine.mastering.presets import PRESETS
 from audio.models import (
     JOB_OVER,
     Asset,
@@ -23,18 +24,21 @@ from audio.models import (
     Job,
     JobKind,
     JobState,
+    Master,
     Mix,
     MixState,
+    ReferenceTrack,
     Stem,
     Take,
 )
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
+from audio.services import masters as master_services
 from audio.services import mixes as mix_services
 from audio.services import renders as render_services
 from studio.api.base import ListRetrieveMixin, ScopedViewSet, no_content
 from studio.api.errors import ErrorSerializer
-from studio.errors import Conflict, Invalid
+from studio.errors import Conflict, Invalid, NotFound
 from studio.parsing import whole_number
 from studio.roles import Capability as C
 
@@ -339,6 +343,120 @@ class MixViewSet(ListRetrieveMixin, ScopedViewSet):
         response = HttpResponse(wav, content_type="audio/wav")
         response["Cache-Control"] = "no-store"
         return response
+
+
+class ReferenceViewSet(ListRetrieveMixin, ScopedViewSet):
+    """Reference tracks of a song: commercial songs the team masters towards, private to the
+    project and never a source of a mix.
+
+    - `GET /api/references/?song=<id>`: each with `asset`, `asset_url` (stream it in the
+      player), `title`, `added_by`, `added_at` and `analysis` (integrated_lufs, lra,
+      true_peak_dbtp, true_peak_accurate_dbtp, sample_peak_dbfs, crest_factor_db, spectrum;
+      null until its analysis job has finished).
+    - `POST /api/references/` `{"song", "asset", "title"?}`: `asset` is an audio file of the
+      song's project already uploaded (POST /api/uploads/); 201; 400 for another project's
+      asset or a file that is not audio; 409 `reference_exists` for the same file twice.
+    - `DELETE /api/references/{id}/`: 204; masters made with it keep their settings and report.
+
+    Engineers and producers add and remove (`reference.added`, `reference.removed`); everyone
+    reads."""
+
+    model = ReferenceTrack
+    serializer_class = s.ReferenceSerializer
+    filters = {"project": "project_id", "song": "song_id"}
+    action_capabilities = {
+        "list": C.VIEW,
+        "retrieve": C.VIEW,
+        "create": C.MIX_EDIT,
+        "destroy": C.MIX_EDIT,
+    }
+
+    def get_queryset(self) -> Any:
+        return super().get_queryset().select_related("asset", "added_by").defer("asset__peaks")
+
+    @extend_schema(
+        request=s.ReferenceCreateSerializer,
+        responses={201: s.ReferenceSerializer, 409: ErrorSerializer, **_ERRORS},
+    )
+    def create(self, request: Request) -> Response:
+        data = self.input(s.ReferenceCreateSerializer)
+        ref = master_services.reference_add(actor=request.user, **data)
+        return self.output(self.get_queryset().get(pk=ref.pk), status=201)
+
+    @extend_schema(responses={204: None, **_ERRORS})
+    def destroy(self, request: Request, pk: str) -> Response:
+        master_services.reference_remove(actor=request.user, reference=self.get_object())
+        return no_content()
+
+
+class MasterViewSet(ListRetrieveMixin, ScopedViewSet):
+    """Master versions of a song, made by the `master` job from a version with audio.
+
+    - `GET /api/masters/?song=<id>` (or `?mix=`), `GET /api/masters/{id}/`: number, name
+      ("Master 2"), the mix and its number, `settings` (the validated request), `report` (the
+      engine's), `asset` / `asset_url` and `prelimiter_asset` / `prelimiter_url` (stream them in
+      the player), `is_approved` (the reasons: GET /api/approvals/state/?master=<id>).
+    - `GET /api/masters/presets/`: the platform presets (name, lufs, ceiling_dbtp, turns_up,
+      source).
+    - `POST /api/masters/` `{"mix", "preset"?, "target_lufs"?, "ceiling_dbtp"?, "references"?:
+      [ids], "intensity"?: 0-100, "stages"?: {"eq": [{"kind", "freq", "gain_db", "q"}],
+      "compressor": {...} | null, "saturation": {"drive_db"} | null, "width": percent | null},
+      "bit_depth"?: "24" | "16"}`: 202 `{"job": {...}}`; follow it at /api/jobs/{id}/ (progress
+      as `job.progress` frames, cancel at /api/jobs/{id}/cancel/); `master.created` when Master N
+      exists. Every bad field is a 400 naming its path; a mix of another project is a 404; a
+      draft (no audio yet) a 409 `mix_draft`.
+
+    The target is `target_lufs`, else the preset's, else (with references) the references'
+    loudness, else -14 LUFS; the ceiling is `ceiling_dbtp`, else the preset's, else -1 dBTP.
+    Engineers and producers master; everyone reads."""
+
+    model = Master
+    serializer_class = s.MasterSerializer
+    select = ("mix", "created_by")
+    filters = {"project": "project_id", "song": "song_id", "mix": "mix_id"}
+    action_capabilities = {
+        "list": C.VIEW,
+        "retrieve": C.VIEW,
+        "create": C.MIX_EDIT,
+        "presets": None,  # the same for everyone: plain data, no project
+    }
+
+    @extend_schema(
+        request=s.MasterRequestSerializer,
+        responses={202: s.MasterJobSerializer, 409: ErrorSerializer, **_ERRORS},
+    )
+    def create(self, request: Request) -> Response:
+        data = request.data
+        if not isinstance(data, dict):
+            raise Invalid("expected a JSON object", fields={"non_field_errors": ["an object"]})
+        raw = data.get("mix")
+        if raw is None or raw == "":
+            raise Invalid("name the mix to master", fields={"mix": ["this field is required"]})
+        mix_id = None if isinstance(raw, bool) else whole_number(str(raw))
+        if mix_id is None:
+            raise Invalid("mix must be a mix id", fields={"mix": ["must be a mix id"]})
+        mix = Mix.objects.visible_to(request.user).select_related("song").filter(pk=mix_id).first()
+        if mix is None:
+            raise NotFound("mix not found")
+        job = master_services.master_request(actor=request.user, mix=mix, settings=data)
+        return Response({"job": s.JobSerializer(job).data}, status=202)
+
+    @extend_schema(responses={200: s.PresetSerializer(many=True)})
+    @action(detail=False, methods=["get"])
+    def presets(self, request: Request) -> Response:
+        """The platform presets: each service's loudness reference, ceiling and source."""
+        return Response(
+            [
+                {
+                    "name": p.name,
+                    "lufs": p.lufs,
+                    "ceiling_dbtp": p.ceiling_dbtp,
+                    "turns_up": p.turns_up,
+                    "source": p.source,
+                }
+                for p in PRESETS.values()
+            ]
+        )
 
 
 class JobViewSet(ListRetrieveMixin, ScopedViewSet):

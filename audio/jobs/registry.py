@@ -8,6 +8,7 @@ and never a failure on the worker.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +50,9 @@ Handler = Callable[["Job", Progress, Path], Outcome]
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a kind: a JSON number, integer, string or boolean with bounds."""
+    """One parameter of a kind: a JSON number, integer, string or boolean with bounds, or a
+    JSON object (`dict`) of at most `max_length` characters of JSON, for a kind whose service
+    validates a structured request itself before it creates the job (master's settings)."""
 
     type: type
     required: bool = False
@@ -84,6 +87,16 @@ class Param:
                 raise ValueError(f"choose one of {', '.join(self.choices)}")
             if len(value) > self.max_length:
                 raise ValueError(f"at most {self.max_length} characters")
+            return value
+        if self.type is dict:
+            if not isinstance(value, dict):
+                raise ValueError("must be an object")
+            try:
+                size = len(json.dumps(value, allow_nan=False))
+            except (TypeError, ValueError):
+                raise ValueError("must be plain JSON") from None
+            if size > self.max_length:
+                raise ValueError(f"at most {self.max_length} characters of JSON")
             return value
         raise TypeError(f"unsupported parameter type {self.type!r}")
 

@@ -69,3 +69,39 @@ def _draft(s: Any) -> Any:
     song = song_create(actor=s.users["producer"], project=s.project, title=f"Matrix draft {n}")
     stem_attach(actor=s.users["producer"], song=song, asset=_asset(s), instrument="x")
     return draft_create(actor=s.users["producer"], song=song, from_keepers=True)
+
+
+def _fresh_asset(s: Any) -> Any:
+    """An audio asset no other row uses yet (a new seed each time)."""
+    from audio.models import Asset
+    from audio.services.assets import asset_ingest_file
+
+    seed = 1000 + Asset.objects.filter(project=s.project).count()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_wav(Path(tmp) / "ref.wav", seconds=0.2, seed=seed)
+        return asset_ingest_file(
+            actor=s.users["producer"], project=s.project, path=path, original_name="ref.wav"
+        )
+
+
+def _reference(s: Any) -> Any:
+    """A reference track of the matrix song (the one of `_asset`, made again once deleted)."""
+    from audio.models import ReferenceTrack
+    from audio.services.masters import reference_add
+
+    song, asset = _song(s), _asset(s)
+    found = ReferenceTrack.objects.filter(song=song, asset=asset).first()
+    return found or reference_add(actor=s.users["producer"], song=song, asset=asset, title="R")
+
+
+def _master(s: Any) -> Any:
+    """A master row of the matrix mix (its job's work is not what the matrix checks)."""
+    from django.db.models import Max
+
+    from audio.models import Master
+
+    mix = _mix(s)
+    top = Master.objects.filter(song=mix.song).aggregate(m=Max("number"))["m"] or 0
+    return Master.objects.create(
+        project=s.project, song=mix.song, mix=mix, number=top + 1, asset=mix.asset
+    )

@@ -101,6 +101,14 @@ POLICY: dict[str, str] = {
     "PUT api-mix-spec": "PE",
     "POST api-mix-render": "PE",
     "POST api-mix-preview": "PE",
+    "GET api-reference-list": "PEAV",
+    "POST api-reference-list": "PE",
+    "GET api-reference-detail": "PEAV",
+    "DELETE api-reference-detail": "PE",
+    "GET api-master-list": "PEAV",
+    "POST api-master-list": "PE",  # queues a master job
+    "GET api-master-detail": "PEAV",
+    "GET api-master-presets": SIGNED_IN,  # the platforms' published figures, no project's data
     "GET api-job-list": "PEAV",
     "GET api-job-detail": "PEAV",
     "POST api-job-cancel": "PE",  # whoever may start that kind of job
@@ -594,6 +602,20 @@ REGISTRY: dict[str, Spec] = {
             "spec_replace": lambda s, o: o.spec,
             "preview": lambda s, o: {"start_s": 0, "end_s": 0.1},
         },
+    ),
+    "ReferenceViewSet": Spec(
+        make=_audio("_reference"),
+        bodies={
+            "create": lambda s, o: {
+                "song": o.song_id,
+                "asset": _audio("_fresh_asset")(s).pk,
+                "title": "A hit",
+            }
+        },
+    ),
+    "MasterViewSet": Spec(
+        make=_audio("_master"),
+        bodies={"create": lambda s, o: {"mix": o.mix_id, "preset": "spotify"}},
     ),
     "JobViewSet": Spec(make=_audio("_job")),
     "UploadViewSet": Spec(
