@@ -52,7 +52,7 @@ from audio.engine.mastering.limiter import (
 )
 from audio.engine.mastering.presets import platforms_report
 from audio.engine.mastering.reference import match, profile, spectrum_of
-from audio.engine.mastering.stages import Chain
+from audio.engine.mastering.stages import PHASES, Chain
 from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak, coarse_interval_peaks
 from audio.engine.render.wav import WavWriter
 from audio.engine.types import ProgressFn
@@ -92,6 +92,23 @@ class MasterSettings:
             raise MasterInvalid(f"--intensity: {self.intensity} is outside 0-100")
         if self.bit_depth not in ("32f", "24", "16"):
             raise MasterInvalid(f"--bit-depth: {self.bit_depth!r} is not 32f, 24 or 16")
+        if self.chain.eq_phase not in PHASES:
+            raise MasterInvalid(f"--eq-phase: {self.chain.eq_phase!r} is not minimum or linear")
+        mb = self.chain.multiband
+        if mb is not None and not 20.0 <= mb.low_hz < mb.high_hz / 1.5 <= 20000.0 / 1.5:
+            raise MasterInvalid(
+                f"--multiband: crossovers {mb.low_hz:g} and {mb.high_hz:g} Hz must lie in "
+                "20..20000 Hz with the upper at least 1.5 times the lower"
+            )
+
+    def check_rate(self, sample_rate: int) -> None:
+        """What needs the input's rate: crossovers and EQ bands under its Nyquist."""
+        mb = self.chain.multiband
+        if mb is not None and mb.high_hz >= 0.45 * sample_rate:
+            raise MasterInvalid(
+                f"--multiband: the upper crossover {mb.high_hz:g} Hz is too close to the "
+                f"input's Nyquist ({sample_rate / 2:g} Hz)"
+            )
 
 
 class _Raw:
@@ -448,6 +465,7 @@ def master_file(
         raise Unreadable(f"{out_path}: is a folder, not a file to write")
     info = probe(src, limits)
     rate, channels = info.sample_rate, info.channels
+    settings.check_rate(rate)
     settings, reference, ref_spectrum = _with_reference(src, settings, rate, limits)
     raw = _Raw(out_path.parent, channels)
     pre_path = out_path.with_name(out_path.stem + ".prelimiter.wav")

@@ -236,17 +236,26 @@ def minimum_phase_fir(curve: tuple[tuple[float, float], ...], rate: int) -> Floa
 
 
 class FirFilter:
-    """Streaming FIR by overlap-add (FFT convolution per block, the tail carried)."""
+    """Streaming FIR by overlap-add: one FFT convolution per block (the taps' transform kept
+    per FFT size), the tail carried to the next block."""
 
     def __init__(self, taps: Floats, channels: int) -> None:
         self.taps = taps
         self.tail = np.zeros((channels, len(taps) - 1))
+        self.spectra: dict[int, npt.NDArray[np.complex128]] = {}
 
     def process(self, block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        from scipy.signal import oaconvolve  # heavy: not on the analysis path
+        from scipy.fft import irfft, next_fast_len, rfft  # heavy: not on the analysis path
 
         m = block.shape[1]
-        y = oaconvolve(block.astype(np.float64), self.taps[np.newaxis, :], axes=1)
+        if m == 0:
+            return block
+        full = m + len(self.taps) - 1
+        nfft = next_fast_len(full, real=True)
+        if nfft not in self.spectra:
+            self.spectra[nfft] = np.asarray(rfft(self.taps, nfft))
+        y = irfft(rfft(block.astype(np.float64), nfft, axis=1) * self.spectra[nfft], nfft, axis=1)
+        y = y[:, :full]
         y[:, : self.tail.shape[1]] += self.tail  # y is m + taps - 1 long: the tail fits
         self.tail = y[:, m:].copy()
         return np.asarray(y[:, :m], dtype=np.float32)

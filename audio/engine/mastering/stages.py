@@ -9,6 +9,15 @@ flushed with silence at the end. scipy is imported when a stage runs, not by ``a
 - Match EQ: the reference match's curve as a minimum-phase FIR (``reference``).
 - EQ: parametric bands (RBJ cookbook biquads: peak, low/high shelf, high/low pass),
   minimum phase, run as one second-order-section cascade with its state carried.
+- Linear-phase EQ (``eq_phase="linear"``): the match curve and the bands' magnitude as one
+  symmetric FIR (no phase change, so no smearing of transients across frequencies; the price
+  is pre-ringing and a delay of half its length, which the stage drops at the start and
+  flushes at the end, so the output stays aligned with the input frame for frame).
+- Multiband compressor: three bands split by Linkwitz-Riley 24 dB/octave crossovers (each a
+  squared 2nd-order Butterworth; the low band passes the upper crossover's allpass so the
+  three are in phase), each band compressed by its own ``Compressor`` and the bands summed.
+  Uncompressed, the sum is the input through the two crossovers' allpasses: flat magnitude,
+  no latency.
 - Compressor (single band, feed-forward): the level is the channels' linked peak in dB; the
   static curve has a soft knee; the gain reduction is held and released at a constant dB
   rate (the running-maximum form, vectorised) and its onset smoothed by a one-pole attack.
@@ -21,6 +30,7 @@ flushed with silence at the end. scipy is imported when a stage runs, not by ``a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,13 +92,62 @@ def eq_sos(bands: tuple[EqBand, ...], sample_rate: int) -> Floats:
     return np.array([biquad(b, sample_rate) for b in bands]).reshape(-1, 6)
 
 
-def eq_response_db(bands: tuple[EqBand, ...], sample_rate: int, freqs: Floats) -> Floats:
-    """The cascade's magnitude at ``freqs`` (Hz), evaluated from the sections directly."""
+def eq_magnitude(bands: tuple[EqBand, ...], sample_rate: int, freqs: Floats) -> Floats:
+    """The cascade's linear magnitude at ``freqs`` (Hz), evaluated from the sections."""
     z = np.exp(-1j * 2 * np.pi * np.asarray(freqs) / sample_rate)
     h = np.ones(len(z), dtype=complex)
     for s in eq_sos(bands, sample_rate):
         h *= (s[0] + s[1] * z + s[2] * z**2) / (s[3] + s[4] * z + s[5] * z**2)
-    return np.asarray(20 * np.log10(np.abs(h)))
+    return np.asarray(np.abs(h))
+
+
+def eq_response_db(bands: tuple[EqBand, ...], sample_rate: int, freqs: Floats) -> Floats:
+    """The cascade's magnitude at ``freqs`` (Hz) in dB."""
+    return np.asarray(20 * np.log10(eq_magnitude(bands, sample_rate, freqs)))
+
+
+LINEAR_SECONDS = 0.093  # half the linear-phase FIR: 8203 taps at 44.1 kHz, 4101 frames late
+LINEAR_GRID = 1 << 17
+
+
+def linear_phase_taps(
+    bands: tuple[EqBand, ...], curve: tuple[tuple[float, float], ...], sample_rate: int
+) -> Floats:
+    """An odd-length symmetric FIR with the bands' and the curve's combined magnitude: the
+    zero-phase impulse response of the magnitude on a fine grid, centred and windowed."""
+    taps = 2 * round(LINEAR_SECONDS * sample_rate) + 1
+    freqs = np.asarray(np.fft.rfftfreq(LINEAR_GRID, 1.0 / sample_rate), dtype=np.float64)
+    mag = np.ones(len(freqs))
+    if bands:
+        mag *= eq_magnitude(bands, sample_rate, freqs)
+    if curve:
+        mag *= 10 ** (curve_db_at(curve, freqs) / 20)
+    zero_phase = np.fft.irfft(mag, LINEAR_GRID)
+    half = taps // 2
+    h = np.concatenate([zero_phase[-half:], zero_phase[: half + 1]])
+    return np.asarray(h * np.blackman(taps + 2)[1:-1])
+
+
+class DelayCompensated:
+    """A stage with a whole-frame delay: drops it at the start, flushes it with silence at the
+    end, so its output lines up with its input frame for frame."""
+
+    def __init__(self, inner: FirFilter, latency: int, channels: int) -> None:
+        self.inner = inner
+        self.latency = latency
+        self.channels = channels
+        self.pending_drop = latency
+
+    def process(self, block: Block) -> Block:
+        out = self.inner.process(block)
+        if self.pending_drop:
+            drop = min(self.pending_drop, out.shape[1])
+            out = out[:, drop:]
+            self.pending_drop -= drop
+        return out
+
+    def finish(self) -> Block:
+        return self.process(np.zeros((self.channels, self.latency), dtype=np.float32))
 
 
 @dataclass(frozen=True)
@@ -123,7 +182,7 @@ class CompressorState:
         self.held = 0.0  # released reduction at the last sample
         self.smooth = 0.0  # attack-smoothed reduction at the last sample
 
-    def reduction_db(self, block: Block) -> Floats:
+    def reduction_db(self, block: Block | Floats) -> Floats:
         from scipy.signal import lfilter  # heavy: not on the analysis path
 
         level = 20 * np.log10(np.maximum(np.abs(block.astype(np.float64)).max(axis=0), 1e-12))
@@ -142,6 +201,95 @@ class CompressorState:
         gr = self.reduction_db(block)
         gain = 10 ** ((self.c.makeup_db - gr) / 20)
         return (block.astype(np.float64) * gain).astype(np.float32)
+
+
+BANDS = ("low", "mid", "high")
+
+
+@dataclass(frozen=True)
+class Multiband:
+    """Three bands split at ``low_hz`` and ``high_hz``, each with its own compressor."""
+
+    low_hz: float = 120.0
+    high_hz: float = 2500.0
+    low: Compressor = Compressor(
+        threshold_db=-18.0, ratio=2.0, attack_ms=30.0, release_db_per_s=20.0
+    )
+    mid: Compressor = Compressor(
+        threshold_db=-18.0, ratio=2.0, attack_ms=10.0, release_db_per_s=40.0
+    )
+    high: Compressor = Compressor(
+        threshold_db=-18.0, ratio=2.0, attack_ms=3.0, release_db_per_s=60.0
+    )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": "multiband",
+            "crossovers_hz": [self.low_hz, self.high_hz],
+            "crossover": "Linkwitz-Riley 24 dB/octave",
+            "bands": {name: vars(getattr(self, name)).copy() for name in BANDS},
+        }
+
+
+def lr4_sos(freq_hz: float, sample_rate: int) -> tuple[Floats, Floats, Floats]:
+    """Linkwitz-Riley 4th-order low-pass and high-pass (each a 2nd-order Butterworth twice) as
+    second-order sections, and their sum's allpass (one section)."""
+    from scipy.signal import butter  # heavy: not on the analysis path
+
+    lp = butter(2, freq_hz, "lowpass", fs=sample_rate, output="sos")
+    hp = butter(2, freq_hz, "highpass", fs=sample_rate, output="sos")
+    a = lp[0, 3:]
+    # LP^2 + HP^2 = (s^2 - sqrt2 w s + w^2) / (s^2 + sqrt2 w s + w^2) in the analogue domain;
+    # the bilinear transform keeps it: the denominator's coefficients reversed over it.
+    allpass = np.array([[a[2], a[1], a[0], a[0], a[1], a[2]]]) / a[0]
+    return np.vstack([lp, lp]), np.vstack([hp, hp]), allpass
+
+
+class _Sos:
+    """A streaming second-order-section cascade (state carried across blocks)."""
+
+    def __init__(self, sos: Floats, channels: int) -> None:
+        self.sos = sos
+        self.zi = np.zeros((len(sos), channels, 2))
+
+    def __call__(self, x: Floats) -> Floats:
+        from scipy.signal import sosfilt  # heavy: not on the analysis path
+
+        y, self.zi = sosfilt(self.sos, x, axis=1, zi=self.zi)
+        return np.asarray(y)
+
+
+class MultibandSplit:
+    """Streaming three-way Linkwitz-Riley split; the bands sum to the input's allpass."""
+
+    def __init__(self, low_hz: float, high_hz: float, sample_rate: int, channels: int) -> None:
+        lp1, hp1, _ = lr4_sos(low_hz, sample_rate)
+        lp2, hp2, ap2 = lr4_sos(high_hz, sample_rate)
+        self.low_lp = _Sos(lp1, channels)
+        self.low_ap = _Sos(ap2, channels)
+        self.rest_hp = _Sos(hp1, channels)
+        self.mid_lp = _Sos(lp2, channels)
+        self.high_hp = _Sos(hp2, channels)
+
+    def split(self, x: Floats) -> tuple[Floats, Floats, Floats]:
+        rest = self.rest_hp(x)
+        return self.low_ap(self.low_lp(x)), self.mid_lp(rest), self.high_hp(rest)
+
+
+class MultibandState:
+    """Split, compress each band (linked across channels within the band), sum."""
+
+    def __init__(self, m: Multiband, sample_rate: int, channels: int) -> None:
+        self.split = MultibandSplit(m.low_hz, m.high_hz, sample_rate, channels)
+        self.comps = [CompressorState(getattr(m, name), sample_rate) for name in BANDS]
+
+    def process(self, block: Block) -> Block:
+        bands = self.split.split(block.astype(np.float64))
+        out = np.zeros(block.shape, dtype=np.float64)
+        for band, comp in zip(bands, self.comps, strict=True):
+            gain = 10 ** ((comp.c.makeup_db - comp.reduction_db(band)) / 20)
+            out += band * gain
+        return out.astype(np.float32)
 
 
 def _halfband_taps() -> Floats:
@@ -205,24 +353,32 @@ def mid_side_width(block: Block, width: float) -> Block:
     return np.stack([mid + side, mid - side]).astype(np.float32)
 
 
+PHASES = ("minimum", "linear")
+
+
 @dataclass(frozen=True)
 class Chain:
     """The stages' settings, in signal order; each empty or neutral stage is off."""
 
     match_curve: tuple[tuple[float, float], ...] = ()  # (hz, dB) toward a reference
     eq: tuple[EqBand, ...] = ()
+    multiband: Multiband | None = None
     compressor: Compressor | None = None
     saturation_db: float | None = None  # drive into the soft clipper
     width: float = 1.0  # side gain, 0..2
+    eq_phase: str = "minimum"  # of the match EQ and the EQ: "minimum" or "linear"
 
     def describe(self) -> list[dict[str, Any]]:
         stages: list[dict[str, Any]] = []
+        phase: dict[str, Any] = {"phase": self.eq_phase}
+        if self.eq_phase == "linear":
+            phase["latency_compensated"] = True
         if self.match_curve:
-            stages.append({"type": "match_eq", "phase": "minimum", "curve": self.match_curve})
+            stages.append({"type": "match_eq", **phase, "curve": self.match_curve})
         if self.eq:
-            stages.append(
-                {"type": "eq", "phase": "minimum", "bands": [vars(b).copy() for b in self.eq]}
-            )
+            stages.append({"type": "eq", **phase, "bands": [vars(b).copy() for b in self.eq]})
+        if self.multiband is not None:
+            stages.append(self.multiband.describe())
         if self.compressor is not None:
             stages.append({"type": "compressor", **vars(self.compressor)})
         if self.saturation_db is not None:
@@ -247,44 +403,67 @@ class Chain:
         return RunningChain(self, sample_rate, channels)
 
 
+class _Stage:
+    """A running stage: ``process`` blocks in order, ``finish`` gives its delayed tail."""
+
+    def __init__(
+        self, process: Callable[[Block], Block], finish: Callable[[], Block] | None = None
+    ) -> None:
+        self.process = process
+        self.finish = finish
+
+
+class _SosStage:
+    def __init__(self, sos: Floats, channels: int) -> None:
+        self.run = _Sos(sos, channels)
+
+    def __call__(self, x: Block) -> Block:
+        return np.asarray(self.run(x.astype(np.float64)), dtype=np.float32)
+
+
 class RunningChain:
-    """The chain's processors for one programme, fed blocks in order."""
+    """The chain's processors for one programme, fed blocks in order. Stages with latency
+    drop it themselves; ``finish`` flushes each one's tail through the stages after it."""
 
     def __init__(self, chain: Chain, sample_rate: int, channels: int) -> None:
         self.chain = chain
         self.channels = channels
+        self.stages: list[_Stage] = []
         curve = chain.match_curve
-        self.fir = FirFilter(minimum_phase_fir(curve, sample_rate), channels) if curve else None
-        self.sos = eq_sos(chain.eq, sample_rate) if chain.eq else None
-        self.zi = np.zeros((len(chain.eq), channels, 2))
-        comp = chain.compressor
-        self.comp = CompressorState(comp, sample_rate) if comp is not None else None
-        sat = chain.saturation_db
-        self.sat = Saturator(sat, channels) if sat is not None else None
-
-    def _before_saturation(self, x: Block) -> Block:
-        if self.fir is not None:
-            x = self.fir.process(x)
-        if self.sos is not None:
-            from scipy.signal import sosfilt  # heavy: not on the analysis path
-
-            y, self.zi = sosfilt(self.sos, x.astype(np.float64), axis=1, zi=self.zi)
-            x = np.asarray(y, dtype=np.float32)
-        if self.comp is not None:
-            x = self.comp.process(x)
-        return x
-
-    def _after_saturation(self, x: Block) -> Block:
-        return mid_side_width(x, self.chain.width)
+        if chain.eq_phase == "linear" and (curve or chain.eq):
+            taps = linear_phase_taps(chain.eq, curve, sample_rate)
+            lin = DelayCompensated(FirFilter(taps, channels), len(taps) // 2, channels)
+            self.stages.append(_Stage(lin.process, lin.finish))
+        else:
+            if curve:
+                fir = FirFilter(minimum_phase_fir(curve, sample_rate), channels)
+                self.stages.append(_Stage(fir.process))
+            if chain.eq:
+                self.stages.append(_Stage(_SosStage(eq_sos(chain.eq, sample_rate), channels)))
+        if chain.multiband is not None:
+            mb = MultibandState(chain.multiband, sample_rate, channels)
+            self.stages.append(_Stage(mb.process))
+        if chain.compressor is not None:
+            self.stages.append(_Stage(CompressorState(chain.compressor, sample_rate).process))
+        if chain.saturation_db is not None:
+            sat = Saturator(chain.saturation_db, channels)
+            self.stages.append(_Stage(sat.process, sat.finish))
+        if chain.width != 1.0:
+            self.stages.append(_Stage(lambda x: mid_side_width(x, chain.width)))
 
     def process(self, block: Block) -> Block:
-        x = self._before_saturation(block)
-        if self.sat is not None:
-            x = self.sat.process(x)
-        return self._after_saturation(x)
+        for stage in self.stages:
+            if not block.shape[1]:  # all of it still inside a latent stage's delay
+                break
+            block = stage.process(block)
+        return block
 
     def finish(self) -> Block:
-        """The saturator's delayed tail (silence fed through it); empty without one."""
-        if self.sat is None:
-            return np.zeros((self.channels, 0), dtype=np.float32)
-        return self._after_saturation(self.sat.finish())
+        """The delayed tails (silence fed through each latent stage, then the rest)."""
+        carry = np.zeros((self.channels, 0), dtype=np.float32)
+        for stage in self.stages:
+            if carry.shape[1]:
+                carry = stage.process(carry)
+            if stage.finish is not None:
+                carry = np.concatenate([carry, stage.finish()], axis=1)
+        return carry

@@ -50,6 +50,11 @@ def test_help_exits_0() -> None:
         "--prelimiter",
         "--bit-depth",
         "--progress",
+        "--eq-phase",
+        "--multiband",
+        "--multiband-low",
+        "--multiband-mid",
+        "--multiband-high",
     ):
         assert flag in done.stdout
 
