@@ -68,6 +68,28 @@ def add_parser(commands: Any) -> None:
         help="0-100 %% of the matching correction (with --reference); default 100",
     )
     parser.add_argument(
+        "--reference-weights",
+        metavar="W1,W2,...",
+        help="relative weights of the references, one per --reference in order (>= 0, not "
+        "all 0; default equal): each weighs in the averaged tone, width and loudness",
+    )
+    parser.add_argument(
+        "--match-tone",
+        type=float,
+        default=100.0,
+        metavar="P",
+        help="0-100 %% of the tonal (EQ) correction toward the reference(s), on top of "
+        "--intensity; default 100",
+    )
+    parser.add_argument(
+        "--match-width",
+        type=float,
+        default=100.0,
+        metavar="P",
+        help="0-100 %% of the width correction toward the reference(s), on top of "
+        "--intensity (0 keeps the mix's side-to-mid ratio); default 100",
+    )
+    parser.add_argument(
         "--eq",
         action="append",
         metavar="TYPE:HZ:DB[:Q]",
@@ -199,6 +221,17 @@ def parse_multiband(args: argparse.Namespace) -> Multiband | None:
     return Multiband(low, high, band("low"), band("mid"), band("high"))
 
 
+def parse_weights(text: str | None) -> tuple[float, ...]:
+    if text is None:
+        return ()
+    try:
+        return tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise MasterInvalid(
+            f"--reference-weights: {text!r} is not a comma-separated list of numbers"
+        ) from None
+
+
 def settings_from(args: argparse.Namespace) -> MasterSettings:
     """Preset first, explicit flags over it; every range checked with the flag's name."""
     if not 0.0 <= args.intensity <= 100.0:
@@ -225,6 +258,9 @@ def settings_from(args: argparse.Namespace) -> MasterSettings:
         references=tuple(args.reference or ()),
         intensity=args.intensity,
         target_from_reference=args.target_lufs is None,
+        reference_weights=parse_weights(args.reference_weights),
+        tone_weight=args.match_tone,
+        width_weight=args.match_width,
         chain=Chain(
             eq=tuple(parse_eq(t) for t in args.eq or ()),
             multiband=parse_multiband(args),

@@ -82,6 +82,9 @@ class MasterSettings:
     references: tuple[str, ...] = ()
     intensity: float = 100.0
     target_from_reference: bool = True  # False when --target-lufs was given
+    reference_weights: tuple[float, ...] = ()  # relative, one per reference; () = equal
+    tone_weight: float = 100.0  # % of the tone correction (on top of the intensity)
+    width_weight: float = 100.0  # % of the width correction (on top of the intensity)
 
     def check(self) -> None:
         if not -30.0 <= self.target_lufs <= -5.0:
@@ -90,6 +93,21 @@ class MasterSettings:
             raise MasterInvalid(f"--ceiling-dbtp: {self.ceiling_dbtp} is outside -9..0")
         if not 0.0 <= self.intensity <= 100.0:
             raise MasterInvalid(f"--intensity: {self.intensity} is outside 0-100")
+        for flag, value in (
+            ("--match-tone", self.tone_weight),
+            ("--match-width", self.width_weight),
+        ):
+            if not 0.0 <= value <= 100.0:
+                raise MasterInvalid(f"{flag}: {value:g} is outside 0-100")
+        if self.reference_weights:
+            if len(self.reference_weights) != len(self.references):
+                raise MasterInvalid(
+                    f"--reference-weights: {len(self.reference_weights)} weights for "
+                    f"{len(self.references)} references"
+                )
+            w = self.reference_weights
+            if not all(math.isfinite(v) and v >= 0 for v in w) or not sum(w) > 0:
+                raise MasterInvalid("--reference-weights: weights must be >= 0, not all 0")
         if self.bit_depth not in ("32f", "24", "16"):
             raise MasterInvalid(f"--bit-depth: {self.bit_depth!r} is not 32f, 24 or 16")
         if self.chain.eq_phase not in PHASES:
@@ -427,7 +445,17 @@ def _with_reference(
         except AudioError as exc:
             raise type(exc)(f"--reference: {ref}: {exc}") from None
     mix = profile(src, limits)
-    found = match(mix, profiles, settings.intensity, rate)
+    raw_weights = settings.reference_weights or (1.0,) * len(profiles)
+    weights = [w / sum(raw_weights) for w in raw_weights]
+    found = match(
+        mix,
+        profiles,
+        settings.intensity,
+        rate,
+        weights=weights,
+        tone=settings.tone_weight,
+        width=settings.width_weight,
+    )
     chain = replace(
         settings.chain,
         match_curve=found.curve,
@@ -439,13 +467,20 @@ def _with_reference(
     report = {
         "files": [os.path.basename(r) for r in settings.references],
         "intensity": settings.intensity,
+        "weights": [round(w, 6) for w in weights],
+        "tone_weight": settings.tone_weight,
+        "width_weight": settings.width_weight,
         "integrated_lufs": [p.integrated_lufs for p in profiles],
         "target_from_reference": settings.target_from_reference,
         "side_to_mid_db": {"mix": found.side_to_mid_db[0], "reference": found.side_to_mid_db[1]},
         "side_gain_db": round(20 * math.log10(found.side_gain), 3),
         "loud_pieces": {"mix": mix.loud_pieces, "reference": [p.loud_pieces for p in profiles]},
     }
-    return replace(settings, chain=chain, target_lufs=target), report, spectrum_of(profiles, rate)
+    return (
+        replace(settings, chain=chain, target_lufs=target),
+        report,
+        spectrum_of(profiles, rate, weights),
+    )
 
 
 def master_file(

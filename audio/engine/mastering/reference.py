@@ -16,6 +16,8 @@ to the same mid RMS.
   reference's, by the intensity (in dB).
 - Loudness: the master's target is the references' mean integrated loudness unless
   ``--target-lufs`` is given.
+- Weights: each reference has a relative weight in every average; the tone and the width
+  corrections each have their own weight (0-100 %), applied on top of the intensity.
 """
 
 from __future__ import annotations
@@ -175,20 +177,37 @@ def _relative(bands_db: Floats, rate: int) -> Floats:
     return np.where(usable, rel, 0.0)
 
 
-def match(mix: Profile, references: list[Profile], intensity: float, rate: int) -> Match:
-    """Tone curve, side gain and loudness that move ``mix`` toward the references."""
-    k = intensity / 100.0
-    ref_rel = np.mean([_relative(np.array(r.bands_db), rate) for r in references], axis=0)
+def match(
+    mix: Profile,
+    references: list[Profile],
+    intensity: float,
+    rate: int,
+    *,
+    weights: list[float] | None = None,
+    tone: float = 100.0,
+    width: float = 100.0,
+) -> Match:
+    """Tone curve, side gain and loudness that move ``mix`` toward the references.
+
+    ``weights`` (relative, one per reference; equal when None) weight every average: band
+    levels and side-to-mid ratios in dB, loudness in LUFS. ``tone`` and ``width`` (0-100 %)
+    scale the tone and the width corrections on top of ``intensity``; width 0 keeps the mix's
+    side-to-mid ratio as it is after the tone curve."""
+    w = np.asarray(weights if weights is not None else [1.0] * len(references), dtype=np.float64)
+    k_tone = intensity / 100.0 * tone / 100.0
+    k_width = intensity / 100.0 * width / 100.0
+    rels = [_relative(np.array(r.bands_db), rate) for r in references]
+    ref_rel = np.average(rels, axis=0, weights=w)
     diff = ref_rel - _relative(np.array(mix.bands_db), rate)
     smooth = np.convolve(np.pad(diff, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
     usable = usable_bands(rate)
-    curve = np.clip(smooth, -MAX_MATCH_DB, MAX_MATCH_DB) * k * usable
+    curve = np.clip(smooth, -MAX_MATCH_DB, MAX_MATCH_DB) * k_tone * usable
 
     def ratio_db(p: Profile) -> float:
         return 20 * math.log10(max(p.side_rms, 1e-12) / max(p.mid_rms, 1e-12))
 
     mix_ratio = ratio_db(mix)
-    ref_ratio = float(np.mean([ratio_db(r) for r in references]))
+    ref_ratio = float(np.average([ratio_db(r) for r in references], weights=w))
     # The tone curve changes mid and side by their own spectra: predict the mix's ratio
     # after it (band powers times the curve's power gain), and correct the width from there.
     gain = 10 ** (curve / 10)
@@ -197,17 +216,23 @@ def match(mix: Profile, references: list[Profile], intensity: float, rate: int) 
     change = 10 * math.log10(
         max(float((side_p * gain).sum()), 1e-30) / max(float(side_p.sum()), 1e-30)
     ) - 10 * math.log10(max(float((mid_p * gain).sum()), 1e-30) / max(float(mid_p.sum()), 1e-30))
-    # Intensity moves the ratio that far (in dB) from the mix's toward the references'.
-    side_db = float(np.clip(k * (ref_ratio - mix_ratio) - change, -MAX_MATCH_DB, MAX_MATCH_DB))
+    # The width weight moves the ratio that far (in dB) from the mix's toward the references'.
+    side_db = float(
+        np.clip(k_width * (ref_ratio - mix_ratio) - change, -MAX_MATCH_DB, MAX_MATCH_DB)
+    )
     if mix.side_rms <= 1e-9:  # a mono mix has no side to scale
         side_db = 0.0
-    louds = [r.integrated_lufs for r in references if r.integrated_lufs is not None]
+    louds = [(r.integrated_lufs, x) for r, x in zip(references, w, strict=True)]
+    known = [(v, x) for v, x in louds if v is not None and x > 0]
+    target = (
+        float(np.average([v for v, _ in known], weights=[x for _, x in known])) if known else None
+    )
     return Match(
         curve=tuple(
             (float(f), round(float(g), 4)) for f, g in zip(BAND_CENTRES, curve, strict=True)
         ),
         side_gain=10 ** (side_db / 20),
-        target_lufs=float(np.mean(louds)) if louds else None,
+        target_lufs=target,
         side_to_mid_db=(mix_ratio, ref_ratio),
     )
 

@@ -169,3 +169,130 @@ def test_a_bad_reference_exits_2_naming_it(files: dict[str, Path], tmp_path: Pat
     assert done.returncode == 2
     assert done.stderr.startswith("error: --reference:") and "nope.wav" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def dark(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second reference: the mix made darker, narrower and 2 dB quieter."""
+    data, _ = soundfile.read(files["mix"], always_2d=True, dtype="float32")
+    x = data.T.astype(np.float64)
+    lp = sosfilt(butter(2, 1500, "lowpass", fs=RATE, output="sos"), x, axis=1)
+    mid, side = _ms(x + lp)
+    y = np.stack([mid + side * 0.5, mid - side * 0.5]) * 10 ** (-2 / 20) * 0.5
+    path = tmp_path_factory.mktemp("dark") / "dark.wav"
+    write_wav(path, y.astype(np.float32), RATE, 24)
+    return path
+
+
+def test_reference_weights_weigh_every_average(files: dict[str, Path], dark: Path) -> None:
+    mix, bright, darker = profile(files["mix"]), profile(files["ref"]), profile(dark)
+    a = match(mix, [bright], 100.0, RATE)
+    b = match(mix, [darker], 100.0, RATE)
+    only_a = match(mix, [bright, darker], 100.0, RATE, weights=[1.0, 0.0])
+    assert only_a.curve == a.curve and only_a.side_gain == pytest.approx(a.side_gain)
+    assert only_a.target_lufs == pytest.approx(a.target_lufs)
+    mixed = match(mix, [bright, darker], 100.0, RATE, weights=[3.0, 1.0])
+    # The curve is linear in the averaged levels (no band hits the +-12 dB limit here).
+    got = np.array([g for _, g in mixed.curve])
+    expected = 0.75 * np.array([g for _, g in a.curve]) + 0.25 * np.array([g for _, g in b.curve])
+    assert np.abs(got - expected).max() < 1e-3
+    assert mixed.side_to_mid_db[1] == pytest.approx(
+        0.75 * a.side_to_mid_db[1] + 0.25 * b.side_to_mid_db[1]
+    )
+    assert mixed.target_lufs == pytest.approx(0.75 * a.target_lufs + 0.25 * b.target_lufs)
+    assert a.target_lufs is not None and b.target_lufs is not None
+
+
+def test_tone_and_width_weights_apart_from_intensity(files: dict[str, Path]) -> None:
+    mix, ref = profile(files["mix"]), profile(files["ref"])
+    full = match(mix, [ref], 100.0, RATE)
+    no_tone = match(mix, [ref], 100.0, RATE, tone=0.0)
+    assert all(g == 0.0 for _, g in no_tone.curve)
+    # with no tone curve the width moves the whole way, by itself: the ratio difference
+    ratio = no_tone.side_to_mid_db[1] - no_tone.side_to_mid_db[0]
+    assert 20 * np.log10(no_tone.side_gain) == pytest.approx(ratio, abs=1e-6)
+    half_width = match(mix, [ref], 100.0, RATE, tone=0.0, width=50.0)
+    assert 20 * np.log10(half_width.side_gain) == pytest.approx(ratio / 2, abs=1e-6)
+    quarter = match(mix, [ref], 50.0, RATE, tone=50.0, width=100.0)  # 50 % of 50 %
+    assert np.allclose([g for _, g in quarter.curve], [g / 4 for _, g in full.curve], atol=1e-3)
+    assert match(mix, [ref], 100.0, RATE, tone=0.0, width=0.0).side_gain == 1.0
+
+
+def test_a_master_with_width_weight_0_keeps_the_mix_width(
+    files: dict[str, Path], dark: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "m.wav"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audio.engine",
+            "master",
+            str(files["mix"]),
+            str(out),
+            "--reference",
+            str(files["ref"]),
+            "--reference",
+            str(dark),
+            "--reference-weights",
+            "3,1",
+            "--match-width",
+            "0",
+            "--match-tone",
+            "80",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    ref = report["reference"]
+    assert ref["weights"] == [0.75, 0.25]
+    assert (ref["tone_weight"], ref["width_weight"]) == (80.0, 0.0)
+    lufs = ref["integrated_lufs"]
+    assert report["target_lufs"] == pytest.approx(0.75 * lufs[0] + 0.25 * lufs[1], abs=0.01)
+    mix, got = profile(files["mix"]), profile(out)
+    before = 20 * np.log10(mix.side_rms / mix.mid_rms)
+    after = 20 * np.log10(got.side_rms / got.mid_rms)
+    assert after == pytest.approx(before, abs=0.5)
+    assert ref["side_to_mid_db"]["reference"] > before + 1.0  # so moving it would show
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--reference-weights", "1,2"], "--reference-weights"),
+        (["--reference-weights", "a"], "--reference-weights"),
+        (["--reference-weights", "-1"], "--reference-weights"),
+        (["--reference-weights", "0"], "--reference-weights"),
+        (["--match-tone", "101"], "--match-tone"),
+        (["--match-width", "-1"], "--match-width"),
+    ],
+)
+def test_bad_weights_exit_2(
+    files: dict[str, Path], tmp_path: Path, args: list[str], named: str
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "audio.engine",
+            "master",
+            str(files["mix"]),
+            str(tmp_path / "o.wav"),
+            "--reference",
+            str(files["ref"]),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {named}"), done.stderr
+    assert list(tmp_path.iterdir()) == []
