@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from audio.models import Asset, Job, JobState, Mix, Stem, Take
+from audio.models import Asset, Job, JobState, Master, Mix, ReferenceTrack, Stem, Take
 from pages.kit import clock, is_htmx, member_project, page, page_context
 from pages.review import comments_context, review_context
 from studio.errors import NotFound
@@ -130,6 +130,60 @@ def asset_preview(request: HttpRequest, asset_id: int) -> HttpResponse:
     )
 
 
+def version_options(song: Any, *, exclude: str) -> list[dict[str, Any]]:
+    """Every version of the song the player can put on B, grouped: mix versions, masters and
+    reference tracks, each with its asset and loudness (the loudness match needs it)."""
+    groups: list[dict[str, Any]] = []
+    light = ("asset__peaks",)  # the B side needs the loudness, not the waveform
+    mixes = (
+        Mix.objects.filter(song=song).exclude(asset=None).select_related("asset").defer(*light)
+    ).order_by("-number")
+    masters = (
+        Master.objects.filter(song=song).exclude(asset=None).select_related("asset").defer(*light)
+    ).order_by("-number")
+    refs = ReferenceTrack.objects.filter(song=song).select_related("asset").defer(*light)
+    rows_by_group: list[tuple[str, list[tuple[str, str, Asset | None, bool]]]] = [
+        (
+            "Mix versions",
+            [(f"mix:{m.pk}", f"Mix {m.number}", m.asset, m.is_approved) for m in mixes],
+        ),
+        (
+            "Masters",
+            [(f"master:{m.pk}", f"Master {m.number}", m.asset, m.is_approved) for m in masters],
+        ),
+        ("Reference tracks", [(f"ref:{r.pk}", f"Ref · {r}", r.asset, False) for r in refs]),
+    ]
+    for label, rows in rows_by_group:
+        options = []
+        for key, name, asset, approved in rows:
+            if key == exclude or asset is None:
+                continue
+            options.append(
+                {
+                    "key": key,
+                    "kind": key.split(":")[0],
+                    "label": name,
+                    "asset": asset.pk,
+                    "lufs": _num((asset.analysis or {}).get("integrated_lufs")),
+                    "ready": asset.analysis is not None,
+                    "duration_s": asset.duration_s or 0.0,
+                    "approved": approved,
+                }
+            )
+        if options:
+            groups.append({"label": label, "options": options})
+    return groups
+
+
+def pick_b(groups: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] | None:
+    """The B version: the one asked for (?b=master:3, or a bare mix id as before), else the
+    first of the list."""
+    flat = [o for g in groups for o in g["options"]]
+    if wanted and wanted.isdigit():
+        wanted = f"mix:{wanted}"
+    return next((o for o in flat if o["key"] == wanted), flat[0] if flat else None)
+
+
 @page
 def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     try:
@@ -141,24 +195,19 @@ def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
         # The version's figures, refetched when its analysis finishes.
         ctx = page_context(project, role, mix=mix, a=asset_facts(mix.asset))
         return render(request, "audio/_player_figures.html", ctx)
-    others = list(
-        Mix.objects.filter(song=mix.song)
-        .exclude(pk=mix.pk)
-        .exclude(asset=None)  # a draft has no audio to compare with
-        .select_related("asset")
-        .order_by("-number")
-    )
-    b_id = request.GET.get("b")
-    other = next((m for m in others if str(m.pk) == b_id), others[0] if others else None)
+    groups = version_options(mix.song, exclude=f"mix:{mix.pk}")
     ctx = page_context(
         project,
         role,
         mix=mix,
+        master=None,
+        version=mix,
+        version_key=f"mix:{mix.pk}",
+        version_label=f"Mix {mix.number}",
         song=mix.song,
         a=asset_facts(mix.asset),
-        others=others,
-        other=other,
-        b=asset_facts(other.asset) if other else None,
+        b_groups=groups,
+        b=pick_b(groups, request.GET.get("b")),
         **comments_context(request, mix),
         **review_context(request, mix, role),
     )

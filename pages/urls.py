@@ -31,4 +31,5 @@ urlpatterns = [
     path("", include("pages.audio")),
     path("", include("pages.review")),
     path("", include("pages.mixer")),
+    path("", include("pages.masters")),
 ]

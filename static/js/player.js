@@ -1,12 +1,28 @@
-// player.js: the mix player island.
+// player.js: the player island (mix versions, masters; reference tracks as the B side).
 //
 // Draws the waveform at once from precomputed peaks (never downloads the file to draw it); the
-// <audio> element streams by HTTP Range. A/B switches between two <audio> elements at the same
-// playhead (optionally loudness-matched: volume = min(1, 10^((ref - lufs)/20)), no WebAudio).
-// The comment list (<li id="comment-N" data-start data-end>) is the truth; regions mirror it.
+// <audio> elements stream by HTTP Range. The comment list (<li id="comment-N" data-start
+// data-end>) is the truth; regions mirror it.
+//
+// A/B: A is the page's version, B any other version of the song (mix, master or reference
+// track: #b-pick changes B's source in place). Loudness-matched by default: the louder side
+// plays at min(1, 10^((ref - lufs)/20)) where ref is the quieter side's integrated loudness;
+// the figure is shown (#match-figure) and the box turns it off.
+//
+// Sample-aligned: from the first Play, both elements play together through one Web Audio graph
+// (same origin, so not silent), each into its own gain; the unheard side's gain is 0. They are
+// started from one seeked position, and the unheard side is kept on the heard side's clock by
+// nudging its playbackRate (it is silent, so the nudge is inaudible; it is 1 again before it is
+// heard). A switch is a 30 ms crossfade of the two gains: no seek, no gap, the position kept.
+// Then "Listen as" (static/js/listen_as.js) sits between the versions and the speakers.
 import WaveSurfer from "wavesurfer";
 import RegionsPlugin from "wavesurfer/regions";
 import { live } from "studio/live";
+import { ListenAs, PROFILES } from "studio/listen_as";
+
+const AB_FADE_S = 0.03; // A/B crossfade: no click, and too short to hear both
+const ALIGNED_S = 0.004; // closer than this the sides count as one clock (about 180 samples)
+const JUMP_S = 0.25; // further apart than this the unheard side is re-seeked, not nudged
 
 // Canvas cannot read CSS variables (nor light-dark()): resolve a token to a plain colour.
 function css(name) {
@@ -33,17 +49,22 @@ export function initPlayer(root = document.getElementById("player")) {
   const playBtn = root.querySelector("#play");
   const timeEl = root.querySelector("#time");
   const matchBox = root.querySelector("#loudness-match");
+  const matchFigure = root.querySelector("#match-figure");
+  const bPick = root.querySelector("#b-pick");
   const duration = Number(audioA.dataset.duration) || 0;
   const versions = [audioA, audioB].filter(Boolean);
   let active = audioA;
   let ws = null;
   let regions = null;
+  let graph = null; // {ctx, gains: Map(audio -> GainNode), monitor: ListenAs} after the first Play
+  let listenAs = root.dataset.listenAs || "studio";
 
   const setState = (s) => { root.dataset.state = s; };
+  const other = (audio) => (audio === audioA ? audioB : audioA);
 
   const lufsOf = (audio) => (audio.dataset.lufs === "" || audio.dataset.lufs == null ? NaN : Number(audio.dataset.lufs));
 
-  function volumeFor(audio) {
+  function matchGain(audio) {
     if (!matchBox || !matchBox.checked || !audioB) return 1;
     const ref = Math.min(lufsOf(audioA), lufsOf(audioB));
     const lufs = lufsOf(audio);
@@ -51,13 +72,118 @@ export function initPlayer(root = document.getElementById("player")) {
     return Math.min(1, 10 ** ((ref - lufs) / 20));
   }
 
-  // Both versions carry the gain they play at (data-gain), whichever is active.
-  function applyGain() {
+  function showFigure() {
+    if (!matchFigure || !audioB) return;
+    const a = lufsOf(audioA);
+    const b = lufsOf(audioB);
+    const nameB = audioB.dataset.label || "B";
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      matchFigure.textContent = "Loudness not measured yet: both play as they are.";
+      matchFigure.dataset.db = "";
+      return;
+    }
+    const diff = b - a; // + : B is louder
+    const louder = diff >= 0 ? nameB : audioA.dataset.label || "A";
+    const amount = Math.abs(diff).toFixed(1);
+    matchFigure.dataset.db = diff.toFixed(2);
+    const figures = `A ${a.toFixed(1)} LUFS, B ${b.toFixed(1)} LUFS`;
+    if (Math.abs(diff) < 0.05) matchFigure.textContent = `Same loudness (${figures}).`;
+    else if (matchBox && matchBox.checked) matchFigure.textContent = `${louder} plays ${amount} dB down to match (${figures}).`;
+    else matchFigure.textContent = `Not matched: ${louder} is ${amount} dB louder (${figures}).`;
+  }
+
+  // Each version carries the gain it plays at when heard (data-gain), whichever is heard now.
+  function applyGain(fade = 0) {
     for (const audio of versions) {
-      audio.volume = volumeFor(audio);
-      audio.dataset.gain = String(audio.volume);
+      const g = matchGain(audio);
+      audio.dataset.gain = String(g);
+      if (graph) {
+        audio.volume = 1;
+        const node = graph.gains.get(audio).gain;
+        const t = graph.ctx.currentTime;
+        const to = audio === active ? g : 0;
+        node.cancelScheduledValues(t);
+        node.setValueAtTime(node.value, t);
+        if (fade > 0) node.linearRampToValueAtTime(to, t + fade);
+        else node.setValueAtTime(to, t);
+      } else {
+        audio.volume = g;
+        audio.muted = audio !== active;
+      }
+    }
+    showFigure();
+  }
+
+  // The Web Audio graph, built once on a user gesture (an AudioContext made earlier starts
+  // suspended): version -> its gain -> listen-as monitor -> speakers.
+  function ensureGraph() {
+    if (graph) { if (graph.ctx.state === "suspended") graph.ctx.resume(); return graph; }
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!Ctx) return null;
+    try {
+      const ctx = new Ctx({ latencyHint: "playback" });
+      const monitor = new ListenAs(ctx, { onChange: (name) => { root.dataset.listenAs = name; } });
+      monitor.output.connect(ctx.destination);
+      const gains = new Map();
+      for (const audio of versions) {
+        const source = ctx.createMediaElementSource(audio);
+        const gain = ctx.createGain();
+        gain.gain.value = 0;
+        source.connect(gain).connect(monitor.input);
+        gains.set(audio, gain);
+        audio.muted = false;
+      }
+      graph = { ctx, gains, monitor };
+      root.dataset.graph = "on";
+      applyGain();
+      if (listenAs !== "studio") monitor.set(listenAs);
+      return graph;
+    } catch (err) {
+      console.warn("player: Web Audio is not available; A/B without it", err);
+      return null;
     }
   }
+
+  function seekTo(audio, t) {
+    return new Promise((resolve) => {
+      if (Math.abs(audio.currentTime - t) < 0.0005) { resolve(); return; }
+      const done = () => { audio.removeEventListener("seeked", done); resolve(); };
+      audio.addEventListener("seeked", done);
+      audio.currentTime = t;
+      setTimeout(done, 2000);
+    });
+  }
+
+  const playable = (audio, t) => !(Number.isFinite(audio.duration) && t >= audio.duration - 0.05);
+
+  // Start both sides from one position at once: the basis of sample alignment.
+  async function playTogether() {
+    const t = active.currentTime;
+    const rest = other(active);
+    if (rest) {
+      if (!active.paused) active.pause();
+      await Promise.all([seekTo(active, t), seekTo(rest, t)]);
+      rest.playbackRate = 1;
+    }
+    const starts = [active.play()];
+    if (rest && graph && playable(rest, t)) starts.push(rest.play().catch((err) => console.warn("player: B", err)));
+    await Promise.all(starts);
+  }
+
+  // Keep the unheard side on the heard side's clock (only while both play).
+  function follow() {
+    const rest = audioB ? other(active) : null;
+    if (!rest || !graph) return;
+    if (active.paused) { if (!rest.paused) rest.pause(); return; }
+    if (rest.paused) {
+      if (playable(rest, active.currentTime)) { rest.currentTime = active.currentTime; rest.play().catch(() => {}); }
+      return;
+    }
+    const drift = active.currentTime - rest.currentTime; // + : the unheard side is behind
+    if (Math.abs(drift) > JUMP_S) { rest.playbackRate = 1; rest.currentTime = active.currentTime + 0.05; return; }
+    rest.playbackRate = Math.abs(drift) < ALIGNED_S ? 1 : 1 + Math.max(-0.08, Math.min(0.08, drift * 2));
+  }
+  setInterval(follow, 100);
 
   // A version analysed after the page was rendered has no loudness in its markup: it comes
   // with `asset.analyzed` (or, failing that, from the API once the analysis job finished), so
@@ -104,6 +230,11 @@ export function initPlayer(root = document.getElementById("player")) {
   }
 
   for (const audio of versions) {
+    // Every seek of the heard side (waveform, keys, buttons, comments) moves the other too.
+    audio.addEventListener("seeking", () => {
+      const rest = audioB ? other(audio) : null;
+      if (audio === active && rest && Math.abs(rest.currentTime - audio.currentTime) > ALIGNED_S) rest.currentTime = audio.currentTime;
+    });
     audio.addEventListener("timeupdate", () => { if (audio === active) updateTime(); });
     audio.addEventListener("play", syncPlayButton);
     audio.addEventListener("pause", syncPlayButton);
@@ -180,23 +311,75 @@ export function initPlayer(root = document.getElementById("player")) {
     const prev = active;
     const wasPlaying = !prev.paused;
     const t = prev.currentTime;
-    applyGain();
-    if (Math.abs(next.currentTime - t) > 0.01) {
-      await new Promise((resolve) => {
-        const done = () => { next.removeEventListener("seeked", done); resolve(); };
-        next.addEventListener("seeked", done);
-        next.currentTime = t;
-        setTimeout(done, 1500);
-      });
+    if (wasPlaying && graph && playable(next, t)) {
+      // Both are playing: if the unheard side has slipped, bring it back first (seek it while
+      // silent, then nudge); then crossfade the gains. The heard clock never stops.
+      if (next.paused || Math.abs(next.currentTime - prev.currentTime) > 0.02) {
+        next.playbackRate = 1;
+        await seekTo(next, prev.currentTime + 0.03);
+        if (next.paused) await next.play().catch(() => {});
+        for (let i = 0; i < 20 && Math.abs(next.currentTime - prev.currentTime) > 0.02; i += 1) {
+          follow();
+          await new Promise((r) => { setTimeout(r, 50); });
+        }
+      }
+      next.playbackRate = 1;
+      root.dataset.abOffsetMs = String(Math.round(Math.abs(next.currentTime - prev.currentTime) * 10000) / 10);
+      active = next;
+      applyGain(AB_FADE_S);
+    } else {
+      await seekTo(next, t);
+      root.dataset.abOffsetMs = String(Math.round(Math.abs(next.currentTime - t) * 10000) / 10);
+      active = next;
+      applyGain();
+      if (wasPlaying) {
+        try { await next.play(); } catch (err) { console.warn(err); }
+        prev.pause();
+      }
     }
-    active = next;
     if (ws) ws.setMediaElement(next);
-    if (wasPlaying) { try { await next.play(); } catch (err) { console.warn(err); } }
-    prev.pause();
     root.querySelectorAll("[data-ab]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.ab === which)));
     root.dataset.ab = which;
     updateTime();
     syncPlayButton();
+  }
+
+  // B is any other version of the song: a new choice changes B's source in place, at the
+  // same position, and the loudness match follows B's figure.
+  async function pickB(option) {
+    if (!audioB || !option) return;
+    const wasB = active === audioB;
+    const wasPlaying = !active.paused;
+    const t = active.currentTime;
+    if (!audioB.paused) audioB.pause();
+    audioB.src = `/api/assets/${option.dataset.asset}/file/?disposition=inline`;
+    for (const key of ["asset", "lufs", "loudness", "duration", "label", "kind"]) {
+      audioB.dataset[key] = option.dataset[key] || "";
+    }
+    root.querySelector('[data-ab="b"]').textContent = option.dataset.label;
+    root.dataset.b = option.value;
+    await new Promise((resolve) => {
+      if (audioB.readyState >= 1) { resolve(); return; }
+      const done = () => { audioB.removeEventListener("loadedmetadata", done); resolve(); };
+      audioB.addEventListener("loadedmetadata", done);
+      setTimeout(done, 5000);
+    });
+    await seekTo(audioB, Math.min(t, (audioB.duration || t + 1) - 0.05));
+    applyGain();
+    if (audioB.dataset.loudness !== "measured") refreshLoudness(audioB);
+    if (wasPlaying && (graph || wasB)) await audioB.play().catch(() => {});
+    updateTime();
+  }
+
+  function setListenAs(name) {
+    if (!PROFILES[name]) return;
+    listenAs = name;
+    root.querySelectorAll("[data-listen]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.listen === name)));
+    const note = root.querySelector("#listen-note");
+    if (note) note.textContent = PROFILES[name].summary || "";
+    const g = ensureGraph();
+    if (g) g.monitor.set(name);
+    else root.dataset.listenAs = name;
   }
 
   function commentHere() {
@@ -208,12 +391,16 @@ export function initPlayer(root = document.getElementById("player")) {
   }
 
   playBtn.addEventListener("click", async () => {
-    try { if (active.paused) await active.play(); else active.pause(); } catch (err) { console.warn(err); }
+    try {
+      if (active.paused) { ensureGraph(); await playTogether(); } else { active.pause(); if (audioB) other(active).pause(); }
+    } catch (err) { console.warn(err); }
   });
   root.querySelector("#back5").addEventListener("click", () => { active.currentTime = Math.max(0, active.currentTime - 5); });
   root.querySelector("#fwd5").addEventListener("click", () => { active.currentTime = Math.min(duration, active.currentTime + 5); });
   root.querySelectorAll("[data-ab]").forEach((b) => b.addEventListener("click", () => switchTo(b.dataset.ab)));
-  if (matchBox) matchBox.addEventListener("change", applyGain);
+  if (matchBox) matchBox.addEventListener("change", () => applyGain(AB_FADE_S));
+  if (bPick) bPick.addEventListener("change", () => pickB(bPick.selectedOptions[0]));
+  root.querySelectorAll("[data-listen]").forEach((b) => b.addEventListener("click", () => setListenAs(b.dataset.listen)));
   const here = root.querySelector("#comment-here");
   if (here) here.addEventListener("click", commentHere);
   const help = document.getElementById("help");
@@ -287,6 +474,17 @@ export function initPlayer(root = document.getElementById("player")) {
   updateTime();
   applyGain();
   if (root.dataset.state !== "analysing") draw(); // peaks exist: draw at once
-  window.studioPlayer = { get active() { return active; }, switchTo, get state() { return root.dataset.state; } };
+  const pressed = root.querySelector("[data-listen][aria-pressed=true]");
+  if (pressed) listenAs = pressed.dataset.listen;
+  window.studioPlayer = {
+    get active() { return active; },
+    switchTo,
+    pickB: (value) => { if (bPick) { bPick.value = value; return pickB(bPick.selectedOptions[0]); } return null; },
+    setListenAs,
+    get state() { return root.dataset.state; },
+    get listenAs() { return graph ? graph.monitor.describe() : { current: listenAs }; },
+    response: (hz) => (graph ? graph.monitor.responseDb(hz) : null),
+    get offsetMs() { return audioB ? Math.abs(audioA.currentTime - audioB.currentTime) * 1000 : 0; },
+  };
   return window.studioPlayer;
 }

@@ -278,6 +278,11 @@ PAGES: dict[str, Page] = {
         form=(("take", "{obj.attached_take}"),),
     ),
     "take-keeper": Page(post="PE", kwarg="take_id", make="take", form=(("is_keeper", "1"),)),
+    "song-master": Page(get="PEAV", kwarg="song_id", make="song"),
+    "master-player": Page(get="PEAV", kwarg="master_id", make="master"),
+    "master-review": Page(
+        get="PEAV", post="PEA", kwarg="master_id", make="master", form=(("verdict", "approved"),)
+    ),
 }
 
 
@@ -809,6 +814,7 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "session_and_take": _session_and_take,
     "session_with_take": _session_taken,
     "take": _audio("_take"),
+    "master": _audio("_master"),
 }
 PAGE_CASES = [
     (name, method)
