@@ -38,7 +38,8 @@ def add_parser(commands: Any) -> None:
             "gain_reduction_max_db, gain_reduction (the limiter's largest reduction per "
             "half second), stages, eq_curve, reference, spectra (1/3-octave levels of input, "
             "output and reference), platforms (each service's playback gain) and lossy (an "
-            "MP3 320 encode and decode: peaks, clipped samples)."
+            "MP3 320 encode and decode: peaks, clipped samples; AAC 256 the same where an "
+            "encoder is here, else available false and why)."
         ),
     )
     parser.add_argument("input", metavar="IN", help="the mix to master (any format analyze reads)")

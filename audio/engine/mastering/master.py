@@ -21,7 +21,9 @@ limiter's per-unit peak and energy: 8 bytes per 16 frames, about 86 MB for an ho
    lowered by the excess; if the loudness is off by more than ``LOUDNESS_TOLERANCE_LU`` the
    prediction's bias is removed and the search run again. At most ``MAX_PASSES`` writes.
 5. Lossy check: the written master is encoded to MP3 at 320 kbit/s (LAME, through
-   pedalboard), decoded by libsndfile to the exact length, and measured.
+   pedalboard), decoded by libsndfile to the exact length, and measured; and to AAC at
+   256 kbit/s where pedalboard has an AAC encoder on this platform (otherwise the report
+   says ``"aac": {"available": false, "reason": ...}``).
 """
 
 from __future__ import annotations
@@ -392,6 +394,34 @@ def _seed(digest: bytes, settings: MasterSettings) -> int:
     return int.from_bytes(h.digest()[:8], "little")
 
 
+def _measure_decoded(blocks: Iterator[npt.NDArray[np.float32]], channels: int) -> dict[str, Any]:
+    """Sample peak, accurate true peak, and on-sample and inter-sample clipped samples (as
+    Apple's afclip counts them) of a decoded stream."""
+    meter = AccurateTruePeak(channels)
+    peak = 0.0
+    clipped = 0
+    over = 0
+    carry = np.zeros((channels, 0), dtype=np.float32)
+    for block in blocks:
+        meter.feed(block)
+        peak = max(peak, float(np.abs(block).max(initial=0.0)))
+        clipped += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
+        ext = np.concatenate([carry, block], axis=1)
+        if ext.shape[1] >= 2 * COARSE_HALF:
+            count = ext.shape[1] - 2 * COARSE_HALF + 1
+            for c in range(channels):
+                over += int(np.count_nonzero(coarse_interval_peaks(ext[c], count) > 1.0))
+            carry = ext[:, count:]
+        else:
+            carry = ext
+    return {
+        "sample_peak_dbfs": 20 * math.log10(peak) if peak > 0 else None,
+        "true_peak_dbtp": meter.dbtp(),
+        "clipped_samples": clipped,
+        "intersample_clipped": over,
+    }
+
+
 def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
     """MP3 320 through LAME (pedalboard), decoded to the exact length by libsndfile."""
     if rate not in MP3_RATES:
@@ -403,32 +433,62 @@ def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
         with AudioFile(str(tmp), "w", rate, channels, quality="320") as f:
             for block in read_blocks(path, BLOCK_FRAMES):
                 f.write(block)
-        meter = AccurateTruePeak(channels)
-        peak = 0.0
-        clipped = 0
-        over = 0
-        carry = np.zeros((channels, 0), dtype=np.float32)
-        for block in read_blocks(tmp, BLOCK_FRAMES):
-            meter.feed(block)
-            peak = max(peak, float(np.abs(block).max()))
-            clipped += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
-            ext = np.concatenate([carry, block], axis=1)
-            if ext.shape[1] >= 2 * COARSE_HALF:
-                count = ext.shape[1] - 2 * COARSE_HALF + 1
-                for c in range(channels):
-                    over += int(np.count_nonzero(coarse_interval_peaks(ext[c], count) > 1.0))
-                carry = ext[:, count:]
-            else:
-                carry = ext
-        tp = meter.dbtp()
+        return _measure_decoded(read_blocks(tmp, BLOCK_FRAMES), channels)
     finally:
         tmp.unlink(missing_ok=True)
-    return {
-        "sample_peak_dbfs": 20 * math.log10(peak) if peak > 0 else None,
-        "true_peak_dbtp": tp,
-        "clipped_samples": clipped,
-        "intersample_clipped": over,
-    }
+
+
+AAC_KBPS = 256  # what Apple's and most stores' AAC delivery uses
+
+
+def aac_encoder(folder: Path) -> str | None:
+    """None when an AAC encoder is here, else why not. The only one the engine may use is
+    pedalboard's (ffmpeg and sox serve the tests as oracles, never the engine). pedalboard
+    documents writing AIFF, FLAC, MP3, OGG and WAV, and reading AAC only on some platforms;
+    whether it writes .m4a is asked of it, with a tiny file removed at once, so a version
+    that can is used without a change here."""
+    from pedalboard.io import AudioFile  # heavy: only when a master runs
+
+    probe_path = folder / f".aac-probe.{secrets.token_hex(8)}.m4a"
+    try:
+        with AudioFile(str(probe_path), "w", 44100, 1, quality=f"{AAC_KBPS} kbps") as f:
+            f.write(np.zeros((1, 4410), dtype=np.float32))
+        return None
+    except (ValueError, RuntimeError, OSError) as exc:
+        return (
+            f"no AAC encoder here: pedalboard cannot write .m4a ({exc}); it writes AIFF, "
+            "FLAC, MP3, OGG and WAV only, and the engine uses no other encoder (ffmpeg and "
+            "sox are test oracles, not part of the engine)"
+        )
+    finally:
+        probe_path.unlink(missing_ok=True)
+
+
+def aac_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
+    """AAC at 256 kbit/s where an encoder is available here, decoded by the same codec."""
+    reason = aac_encoder(path.parent)
+    if reason is not None:
+        return {"available": False, "reason": reason}
+    from pedalboard.io import AudioFile  # heavy: only when a master runs
+
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.m4a"
+    try:
+        with AudioFile(str(tmp), "w", rate, channels, quality=f"{AAC_KBPS} kbps") as f:
+            for block in read_blocks(path, BLOCK_FRAMES):
+                f.write(block)
+
+        def decoded() -> Iterator[npt.NDArray[np.float32]]:
+            with AudioFile(str(tmp)) as f:
+                while f.tell() < f.frames:
+                    yield np.asarray(f.read(BLOCK_FRAMES), dtype=np.float32)
+
+        return {
+            "available": True,
+            "bitrate_kbps": AAC_KBPS,
+            **_measure_decoded(decoded(), channels),
+        }
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _with_reference(
@@ -566,7 +626,12 @@ def master_file(
         raise
     finally:
         raw.close()
-    lossy = lossy_check(out_path, rate, channels) if settings.lossy_check else {}
+    lossy: dict[str, Any] = {}
+    if settings.lossy_check:
+        lossy = {
+            "mp3_320": lossy_check(out_path, rate, channels),
+            "aac": aac_check(out_path, rate, channels),
+        }
     progress(1.0)
     out_dict = report.to_dict()
     out_dict.update(
@@ -608,7 +673,7 @@ def master_file(
         "platforms": platforms_report(
             out_dict["integrated_lufs"], out_dict["true_peak_accurate_dbtp"]
         ),
-        "lossy": {"mp3_320": lossy} if lossy else {},
+        "lossy": lossy,
         "prelimiter": str(pre_path) if settings.prelimiter else None,
         "master_s": round(time.monotonic() - began, 3),
     }

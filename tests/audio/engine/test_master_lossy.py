@@ -11,7 +11,7 @@ import soundfile
 from pedalboard.io import AudioFile
 
 from audio.engine.io import write_wav
-from audio.engine.mastering.master import MasterSettings, lossy_check, master_file
+from audio.engine.mastering.master import MasterSettings, aac_check, lossy_check, master_file
 from tests.audio.engine.signals import programme
 
 pytestmark = pytest.mark.engine
@@ -55,3 +55,34 @@ def test_rates_lame_cannot_encode_are_skipped_with_a_reason(tmp_path: Path) -> N
     path = tmp_path / "hi.wav"
     write_wav(path, programme(96000, 0.5, seed=1), 96000, 24)
     assert "96000" in lossy_check(path, 96000, 2)["skipped"]
+
+
+def test_aac_says_honestly_whether_an_encoder_is_here(tmp_path: Path) -> None:
+    """pedalboard is the only encoder the engine may use; where it cannot write .m4a the
+    report says so and why, and leaves no probe file; where it can, the figures are there."""
+    path = tmp_path / "in.wav"
+    write_wav(path, programme(RATE, 1.0, seed=2), RATE, 24)
+    aac = aac_check(path, RATE, 2)
+    try:
+        with AudioFile(str(tmp_path / "probe.m4a"), "w", RATE, 2) as f:
+            f.write(np.zeros((2, 100), dtype=np.float32))
+        can_write = True
+    except ValueError:
+        can_write = False
+    (tmp_path / "probe.m4a").unlink(missing_ok=True)
+    assert aac["available"] is can_write
+    if can_write:
+        assert aac["true_peak_dbtp"] is not None and aac["clipped_samples"] >= 0
+    else:
+        assert "pedalboard cannot write .m4a" in aac["reason"]
+        assert set(aac) == {"available", "reason"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
+
+
+def test_the_master_report_carries_both_lossy_checks(tmp_path: Path) -> None:
+    src = tmp_path / "in.wav"
+    write_wav(src, programme(RATE, 2.0, seed=3), RATE, 24)
+    report = master_file(src, tmp_path / "out.wav", MasterSettings())
+    assert set(report["lossy"]) == {"mp3_320", "aac"}
+    assert "available" in report["lossy"]["aac"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]
