@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from audio.engine.render.effects import EFFECTS
+from audio.engine.render.spec import MAX_BUSES, MAX_POINTS, MAX_SENDS
 from tests.audio.test_render_app import _keepers_draft, _render_in_process, _stems
 
 
@@ -48,6 +49,10 @@ def test_the_mixer_page_gives_the_script_sources_ranges_and_each_role_its_contro
     assert set(data["effects"]) == set(EFFECTS)
     assert data["effects"]["LadderFilter"]["mode"]["choices"][0] == "LPF12"
     assert data["last_render"] is None
+    # The limits the page enforces before the server would (a send, bus or point too many).
+    assert data["limits"]["max_sends"] == MAX_SENDS
+    assert data["limits"]["max_buses"] == MAX_BUSES
+    assert data["limits"]["max_points"] == MAX_POINTS
 
     draft = _keepers_draft(scenario.client("engineer"), song)
     status, html, data = _page(scenario, "engineer", song)
@@ -56,6 +61,8 @@ def test_the_mixer_page_gives_the_script_sources_ranges_and_each_role_its_contro
     assert 'id="render-btn">Render Mix 1 (draft)<' in html
     assert 'id="preview-btn"' in html
     assert 'data-editable="true"' in html
+    for box in ("clip-add", "auto-editor", "bus-add", "mixer-status"):
+        assert f'id="{box}"' in html, box
 
     for who in ("artist", "viewer"):
         status, html, data = _page(scenario, who, song)
