@@ -403,8 +403,20 @@ class SaturationSerializer(serializers.Serializer):
     drive_db = serializers.FloatField(help_text="0-24 dB into the soft clipper")
 
 
+class MultibandSerializer(serializers.Serializer):
+    low_hz = serializers.FloatField(required=False, help_text="20-20000 Hz; default 120")
+    high_hz = serializers.FloatField(required=False, help_text="at least 1.5x low_hz; default 2500")
+    low = CompressorSerializer(required=False, help_text="default -18 dB 2:1, 30 ms, 20 dB/s")
+    mid = CompressorSerializer(required=False, help_text="default -18 dB 2:1, 10 ms, 40 dB/s")
+    high = CompressorSerializer(required=False, help_text="default -18 dB 2:1, 3 ms, 60 dB/s")
+
+
 class StagesSerializer(serializers.Serializer):
-    eq = EqBandSerializer(many=True, required=False, help_text="at most 12 bands, minimum phase")
+    eq = EqBandSerializer(many=True, required=False, help_text="at most 12 bands")
+    eq_phase = serializers.ChoiceField(
+        choices=["minimum", "linear"], required=False, help_text="of the EQ and the match EQ"
+    )
+    multiband = MultibandSerializer(required=False, allow_null=True)
     compressor = CompressorSerializer(required=False, allow_null=True)
     saturation = SaturationSerializer(required=False, allow_null=True)
     width = serializers.FloatField(
@@ -427,7 +439,12 @@ class MasterRequestSerializer(serializers.Serializer):
     references = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="reference ids of the song"
     )
+    reference_weights = serializers.ListField(
+        child=serializers.FloatField(), required=False, help_text="one per reference; default equal"
+    )
     intensity = serializers.FloatField(required=False, help_text="0-100 %; default 100")
+    match_tone = serializers.FloatField(required=False, help_text="0-100 % of the tone match")
+    match_width = serializers.FloatField(required=False, help_text="0-100 % of the width match")
     stages = StagesSerializer(required=False)
     bit_depth = serializers.ChoiceField(choices=["24", "16"], required=False)
 

@@ -399,8 +399,11 @@ class MasterViewSet(ListRetrieveMixin, ScopedViewSet):
     - `GET /api/masters/presets/`: the platform presets (name, lufs, ceiling_dbtp, turns_up,
       source).
     - `POST /api/masters/` `{"mix", "preset"?, "target_lufs"?, "ceiling_dbtp"?, "references"?:
-      [ids], "intensity"?: 0-100, "stages"?: {"eq": [{"kind", "freq", "gain_db", "q"}],
-      "compressor": {...} | null, "saturation": {"drive_db"} | null, "width": percent | null},
+      [ids], "reference_weights"?: [w], "intensity"?: 0-100, "match_tone"?: 0-100,
+      "match_width"?: 0-100, "stages"?: {"eq": [{"kind", "freq", "gain_db", "q"}], "eq_phase":
+      "minimum" | "linear", "multiband": {"low_hz", "high_hz", "low", "mid", "high"} | null,
+      "compressor": {"threshold_db", "ratio", "attack_ms", "release_db_per_s", "knee_db",
+      "makeup_db"} | null, "saturation": {"drive_db"} | null, "width": percent | null},
       "bit_depth"?: "24" | "16"}`: 202 `{"job": {...}}`; follow it at /api/jobs/{id}/ (progress
       as `job.progress` frames, cancel at /api/jobs/{id}/cancel/); `master.created` when Master N
       exists. Every bad field is a 400 naming its path; a mix of another project is a 404; a

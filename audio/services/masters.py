@@ -2,8 +2,10 @@
 the reference songs a song is mastered towards.
 
 A master request names a version of the song with audio (uploaded, or rendered) and settings:
-a platform preset and/or an explicit target and ceiling, reference tracks of the same song, the
-matching intensity, the chain's stages and the bit depth. Every field is checked here, once,
+a platform preset and/or an explicit target and ceiling, reference tracks of the same song (with
+relative weights), the matching intensity and its tone and width shares, the chain's stages (EQ
+bands and their phase, a three-band and a single-band compressor, saturation, width) and the bit
+depth. Every field is checked here, once,
 before a job exists, and every problem is answered together as a 400 whose `fields` name it by
 its path (`stages.eq[1].freq`, `references[0]`); the engine's own check (MasterInvalid) runs on
 the result as a backstop. The cleaned request is the job's one parameter (`settings`) and, once
@@ -29,7 +31,7 @@ from django.db import transaction
 
 from audio.engine.mastering.master import MasterInvalid, MasterSettings
 from audio.engine.mastering.presets import PRESETS
-from audio.engine.mastering.stages import EQ_TYPES, Chain, Compressor, EqBand
+from audio.engine.mastering.stages import EQ_TYPES, PHASES, Chain, Compressor, EqBand, Multiband
 from audio.models import Asset, Job, JobKind, Mix, ReferenceTrack
 from audio.payloads import reference_payload
 from audio.services import jobs
@@ -66,16 +68,24 @@ COMPRESSOR_RANGES: dict[str, tuple[float, float]] = {
     "makeup_db": (-12.0, 24.0),
 }
 SATURATION_RANGE = (0.0, 24.0)  # drive_db
+CROSSOVER_RANGE = (20.0, 20000.0)  # Hz, the upper at least 1.5x the lower
+MULTIBAND_BANDS = ("low", "mid", "high")
+MATCH_RANGE = (0.0, 100.0)  # percent of the tone / width correction, on top of the intensity
+WEIGHT_RANGE = (0.0, 1000.0)
+NYQUIST_MARGIN = 0.45  # an EQ band or crossover stays under 0.45 x the mix's sample rate
 TOP_FIELDS = (
     "preset",
     "target_lufs",
     "ceiling_dbtp",
     "references",
+    "reference_weights",
     "intensity",
+    "match_tone",
+    "match_width",
     "stages",
     "bit_depth",
 )
-STAGE_FIELDS = ("eq", "compressor", "saturation", "width")
+STAGE_FIELDS = ("eq", "eq_phase", "multiband", "compressor", "saturation", "width")
 
 
 def _user(actor: Any) -> Any:
@@ -173,7 +183,7 @@ class _Errors:
             self.add(where, f"unknown field (use {', '.join(known)})")
 
 
-def _eq_bands(errors: _Errors, value: Any) -> list[dict[str, Any]]:
+def _eq_bands(errors: _Errors, value: Any, nyquist: float) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -201,27 +211,63 @@ def _eq_bands(errors: _Errors, value: Any) -> list[dict[str, Any]]:
                 continue
             unit = " Hz" if name == "freq" else " dB" if name == "gain_db" else ""
             cleaned[name] = errors.number(f"{path}.{name}", band[name], low, high, unit=unit)
+        if cleaned.get("freq") is not None and cleaned["freq"] >= nyquist:
+            errors.add(f"{path}.freq", f"must be under {nyquist:g} Hz for this mix's rate")
         bands.append(cleaned)
     return bands
 
 
-def _compressor(errors: _Errors, value: Any) -> dict[str, float] | None:
+def _compressor(
+    errors: _Errors, value: Any, path: str = "stages.compressor", defaults: Compressor | None = None
+) -> dict[str, float] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        errors.add("stages.compressor", "must be an object or null")
+        errors.add(path, "must be an object or null")
         return None
     names = tuple(f.name for f in dataclasses.fields(Compressor) if f.name in COMPRESSOR_RANGES)
-    errors.unknown("stages.compressor", value, names)
-    defaults = Compressor()
+    errors.unknown(path, value, names)
+    base = defaults or Compressor()
     cleaned: dict[str, float] = {}
     for name in names:
         low, high = COMPRESSOR_RANGES[name]
         if value.get(name) is None:
-            cleaned[name] = float(getattr(defaults, name))
+            cleaned[name] = float(getattr(base, name))
             continue
-        got = errors.number(f"stages.compressor.{name}", value[name], low, high)
-        cleaned[name] = got if got is not None else float(getattr(defaults, name))
+        got = errors.number(f"{path}.{name}", value[name], low, high)
+        cleaned[name] = got if got is not None else float(getattr(base, name))
+    return cleaned
+
+
+def _multiband(errors: _Errors, value: Any, nyquist: float) -> dict[str, Any] | None:
+    """Three bands split at `low_hz` and `high_hz`, each band's compressor over the engine's
+    defaults for that band."""
+    if value is None:
+        return None
+    path = "stages.multiband"
+    if not isinstance(value, dict):
+        errors.add(path, "must be an object {low_hz, high_hz, low, mid, high} or null")
+        return None
+    errors.unknown(path, value, ("low_hz", "high_hz", *MULTIBAND_BANDS))
+    base = Multiband()
+    cleaned: dict[str, Any] = {}
+    for name in ("low_hz", "high_hz"):
+        given = value.get(name)
+        cleaned[name] = (
+            float(getattr(base, name))
+            if given is None
+            else errors.number(f"{path}.{name}", given, *CROSSOVER_RANGE, unit=" Hz")
+        )
+    low, high = cleaned["low_hz"], cleaned["high_hz"]
+    if low is not None and high is not None:
+        if high < 1.5 * low:
+            errors.add(f"{path}.high_hz", "must be at least 1.5 times low_hz")
+        elif high >= nyquist:
+            errors.add(f"{path}.high_hz", f"must be under {nyquist:g} Hz for this mix's rate")
+    for band in MULTIBAND_BANDS:
+        cleaned[band] = _compressor(
+            errors, value.get(band) or {}, f"{path}.{band}", getattr(base, band)
+        )
     return cleaned
 
 
@@ -263,17 +309,38 @@ def _references(errors: _Errors, song: Song, value: Any) -> list[int]:
     return ids
 
 
+def _weights(errors: _Errors, value: Any, references: list[int]) -> list[float]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) != len(references):
+        errors.add("reference_weights", "one number per reference, in the same order")
+        return []
+    weights = [
+        errors.number(f"reference_weights[{i}]", w, *WEIGHT_RANGE) for i, w in enumerate(value)
+    ]
+    if all(w is not None for w in weights) and not sum(w or 0.0 for w in weights) > 0:
+        errors.add("reference_weights", "not all 0")
+    return [w or 0.0 for w in weights]
+
+
 _ENGINE_FLAGS = {
     "--target-lufs": "target_lufs",
     "--ceiling-dbtp": "ceiling_dbtp",
     "--intensity": "intensity",
     "--bit-depth": "bit_depth",
+    "--match-tone": "match_tone",
+    "--match-width": "match_width",
+    "--reference-weights": "reference_weights",
+    "--eq-phase": "stages.eq_phase",
+    "--multiband": "stages.multiband",
 }
 
 
-def master_settings_clean(*, song: Song, data: Any) -> dict[str, Any]:
+def master_settings_clean(*, song: Song, data: Any, sample_rate: int = 48000) -> dict[str, Any]:
     """The request's settings, checked and complete (defaults filled in), or Invalid naming
-    every bad field. `data` is the request without `mix`."""
+    every bad field. `data` is the request without `mix`; `sample_rate` is the mix's (EQ bands
+    and crossovers stay under its Nyquist)."""
+    nyquist = NYQUIST_MARGIN * sample_rate
     if not isinstance(data, dict):
         raise Invalid("expected a JSON object", fields={"non_field_errors": ["expected an object"]})
     errors = _Errors()
@@ -289,13 +356,19 @@ def master_settings_clean(*, song: Song, data: Any) -> dict[str, Any]:
         target = errors.number("target_lufs", data["target_lufs"], *TARGET_RANGE, unit=" LUFS")
     if data.get("ceiling_dbtp") is not None:
         ceiling = errors.number("ceiling_dbtp", data["ceiling_dbtp"], *CEILING_RANGE, unit=" dBTP")
-    intensity = 100.0
-    if data.get("intensity") is not None:
-        intensity = errors.number("intensity", data["intensity"], *INTENSITY_RANGE) or 0.0
+    percents: dict[str, float] = {}
+    for name, bounds in (
+        ("intensity", INTENSITY_RANGE),
+        ("match_tone", MATCH_RANGE),
+        ("match_width", MATCH_RANGE),
+    ):
+        given = data.get(name)
+        percents[name] = 100.0 if given is None else errors.number(name, given, *bounds) or 0.0
     bit_depth = data.get("bit_depth", "24")
     if bit_depth not in BIT_DEPTHS:
         errors.add("bit_depth", f"choose one of {', '.join(BIT_DEPTHS)}")
     references = _references(errors, song, data.get("references"))
+    weights = _weights(errors, data.get("reference_weights"), references)
     stages_in = data.get("stages") or {}
     if not isinstance(stages_in, dict):
         errors.add("stages", "must be an object {eq, compressor, saturation, width}")
@@ -304,8 +377,13 @@ def master_settings_clean(*, song: Song, data: Any) -> dict[str, Any]:
     width = None
     if stages_in.get("width") is not None:
         width = errors.number("stages.width", stages_in["width"], *WIDTH_RANGE, unit=" %")
+    eq_phase = stages_in.get("eq_phase") or "minimum"
+    if eq_phase not in PHASES:
+        errors.add("stages.eq_phase", f"choose one of {', '.join(PHASES)}")
     stages = {
-        "eq": _eq_bands(errors, stages_in.get("eq")),
+        "eq": _eq_bands(errors, stages_in.get("eq"), nyquist),
+        "eq_phase": eq_phase,
+        "multiband": _multiband(errors, stages_in.get("multiband"), nyquist),
         "compressor": _compressor(errors, stages_in.get("compressor")),
         "saturation": _saturation(errors, stages_in.get("saturation")),
         "width": width,
@@ -332,12 +410,17 @@ def master_settings_clean(*, song: Song, data: Any) -> dict[str, Any]:
             else DEFAULT_CEILING_DBTP
         ),
         "references": references,
-        "intensity": intensity,
+        "reference_weights": weights,
+        "intensity": percents["intensity"],
+        "match_tone": percents["match_tone"],
+        "match_width": percents["match_width"],
         "stages": stages,
         "bit_depth": bit_depth,
     }
-    try:  # the engine's own check, on what the job will run
-        engine_settings(settings, ["reference"] * len(references)).check()
+    try:  # the engine's own checks, on what the job will run
+        engine = engine_settings(settings, ["reference"] * len(references))
+        engine.check()
+        engine.check_rate(sample_rate)
     except MasterInvalid as exc:
         flag, _, rest = str(exc).partition(": ")
         field = _ENGINE_FLAGS.get(flag, "settings")
@@ -362,6 +445,16 @@ def engine_settings(settings: dict[str, Any], reference_paths: list[str]) -> Mas
     comp = stages.get("compressor")
     sat = stages.get("saturation")
     width = stages.get("width")
+    mb = stages.get("multiband")
+    multiband = (
+        Multiband(
+            low_hz=float(mb["low_hz"]),
+            high_hz=float(mb["high_hz"]),
+            **{band: Compressor(**mb[band]) for band in MULTIBAND_BANDS},
+        )
+        if mb
+        else None
+    )
     return MasterSettings(
         target_lufs=float(settings["target_lufs"]),
         ceiling_dbtp=float(settings["ceiling_dbtp"]),
@@ -369,6 +462,8 @@ def engine_settings(settings: dict[str, Any], reference_paths: list[str]) -> Mas
         prelimiter=True,
         chain=Chain(
             eq=bands,
+            eq_phase=str(stages.get("eq_phase") or "minimum"),
+            multiband=multiband,
             compressor=Compressor(**comp) if comp else None,
             saturation_db=float(sat["drive_db"]) if sat else None,
             width=(float(width) if width is not None else 100.0) / 100.0,
@@ -376,6 +471,9 @@ def engine_settings(settings: dict[str, Any], reference_paths: list[str]) -> Mas
         references=tuple(reference_paths),
         intensity=float(settings.get("intensity", 100.0)),
         target_from_reference=settings.get("target_from") == "references",
+        reference_weights=tuple(float(w) for w in settings.get("reference_weights") or ()),
+        tone_weight=float(settings.get("match_tone", 100.0)),
+        width_weight=float(settings.get("match_width", 100.0)),
     )
 
 
@@ -388,7 +486,8 @@ def master_request(*, actor: Any, mix: Mix, settings: Any) -> Job:
     of the song when it finishes."""
     require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
     song = mix.song
-    cleaned = master_settings_clean(song=song, data=settings)
+    rate = Asset.objects.filter(mixes=mix).values_list("sample_rate", flat=True).first()
+    cleaned = master_settings_clean(song=song, data=settings, sample_rate=rate or 48000)
     with transaction.atomic():
         project_lock(mix.project_id)
         locked = Mix.objects.select_related("asset").get(pk=mix.pk)

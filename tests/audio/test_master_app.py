@@ -224,6 +224,13 @@ def test_bad_master_requests_are_refused_naming_their_fields_and_queue_nothing(
         ({"stages": {"compressor": {"lookahead": 5}}}, "stages.compressor.lookahead"),
         ({"stages": {"saturation": {"drive_db": 40}}}, "stages.saturation.drive_db"),
         ({"stages": {"width": 250}}, "stages.width"),
+        ({"stages": {"eq_phase": "zero"}}, "stages.eq_phase"),
+        ({"stages": {"eq": [{"kind": "peak", "freq": 20000}]}}, "stages.eq[0].freq"),
+        ({"stages": {"multiband": {"low_hz": 1000, "high_hz": 1200}}}, "stages.multiband.high_hz"),
+        ({"stages": {"multiband": {"mid": {"ratio": 50}}}}, "stages.multiband.mid.ratio"),
+        ({"match_tone": -1}, "match_tone"),
+        ({"match_width": 101}, "match_width"),
+        ({"references": [], "reference_weights": [1]}, "reference_weights"),
         ({"stages": {"reverb": {}}}, "stages.reverb"),
         ({"target": -14}, "target"),
     ]
@@ -283,8 +290,12 @@ def test_a_master_job_makes_master_one_on_target_under_the_ceiling_with_its_file
         "preset": "amazon",
         "references": [ref.pk],
         "intensity": 60,
+        "match_width": 50,
+        "reference_weights": [2],
         "stages": {
             "eq": [{"kind": "highpass", "freq": 30}, {"kind": "peak", "freq": 3000, "gain_db": 1}],
+            "eq_phase": "linear",
+            "multiband": {"low_hz": 150, "high": {"threshold_db": -24, "ratio": 3}},
             "compressor": {"threshold_db": -20, "ratio": 2},
             "saturation": {"drive_db": 3},
             "width": 110,
@@ -315,6 +326,10 @@ def test_a_master_job_makes_master_one_on_target_under_the_ceiling_with_its_file
         "q": 0.707,
     }
     assert settings_["stages"]["compressor"]["attack_ms"] == 10.0  # the engine's default
+    multiband = settings_["stages"]["multiband"]
+    assert (multiband["low_hz"], multiband["high_hz"]) == (150.0, 2500.0)
+    assert multiband["high"]["ratio"] == 3.0 and multiband["low"]["attack_ms"] == 30.0
+    assert settings_["match_width"] == 50.0 and settings_["reference_weights"] == [2.0]
     report = master.report
     out = report["output"]
     assert report["target_met"] is True
@@ -323,8 +338,13 @@ def test_a_master_job_makes_master_one_on_target_under_the_ceiling_with_its_file
     assert report["reference"]["ids"] == [ref.pk]
     assert report["reference"]["files"] == ["Commercial hit"]
     assert report["prelimiter"] == master.prelimiter_asset_id
-    assert {s["type"] for s in report["stages"]} >= {"eq", "compressor", "saturation", "limiter"}
+    kinds = {s["type"] for s in report["stages"]}
+    assert kinds >= {"eq", "multiband", "compressor", "saturation", "limiter"}, kinds
     assert report["platforms"]["spotify"]["lufs"] == -14.0 and report["lossy"]
+    assert len(report["gain_reduction"]["db"]) == 16  # 8 s at two values a second
+    spectra = report["spectra"]
+    assert spectra["output"]["centres_hz"] and spectra["reference"]["levels_db"]
+    assert report["reference"]["weights"] == [1.0] and report["reference"]["width_weight"] == 50
     assert "/" not in str(report.get("reference", {}).get("files"))  # no local paths
     asset, pre = master.asset, master.prelimiter_asset
     assert asset is not None and pre is not None and asset.pk != pre.pk
