@@ -554,7 +554,7 @@ def song_master(request: HttpRequest, song_id: int) -> HttpResponse:
     )
     part = request.GET.get("part")
     if is_htmx(request) and part in ("masters", "references", "detail"):
-        return render(request, f"audio/master.html#{part}", ctx)
+        return render(request, f"audio/_master_{part}.html", ctx)
     return render(request, "audio/master.html", ctx)
 
 

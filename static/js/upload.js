@@ -86,6 +86,9 @@ export function initUploads(panel = document.querySelector("[data-upload]")) {
     const metadata = { filename: file.name, filetype: file.type || "audio/wav", project: panel.dataset.project, song: panel.dataset.song, kind };
     if (label) metadata[kind === "take" ? "part" : kind === "stem" ? "instrument" : "note"] = label;
     if (kind === "take" && !label) metadata.part = "take";
+    // A reference track is a plain asset of the project (no song, no kind): the master page
+    // then registers it with POST /api/references/, so it is never a stem, take or mix.
+    if (kind === "reference") { delete metadata.kind; delete metadata.song; delete metadata.note; }
 
     const upload = new window.tus.Upload(file, {
       endpoint: panel.dataset.endpoint,

@@ -129,6 +129,21 @@ def test_the_master_tab_draws_a_real_masters_report_and_gives_each_role_its_cont
     # Review: an engineer may approve a master; viewers see it but get no buttons.
     assert 'id="master-approve"' in html
 
+    # Each live part on its own, as htmx refetches it when its event arrives.
+    client = Client()
+    client.force_login(scenario.users["viewer"])
+    for part, marker in (
+        ("masters", 'id="master-list"'),
+        ("references", f'id="reference-{ref.pk}"'),
+        ("detail", 'id="spectra-chart"'),
+    ):
+        response = client.get(
+            f"/songs/{song.pk}/master/?part={part}&m={master.pk}", HTTP_HX_REQUEST="true"
+        )
+        fragment = response.content.decode()
+        assert response.status_code == 200 and marker in fragment, part
+        assert "<html" not in fragment, part
+
     status, html = _get(scenario, "viewer", f"/songs/{song.pk}/master/")
     assert status == 200 and 'id="spectra-chart"' in html
     assert 'id="master-form"' not in html and 'id="master-approve"' not in html
