@@ -228,6 +228,8 @@ export function initMixer(root = document.getElementById("mixer")) {
         loose.push(`${humanPath(path)}: ${text}`);
       }
     }
+    // The first refused control comes into view (a strip may be scrolled under the master).
+    root.querySelector(".ctl.invalid")?.scrollIntoView({ block: "nearest", inline: "nearest" });
     const detail = (reply && reply.detail) || `The server refused the change (${status}).`;
     if (errorEl) errorEl.textContent = loose.length ? `Not saved. ${loose.join(". ")}.` : Object.keys(fields).length ? "" : `Not saved: ${detail}`;
     setSave("error", "Not saved: fix the field marked in red");

@@ -1,11 +1,12 @@
 """The mixer's routing, automation and clip editing, in the browser: an engineer sends a track
 to the reverb bus (post-fader, then pre), adds a bus and routes a track and the reverb into it
 (a loop is refused by the page), draws volume automation by clicking, dragging and deleting
-points and typing their numbers, adds a clip from a take, drags it, removes the original, and
-renders. The rendered version's spec is the draft's starting spec with exactly those changes;
-the artist's open mixer followed each of them live. A second test makes two editors close a
-bus loop at once: the server refuses the merged save and its sentence stands by the routing
-control. Waits are on states the page promises, never sleeps.
+points and typing their numbers, puts a pan point by keyboard alone, adds a clip from a take,
+drags it, removes the original, and renders. The rendered version's spec is the draft's
+starting spec with exactly those changes; the artist's open mixer followed each of them live.
+A second test makes two editors close a bus loop at once: the server refuses the merged save
+and its sentence stands by the routing control; removing a bus takes its routing with it.
+Waits are on states the page promises, never sleeps.
 """
 
 from __future__ import annotations
@@ -196,6 +197,20 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
     expect(points.first).to_have_attribute("aria-valuetext", "-6.0 dB at 0:02.5")
     expected["tracks"][2]["automation"]["gain_db"] = [[round(2.5 * rate), -6.0]]
     _saved(engineer)
+    # A pan point by keyboard alone: "+" puts one at the playhead (0 s), ↑ twice moves it right.
+    engineer.get_by_role("button", name="Add a pan point to keys at the playhead").focus()
+    engineer.keyboard.press("Enter")
+    pan_point = engineer.locator("#auto-2-pan .auto-pt")
+    expect(pan_point).to_have_count(1)
+    expect(pan_point).to_be_focused()
+    engineer.keyboard.press("ArrowUp")
+    engineer.keyboard.press("ArrowUp")
+    expect(pan_point).to_have_attribute("aria-valuetext", "R10 at 0:00.0")
+    expect(pan_point).to_be_focused()
+    pan_label = engineer.locator('[data-path="tracks[2].pan"] > label')
+    expect(pan_label).to_contain_text("Pan (automated)")
+    expected["tracks"][2]["automation"]["pan"] = [[0, 0.1]]
+    _saved(engineer)
 
     # Clips: the lead take added to the keys at 1.5 s, dragged 1 s later, then typed to 3 s;
     # the keys' own clip removed.
@@ -253,6 +268,8 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
         "aria-pressed", "true"
     )
     expect(artist.locator("#auto-2-gain_db .auto-pt")).to_have_count(1)
+    artist_pan = artist.locator("#auto-2-pan .auto-pt")
+    expect(artist_pan).to_have_attribute("aria-valuetext", "R10 at 0:00.0")
     expect(artist.locator('.clip[data-clip="keys:0"]')).to_contain_text("lead · take 1")
     expect(artist.locator('[data-lane="keys"] .clip')).to_have_count(1)
     assert_not_reloaded(artist)
@@ -316,3 +333,13 @@ def test_two_editors_closing_a_bus_loop_see_the_servers_refusal_by_the_routing(
     expect(message).to_have_text("")
     spec = _spec(engineer, draft)["spec"]
     assert [b["output"] for b in spec["buses"]] == ["master", "verb"]
+
+    # The room removed: what went into it (the bass) goes to the master, nothing sends to it.
+    engineer.get_by_role("button", name="Remove bus room").click()
+    expect(engineer.locator('.strip[data-bus="room"]')).to_have_count(0)
+    expect(engineer.locator("#mixer-status")).to_contain_text("1 channel now goes to the master")
+    _saved(engineer)
+    spec = _spec(engineer, draft)["spec"]
+    assert [b["id"] for b in spec["buses"]] == ["verb"]
+    assert [t["output"] for t in spec["tracks"]] == ["master", "master", "master"]
+    expect(_select(producer, "tracks[1].output")).to_have_value("master", timeout=SLOW)

@@ -52,7 +52,7 @@ export function makeAutomation(m) {
     const t = m.spec.tracks[ti];
     if ((t.automation?.[key] || []).length >= m.data.limits.max_points) { m.say(`A lane has at most ${m.data.limits.max_points} points`); return; }
     let index = 0;
-    change((s) => { index = place(pointsOf(s, ti, key), Math.max(0, frame), value); }, { redraw: false });
+    change((s) => { index = place(pointsOf(s, ti, key), Math.max(0, frame), value); }, { redraw: true });
     sel = { ti, key, pi: index };
     m.selected = null;
     m.say(`${LANES[key].name} point added to ${t.id}: ${LANES[key].text(value)} at ${clock(frame / m.rate(), true)}`);
@@ -62,7 +62,7 @@ export function makeAutomation(m) {
 
   function remove(ti, key, pi) {
     const t = m.spec.tracks[ti];
-    change((s) => { pointsOf(s, ti, key).splice(pi, 1); }, { redraw: false });
+    change((s) => { pointsOf(s, ti, key).splice(pi, 1); }, { redraw: true });
     sel = null;
     m.say(`${LANES[key].name} point ${pi + 1} of ${t.id} removed`);
     m.drawTimeline();

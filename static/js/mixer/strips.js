@@ -215,7 +215,7 @@ export function makeStrips(m) {
         if (ch.output === id) { ch.output = "master"; outputs += 1; }
       }
     }, { redraw: true });
-    m.say(`Bus ${id} removed${sends ? `, with ${sends} send${sends === 1 ? "" : "s"} to it` : ""}${outputs ? `; ${outputs} channel${outputs === 1 ? "" : "s"} now go to the master` : ""}`);
+    m.say(`Bus ${id} removed${sends ? `, with ${sends} send${sends === 1 ? "" : "s"} to it` : ""}${outputs ? `; ${outputs === 1 ? "1 channel now goes" : `${outputs} channels now go`} to the master` : ""}`);
   }
 
   function busStrip(b, i) {

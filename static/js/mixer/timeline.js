@@ -107,7 +107,7 @@ export function makeTimeline(m) {
             el("button", { type: "button", class: "btn-small btn-ghost auto-toggle", id: `auto-toggle-${ti}`,
               "aria-expanded": String(open), "aria-controls": open ? `auto-${ti}-gain_db auto-${ti}-pan` : null, "data-auto-toggle": t.id,
               "aria-label": `Automation of ${t.id}${n ? ` (${n} point${n === 1 ? "" : "s"})` : ""}`, title: "Show or hide the volume and pan automation",
-              onclick: () => { m.auto.toggle(t.id); draw({ editor: false }); } }, n ? `Auto·${n}` : "Auto"))),
+              onclick: () => { m.auto.toggle(t.id); draw({ editor: false }); } }, "Auto"))),
         area);
       return [lane, ...(open ? m.auto.lanes(t, ti, width) : [])];
     });
