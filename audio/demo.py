@@ -1,7 +1,9 @@
 """Demo audio for `seed_demo`: a few short synthesised stems and two mix versions of "Night Drive",
-with comments and an approval, so a new user meets a waveform at once; and the stems of
+with comments and an approval, so a new user meets a waveform at once; the stems of
 "Glass Harbour" with a version rendered from them (a draft from the stems at unity, a few fader,
-pan and send moves, the render job), so a new user meets a rendered version and its mixer too.
+pan and send moves, the render job), so a new user meets a rendered version and its mixer too;
+and for that version a reference track and Master 1 made by the master job (the Spotify preset,
+matched to the reference at 70 %), so a new user meets a master and its report.
 
 The signals are made with numpy here (deterministic, so a re-run deduplicates by checksum) and go
 through the same services as an upload: probe, store, analysis job, attach, events.
@@ -18,8 +20,8 @@ import numpy.typing as npt
 
 from audio.engine.io import write_wav
 from audio.jobs import runner
-from audio.models import Mix
-from audio.services import renders
+from audio.models import Master, Mix
+from audio.services import masters, renders
 from audio.services.assets import asset_ingest_file, stem_attach
 from audio.services.mixes import mix_create
 from studio.models import Project, Song
@@ -154,3 +156,35 @@ def seed_demo_render(*, project: Project, users: dict[str, Any]) -> Mix:
     runner.run_job(job.pk)
     draft.refresh_from_db()
     return draft
+
+
+def seed_demo_master(*, project: Project, users: dict[str, Any], mix: Mix) -> Master:
+    """A synthesised reference song (another tempo and key, mixed louder, as commercial masters
+    are) attached to the mix's song, and Master 1 of the mix through the master job, run here
+    as a worker would run it (a worker that takes its message later skips it)."""
+    leo = users["leo"]
+    song = mix.song
+    reference = mixdown(
+        synth_stems(bpm=96.0, transpose=2, seconds=32.0), {"lead vocal": -1.0, "keys": -2.0}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reference.wav"
+        write_wav(path, np.tanh(reference * 1.6).astype(np.float32), RATE, bit_depth=24)
+        asset = asset_ingest_file(
+            actor=leo, project=project, path=path, original_name="Reference - Harbour Lights.wav"
+        )
+    ref = masters.reference_add(
+        actor=leo, song=song, asset=asset, title="Harbour Lights (reference)"
+    )
+    job = masters.master_request(
+        actor=leo,
+        mix=mix,
+        settings={
+            "preset": "spotify",
+            "references": [ref.pk],
+            "intensity": 70,
+            "stages": {"compressor": {"threshold_db": -20, "ratio": 2}},
+        },
+    )
+    runner.run_job(job.pk)
+    return Master.objects.get(job_id=job.pk)

@@ -446,7 +446,7 @@ class MasterRequestSerializer(serializers.Serializer):
     match_tone = serializers.FloatField(required=False, help_text="0-100 % of the tone match")
     match_width = serializers.FloatField(required=False, help_text="0-100 % of the width match")
     stages = StagesSerializer(required=False)
-    bit_depth = serializers.ChoiceField(choices=["24", "16"], required=False)
+    bit_depth = serializers.CharField(required=False, help_text="24 (default) or 16 (dithered)")
 
 
 class PresetSerializer(serializers.Serializer):

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from audio.demo import seed_demo_audio, seed_demo_render
+from audio.demo import seed_demo_audio, seed_demo_master, seed_demo_render
 from sessions.services import approval_give, comment_add
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
@@ -190,4 +190,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo render: {rendered} of '{rendered.song.title}' was rendered from its 4 stems "
             f"({rendered.state}); {leo.username} can open its mixer, change it and render again."
+        )
+        master = seed_demo_master(project=project, users=users, mix=rendered)
+        self.stdout.write(
+            f"Demo master: {master} of '{master.song.title}' from {rendered}, matched to a "
+            "reference track at the Spotify preset; the team can review and approve it."
         )
