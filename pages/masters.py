@@ -116,7 +116,8 @@ def _db_ticks(lo: float, hi: float, step: float) -> list[dict[str, Any]]:
     ticks = []
     value = math.ceil(lo / step) * step
     while value <= hi + 1e-9:
-        ticks.append({"y": _y(value, lo, hi), "label": f"{value:+.0f}" if value else "0"})
+        label = f"{round(value, 1):+g}" if abs(value) > 1e-9 else "0"
+        ticks.append({"y": _y(value, lo, hi), "label": label})
         value += step
     return ticks
 
@@ -291,23 +292,28 @@ def platforms_table(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def lossy_table(report: dict[str, Any]) -> list[dict[str, Any]]:
-    labels = {"mp3_320": "MP3 320 kbit/s (LAME)", "aac_256": "AAC 256 kbit/s"}
+    labels = {"mp3_320": "MP3 320 kbit/s (LAME)", "aac": "AAC 256 kbit/s", "aac_256": "AAC"}
     rows = []
     for codec, row in (report.get("lossy") or {}).items():
         if not isinstance(row, dict):
             continue
         clipped = row.get("clipped_samples")
         between = row.get("intersample_clipped")
+        # Not run: `skipped` (the rate), or `available: false` with the reason (no encoder).
+        skipped = row.get("skipped") or (
+            (row.get("reason") or "no encoder here") if row.get("available") is False else ""
+        )
         rows.append(
             {
                 "codec": codec,
-                "label": labels.get(codec, codec),
-                "skipped": row.get("skipped") or "",
+                "label": labels.get(codec, codec.upper()),
+                "skipped": skipped,
                 "sample_peak": _num(row.get("sample_peak_dbfs")),
                 "true_peak": _num(row.get("true_peak_dbtp")),
                 "clipped": clipped if isinstance(clipped, int) else None,
                 "intersample": between if isinstance(between, int) else None,
                 "clean": clipped == 0 and between == 0,
+                "measured": isinstance(clipped, int) and isinstance(between, int),
             }
         )
     return rows
@@ -326,8 +332,10 @@ def _report_spectra(master: Master, refs: list[ReferenceTrack]) -> list[tuple[st
     ]
     ref_spec = spectra.get("reference")
     used = set(_ids((master.settings or {}).get("references")))
+    named = [r for r in refs if r.pk in used]
     if ref_spec is not None:
-        series.append(("reference", "Reference (average)", ref_spec))
+        label = str(named[0]) if len(named) == 1 else f"References (average of {len(used)})"
+        series.append(("reference", label, ref_spec))
     else:
         for ref in refs:
             if ref.pk in used and ref.asset is not None:
