@@ -445,7 +445,7 @@ class MasterViewSet(ListRetrieveMixin, ScopedViewSet):
         return Response({"job": s.JobSerializer(job).data}, status=202)
 
     @extend_schema(responses={200: s.PresetSerializer(many=True)})
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
     def presets(self, request: Request) -> Response:
         """The platform presets: each service's loudness reference, ceiling and source."""
         return Response(
