@@ -123,12 +123,19 @@ export function makeAutomation(m) {
     }, svg);
     points.forEach(([f, v], pi) => area.append(pointEl(t, ti, key, pi, f, v, xs[pi], points)));
     if (m.editable) {
-      area.addEventListener("pointerdown", (e) => {
-        if (e.button !== 0 || e.target.closest(".auto-pt")) return;
-        e.preventDefault();
+      // A mouse or pen adds at once; a finger adds on a tap only (a swipe scrolls the timeline).
+      const at = (e) => {
         const box = area.getBoundingClientRect();
         add(ti, key, Math.round(((e.clientX - box.left) / zoom) * r), valueAt(key, e.clientY - box.top));
+      };
+      let touched = false;
+      area.addEventListener("pointerdown", (e) => {
+        touched = e.pointerType === "touch";
+        if (touched || e.button !== 0 || e.target.closest(".auto-pt")) return;
+        e.preventDefault();
+        at(e);
       });
+      area.addEventListener("click", (e) => { if (touched && !e.target.closest(".auto-pt")) at(e); });
     }
     const plus = m.editable ? el("button", {
       type: "button", class: "btn-small btn-ghost auto-add", id: `auto-add-${ti}-${key}`,
@@ -164,7 +171,7 @@ export function makeAutomation(m) {
     const node = el("span", {
       class: "auto-pt", tabindex: "0", role: "slider", style: `left:${x - 12}px;top:${yOf(key, value) - 12}px`,
       "aria-label": `${def.name} point ${pi + 1} of ${t.id}`, "aria-valuemin": lo, "aria-valuemax": hi, "aria-valuenow": value,
-      "aria-valuetext": `${def.text(value)} at ${clock(frame / r, true)}`, "aria-selected": String(Boolean(isSel)),
+      "aria-valuetext": `${def.text(value)} at ${clock(frame / r, true)}`, "aria-current": isSel ? "true" : null,
       "aria-keyshortcuts": m.editable ? "ArrowUp ArrowDown ArrowLeft ArrowRight Delete Enter" : "Enter",
       title: `${def.text(value)} at ${clock(frame / r, true)}`, "data-point": `${t.id}:${key}:${pi}`, "data-path": `tracks[${ti}].automation.${key}[${pi}]`,
     });

@@ -154,7 +154,7 @@ export function makeTimeline(m) {
     const isSel = m.selected && m.selected[0] === ti && m.selected[1] === ci;
     const box = el("div", {
       class: `clip${t.mute ? " muted-track" : ""}`, style: `left:${left}px;width:${w}px`, tabindex: "0", role: "button",
-      "aria-selected": String(Boolean(isSel)), "aria-label": `Clip ${ci + 1} of ${t.id}: ${m.sourceLabel(c.source)} at ${clock(c.start / r, true)}`,
+      "aria-current": isSel ? "true" : null, "aria-label": `Clip ${ci + 1} of ${t.id}: ${m.sourceLabel(c.source)} at ${clock(c.start / r, true)}`,
       "aria-keyshortcuts": m.editable ? "Enter ArrowLeft ArrowRight Delete" : "Enter",
       "data-clip": `${t.id}:${ci}`, "data-path": `tracks[${ti}].clips[${ci}]`,
     },
