@@ -58,6 +58,7 @@ import secrets
 import tempfile
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -118,24 +119,47 @@ class _Progress:
             self.fn(min(1.0, max(0.0, fraction)))
 
 
+def _hashed_sources(spec: MixSpec, bit_depth: str, cached: bool) -> set[str]:
+    """The sources whose content hash something depends on: every one for 16-bit output (the
+    dither's seed); with a cache folder, those of tracks with fx (their frozen copy's key);
+    those of stretched or pitched clips (the prepared clip's key)."""
+    if bit_depth == "16":
+        return set(spec.source_names())
+    need = set()
+    for track in spec.tracks:
+        for clip in track.clips:
+            if clip.processed or (cached and track.fx):
+                need.add(clip.source)
+    return need
+
+
 def _load_sources(
     spec: MixSpec,
     sources: Mapping[str, PathLike],
     store: ClipStore,
     progress: _Progress,
+    need_hash: set[str],
+    threads: int,
 ) -> dict[str, Source]:
-    """Decode every source (or find it cached), then check the clips against their lengths."""
+    """Decode every source (or find it cached), ``threads`` at a time, then check the clips
+    against their lengths."""
     loaded: dict[str, Source] = {}
     errors: dict[str, str] = {}
-    names = spec.source_names()
-    for name in names:
-        if name not in sources:
-            continue
+    names = [n for n in spec.source_names() if n in sources]
+
+    def load(name: str) -> Source | str:
         try:
-            loaded[name] = store.load(name, sources[name])
+            return store.load(name, sources[name], need_hash=name in need_hash)
         except AudioError as exc:
             where = os.fspath(sources[name])
-            errors[name] = str(exc) if where in str(exc) else f"{where}: {exc}"
+            return str(exc) if where in str(exc) else f"{where}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(names)))) as pool:
+        for name, got in zip(names, pool.map(load, names), strict=True):
+            if isinstance(got, str):
+                errors[name] = got
+            else:
+                loaded[name] = got
     spec.check_sources({k: s.frames for k, s in loaded.items()}, errors)
     # progress starts once the spec is known good, so a bad one prints only its error line
     progress(PREPARE_SHARE * 0.5)
@@ -177,7 +201,9 @@ def render(
             if not os.access(cache, os.W_OK):
                 raise Unreadable(f"{cache}: cannot use as a cache folder (not writable)")
         store = ClipStore(cache, rate, limits)
-        loaded = _load_sources(spec, sources, store, progress)
+        stack.callback(store.handles.close)
+        need_hash = _hashed_sources(spec, bit_depth, cache_dir is not None)
+        loaded = _load_sources(spec, sources, store, progress, need_hash, threads)
         ends = [
             c.start + c.timeline_length(loaded[c.source].frames)
             for t in spec.tracks
@@ -334,7 +360,7 @@ def _freeze(
         track = tracks[strip.id]
         clips = [
             [
-                loaded[c.source].sha256,
+                loaded[c.source].key,
                 c.start,
                 c.source_in,
                 c.source_length(loaded[c.source].frames),
@@ -380,9 +406,12 @@ def _drop(fh: Any, tmp: Path) -> None:
 
 
 def _seed(spec: MixSpec, loaded: dict[str, Source], bit_depth: str) -> int:
-    """The dither's seed: from the spec, the sources' contents and the bit depth."""
+    """The dither's seed: from the spec, the sources' contents and the bit depth (only 16-bit
+    output has dither: the others need no seed, nor the sources' hashes)."""
+    if bit_depth != "16":
+        return 0
     digest = hashlib.sha256(spec.to_json().encode())
     for name in sorted(loaded):
-        digest.update(f"{name}\0{loaded[name].sha256}\0".encode())
+        digest.update(f"{name}\0{loaded[name].key}\0".encode())
     digest.update(bit_depth.encode())
     return int.from_bytes(digest.digest()[:8], "little")

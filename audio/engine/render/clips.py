@@ -6,13 +6,17 @@ directory the caller owns, so a re-render after a fader move redoes only the mix
 - ``src-<sha256 of the file's bytes>-<rate>.f32``: the whole source decoded and resampled to the
   spec's rate. Decoding and resampling stream in blocks, and the mixer reads back only the
   frames of each block (positional reads, not a memory map, so the process's resident memory
-  stays flat however long the sources are).
+  stays flat however long the sources are). A WAV or AIFF already at the spec's rate gets no
+  copy: the mixer's threads decode each block from the file itself (``FileFrames``; PCM and
+  float seek exactly, and libsndfile gives the same samples as a decode from the start), which
+  saves writing and reading back 4 bytes per sample.
 - ``clip-<sha256 of the source's key and the clip's parameters>.f32``: a stretched or pitched
   clip. Rubber Band (pedalboard's ``time_stretch``) needs the whole clip at once, so this is
   the one step whose memory grows with the clip's length.
 
 The content hash of a file is remembered in ``hash-<key>`` (key: the file's path, device,
-inode, size and modification time), so an unchanged source is not read twice to be hashed.
+inode, size and modification time), so an unchanged source is not read twice to be hashed; a
+source read in place is hashed only when something is keyed by it (``ClipStore.load``).
 
 Fades and clip gain are one multiply per sample and are applied as the mixer reads each block
 (``ClipReader.read``), not cached. Entries are written under a temporary name and renamed, so
@@ -30,15 +34,18 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import soundfile as sf
 import soxr
 
-from audio.engine.errors import AudioError, ChannelLimit
+from audio.engine.errors import AudioError, ChannelLimit, Corrupt
 from audio.engine.io import DEFAULT_LIMITS, Limits, PathLike, probe, read_blocks
 from audio.engine.render.spec import Clip, Fade
 
@@ -64,6 +71,18 @@ def file_sha256(path: PathLike) -> str:
     return digest.hexdigest()
 
 
+class FrameSource(Protocol):
+    """What a clip reads from: (frames, channels) float32 by position, ``data[a:b]``."""
+
+    frames: int
+    channels: int
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    def __getitem__(self, item: slice) -> Float32: ...
+
+
 class Frames:
     """A raw float32 (frames, channels) cache file, read by position: ``frames[a:b]``.
 
@@ -74,17 +93,103 @@ class Frames:
         self.path = path
         self.channels = channels
         self.frames = path.stat().st_size // (4 * channels)
-        self.shape = (self.frames, channels)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.frames, self.channels)
 
     def __getitem__(self, item: slice) -> Float32:
         a, b, _ = item.indices(self.frames)
         n = max(0, b - a)
+        out: Float32 = np.empty((n, self.channels), dtype="<f4")
         fd = os.open(self.path, os.O_RDONLY)
-        try:
-            raw = os.pread(fd, n * 4 * self.channels, a * 4 * self.channels)
+        try:  # straight into the array: no bytes object in between
+            got = os.preadv(fd, [out.data.cast("B")], a * 4 * self.channels) if n else 0
         finally:
             os.close(fd)
-        return np.frombuffer(raw, dtype="<f4").reshape(-1, self.channels)
+        return out[: got // (4 * self.channels)]
+
+
+IN_PLACE_FORMATS = ("wav", "aiff")  # PCM and float: libsndfile seeks to the exact frame
+
+
+class HandlePool:
+    """Open libsndfile handles for ``FileFrames``, reused across reads, at most ``MAX_OPEN``
+    idle in all (least recently used closed first), so a spec with a thousand sources never
+    holds a thousand descriptors. Thread-safe; ``close`` ends them all."""
+
+    MAX_OPEN = 64
+
+    def __init__(self) -> None:
+        self._idle: OrderedDict[int, tuple[str, sf.SoundFile]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._serial = 0
+
+    def take(self, path: str) -> sf.SoundFile:
+        with self._lock:
+            for k, (p, snd) in reversed(self._idle.items()):
+                if p == path:
+                    del self._idle[k]
+                    return snd
+        try:
+            return sf.SoundFile(path)
+        except (RuntimeError, OSError) as exc:
+            raise Corrupt(f"{path}: cannot decode: {exc}") from None
+
+    def give(self, path: str, snd: sf.SoundFile) -> None:
+        with self._lock:
+            self._serial += 1
+            self._idle[self._serial] = (path, snd)
+            drop = []
+            while len(self._idle) > self.MAX_OPEN:
+                drop.append(self._idle.popitem(last=False)[1][1])
+        for old in drop:
+            old.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, OrderedDict()
+        for _, snd in idle.values():
+            snd.close()
+
+
+class FileFrames:
+    """A WAV or AIFF at the spec's rate, decoded block by block where it lies (no copy).
+
+    Each read seeks a libsndfile handle from the pool and decodes into a fresh array;
+    libsndfile runs without the GIL, so the mixer's threads decode in parallel. The samples
+    are those of a decode from the start (PCM is converted sample by sample, float copied)."""
+
+    def __init__(self, path: PathLike, channels: int, pool: HandlePool):
+        self.path = os.fspath(path)
+        self.channels = channels
+        self.pool = pool
+        snd = pool.take(self.path)
+        # what a decode from the start yields (a truncated file's header may claim more)
+        self.frames = int(snd.frames)
+        pool.give(self.path, snd)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.frames, self.channels)
+
+    def __getitem__(self, item: slice) -> Float32:
+        a, b, _ = item.indices(self.frames)
+        n = max(0, b - a)
+        out = np.empty((n, self.channels), dtype=np.float32)
+        if n == 0:
+            return out
+        snd = self.pool.take(self.path)
+        try:
+            snd.seek(a)
+            got = snd.buffer_read_into(out, dtype="float32")
+        except (RuntimeError, OSError) as exc:
+            snd.close()
+            raise Corrupt(f"{self.path}: decoding failed at frame {a}: {exc}") from None
+        self.pool.give(self.path, snd)
+        if got != n:
+            raise Corrupt(f"{self.path}: the file ends at frame {a + got}, before {b}")
+        return out
 
 
 @dataclass(frozen=True)
@@ -92,10 +197,17 @@ class Source:
     """A decoded source at the spec's rate: ``data`` reads (frames, channels) by position."""
 
     name: str
-    sha256: str
+    sha256: str | None  # None: read in place and nothing keyed by it (see ClipStore.load)
     channels: int
     frames: int
-    data: Frames
+    data: FrameSource
+
+    @property
+    def key(self) -> str:
+        """The content hash, for keys; only asked of sources loaded with ``need_hash``."""
+        if self.sha256 is None:
+            raise AssertionError(f"source {self.name!r} was loaded without its hash")
+        return self.sha256
 
 
 def _atomic_raw(final: Path, write: Any) -> None:
@@ -117,18 +229,33 @@ class ClipStore:
         self.dir = cache_dir
         self.rate = sample_rate
         self.limits = limits
+        self.handles = HandlePool()  # the caller closes it after the render
 
-    def load(self, name: str, path: PathLike) -> Source:
-        """Decode and resample ``path`` unless the cache holds it; raise ``AudioError``."""
+    def load(self, name: str, path: PathLike, *, need_hash: bool = True) -> Source:
+        """Decode and resample ``path`` unless the cache holds it; raise ``AudioError``.
+
+        A WAV or AIFF at the spec's rate is read in place (``FileFrames``; a float one is
+        scanned once for non-finite samples, which make it a bad source as in a decode) and
+        hashed only if ``need_hash`` (a cache key or the dither's seed depends on it). Safe to
+        call from several threads at once (hashlib and libsndfile release the GIL)."""
         info = probe(path, self.limits)
         if info.channels > 2:
             raise ChannelLimit(
                 f"{info.channels} channels: a source must be mono or stereo ({os.fspath(path)})"
             )
+        in_place = info.format in IN_PLACE_FORMATS and info.sample_rate == self.rate
         try:
-            sha = self._content_hash(path)
+            sha = self._content_hash(path) if need_hash or not in_place else None
         except OSError as exc:
             raise AudioError(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
+        if in_place:
+            if info.codec in ("FLOAT", "DOUBLE"):  # a non-finite sample is a bad source, now
+                for _ in read_blocks(path, limits=self.limits, info=info):
+                    pass
+            frames = FileFrames(path, info.channels, self.handles)
+            return Source(name, sha, info.channels, frames.frames, frames)
+        if sha is None:  # not reached: only a source read in place goes unhashed
+            raise AudioError(f"{os.fspath(path)}: no content hash")
         final = self.dir / f"src-{sha}-{self.rate}-{info.channels}.f32"
         if not final.exists():
             _atomic_raw(final, lambda fh: self._decode(path, info, fh))
@@ -187,7 +314,7 @@ class ClipStore:
         key = json.dumps(
             [
                 CACHE_FORMAT,
-                source.sha256,
+                source.key,
                 self.rate,
                 clip.source_in,
                 n_src,
@@ -247,7 +374,7 @@ class ClipReader:
     def __init__(
         self,
         clip: Clip,
-        data: Frames,
+        data: FrameSource,
         offset: int,
         frames: int,
         reverse: bool,

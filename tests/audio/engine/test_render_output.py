@@ -146,15 +146,16 @@ def test_bad_ranges(tmp_path: Path, sources: dict[str, Path]) -> None:
 
 
 def test_a_fader_move_redoes_only_the_mix(tmp_path: Path, sources: dict[str, Path]) -> None:
-    """Decoded, resampled and stretched material, and each fx track's signal after its fx,
-    are cached by content and parameters: a fader change reuses every entry (and gives the
-    bytes of a render without cache), a stretch change makes a new clip and track entry."""
+    """Resampled and stretched material, and each fx track's signal after its fx, are cached
+    by content and parameters (a WAV at the spec's rate is read in place, not copied): a
+    fader change reuses every entry (and gives the bytes of a render without cache), a
+    stretch change makes a new clip and track entry."""
     cache = tmp_path / "cache"
     spec = busy_spec()
     first, _ = run(tmp_path, spec, sources, "1.wav", cache_dir=cache)
     entries = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     kinds = [n.split("-")[0] for n in entries]
-    assert (kinds.count("src"), kinds.count("clip"), kinds.count("track")) == (3, 1, 2)
+    assert (kinds.count("src"), kinds.count("clip"), kinds.count("track")) == (1, 1, 2)
     assert not [n for n in entries if n.endswith(".part")]
     spec["tracks"][0]["gain_db"] = -9.0
     spec["tracks"][1]["sends"][0]["level_db"] = -20.0

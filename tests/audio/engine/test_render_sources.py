@@ -1,0 +1,121 @@
+"""Sources read in place: a WAV or AIFF at the spec's rate is decoded block by block from the
+file itself, by several threads at once, with exactly the samples of a decode from the start,
+and a render from it equals a render of the same file decoded into the cache first."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio.engine.io import read_all
+from audio.engine.render import MixSpec, SpecInvalid, clips, render
+from audio.engine.render.clips import ClipStore, FileFrames, Frames, HandlePool
+from tests.audio.engine.mixes import noise, spec_of
+
+pytestmark = pytest.mark.engine
+
+RATE = 16000
+
+
+@pytest.mark.parametrize(
+    ("name", "subtype", "channels"),
+    [
+        ("a.wav", "PCM_16", 1),
+        ("a.wav", "PCM_24", 2),
+        ("a.wav", "PCM_32", 1),
+        ("a.wav", "FLOAT", 2),
+        ("a.wav", "DOUBLE", 1),
+        ("a.aiff", "PCM_24", 2),
+    ],
+)
+def test_in_place_reads_are_the_decoded_samples(
+    tmp_path: Path, name: str, subtype: str, channels: int
+) -> None:
+    x = noise(RATE, 1.3, seed=4, channels=channels) * 1.9  # some samples past full scale
+    path = tmp_path / name
+    sf.write(path, np.ascontiguousarray(x.T), RATE, subtype=subtype)
+    store = ClipStore(tmp_path / "cache", RATE)
+    (tmp_path / "cache").mkdir()
+    source = store.load("a", path, need_hash=False)
+    assert isinstance(source.data, FileFrames) and source.sha256 is None
+    assert not list((tmp_path / "cache").iterdir())  # no copy, no hash memo
+    whole = read_all(path).samples.T  # (frames, channels)
+    assert source.frames == whole.shape[0]
+    spans = [(a, min(a + 3001, source.frames)) for a in range(0, source.frames, 3001)]
+    spans += [(5, 6), (source.frames - 1, source.frames), (7, 7)]
+    with ThreadPoolExecutor(4) as pool:  # handles shared between threads
+        got = list(pool.map(lambda ab: source.data[ab[0] : ab[1]], spans * 3))
+    for (a, b), block in zip(spans * 3, got, strict=True):
+        assert block.dtype == np.float32 and block.shape == (b - a, channels)
+        assert np.array_equal(block.view(np.int32), whole[a:b].view(np.int32))
+    store.handles.close()
+
+
+def test_a_resampled_or_compressed_source_is_decoded_into_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    x = np.ascontiguousarray(noise(RATE, 0.5, seed=5).T)
+    sf.write(tmp_path / "low.wav", x, RATE // 2, subtype="PCM_16")
+    sf.write(tmp_path / "a.flac", x, RATE, subtype="PCM_16")
+    store = ClipStore(cache, RATE)
+    for name in ("low.wav", "a.flac"):
+        source = store.load(name, tmp_path / name, need_hash=False)
+        assert isinstance(source.data, Frames) and source.sha256 is not None
+    assert len([p for p in cache.iterdir() if p.name.startswith("src-")]) == 2
+
+
+def test_the_handle_pool_stays_bounded(tmp_path: Path) -> None:
+    pool = HandlePool()
+    pool.MAX_OPEN = 3
+    paths = []
+    for i in range(6):
+        paths.append(tmp_path / f"{i}.wav")
+        sf.write(paths[-1], np.zeros(100, dtype=np.float32), RATE, subtype="PCM_16")
+    frames = [FileFrames(p, 1, pool) for p in paths]
+    for f in frames * 2:
+        assert f[10:20].shape == (10, 1)
+    assert len(pool._idle) == 3
+    pool.close()
+    assert not pool._idle
+
+
+def _render_bytes(tmp_path: Path, spec: dict, sources: dict[str, Path], out: str) -> bytes:
+    render(MixSpec.from_dict(spec), sources, tmp_path / out, threads=2)
+    return (tmp_path / out).read_bytes()
+
+
+def test_a_render_in_place_equals_one_from_the_decoded_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 24-bit WAV read in place and the same file decoded into the cache (as every source
+    was before) give the same output bytes, with fx, fades, reverse and a trim."""
+    x = np.ascontiguousarray(noise(RATE, 2.0, seed=6, channels=2).T)
+    sf.write(tmp_path / "s.wav", x, RATE, subtype="PCM_24")
+    clip = {
+        "source": "s",
+        "start": 700,
+        "source_in": 1234,
+        "length": 20000,
+        "reverse": True,
+        "fade_in": {"length": 900, "shape": "s_curve"},
+    }
+    track = {"id": "t", "fx": [{"type": "Compressor", "threshold_db": -20, "ratio": 3}]}
+    spec = spec_of(RATE, [{**track, "clips": [clip, {"source": "s", "start": 9000}]}])
+    in_place = _render_bytes(tmp_path, spec, {"s": tmp_path / "s.wav"}, "a.wav")
+    monkeypatch.setattr(clips, "IN_PLACE_FORMATS", ())
+    copied = _render_bytes(tmp_path, spec, {"s": tmp_path / "s.wav"}, "b.wav")
+    assert in_place == copied
+
+
+def test_a_non_finite_float_source_is_a_bad_source(tmp_path: Path) -> None:
+    x = np.zeros((RATE, 1), dtype=np.float32)
+    x[RATE // 2] = np.nan
+    sf.write(tmp_path / "nan.wav", x, RATE, subtype="FLOAT")
+    spec = spec_of(RATE, [{"id": "t", "clips": [{"source": "nan.wav", "start": 0}]}])
+    with pytest.raises(SpecInvalid, match="non-finite"):
+        render(MixSpec.from_dict(spec), {"nan.wav": tmp_path / "nan.wav"}, tmp_path / "o.wav")
+    assert not list(tmp_path.glob("o.wav*")) and not list(tmp_path.glob(".o.wav*"))
