@@ -57,8 +57,9 @@ import os
 import secrets
 import tempfile
 import time
+from collections import deque
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,9 @@ TAIL_MAX_S = 10.0
 TAIL_FLOOR = 10 ** (-90 / 20)  # a tail ends at its last sample above -90 dBFS
 PROGRESS_EVERY_S = 0.1
 PREPARE_SHARE = 0.2  # of the progress bar, for decoding and stretching
-METER_BLOCK = 8192  # the meter's block products stay in cache (4x faster than 65536 here)
+# the meter's blocks: its products stay in cache; with one BLAS thread, 4 minutes of stereo
+# took 0.9 CPU-s in blocks of 32768, 1.3 in 8192, 1.5 in 65536 (same figures to the bit)
+METER_BLOCK = 32768
 
 
 class RangeInvalid(AudioError):
@@ -131,6 +134,39 @@ def _hashed_sources(spec: MixSpec, bit_depth: str, cached: bool) -> set[str]:
             if clip.processed or (cached and track.fx):
                 need.add(clip.source)
     return need
+
+
+class _Output:
+    """Writes and meters the master's blocks, in order, on a thread of its own, while the
+    mixer computes the next chunk (the meter's and the writer's numpy work runs without the
+    GIL); at most ``DEPTH`` blocks wait, so memory stays bounded. An error in the thread is
+    raised by the next ``put`` or by ``finish``."""
+
+    DEPTH = 2
+
+    def __init__(self, writer: WavWriter, meter: LoudnessMeter) -> None:
+        self.writer = writer
+        self.meter = meter
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-output")
+        self.pending: deque[Future[None]] = deque()
+
+    def _write(self, block: np.ndarray[Any, np.dtype[np.float32]], first: int) -> None:
+        stored = self.writer.write(block, first)
+        for i in range(0, stored.shape[1], METER_BLOCK):
+            self.meter.process(stored[:, i : i + METER_BLOCK])
+
+    def put(self, block: np.ndarray[Any, np.dtype[np.float32]], first: int) -> None:
+        """Queue frames ``first..`` (the caller gives up ``block``)."""
+        while len(self.pending) >= self.DEPTH:
+            self.pending.popleft().result()
+        self.pending.append(self.pool.submit(self._write, block, first))
+
+    def finish(self) -> None:
+        while self.pending:
+            self.pending.popleft().result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _load_sources(
@@ -236,12 +272,13 @@ def render(
         def on_chunk(a: int, b: int) -> None:
             progress(PREPARE_SHARE + (1 - PREPARE_SHARE) * b / span)
 
+        output = _Output(writer, meter)
+        stack.callback(output.close)  # before the writer's own exit: no write after an abort
+
         def emit(first: int, block: np.ndarray[Any, np.dtype[np.float32]]) -> None:
             lo, hi = max(first, w0), min(first + block.shape[1], w1)
             if lo < hi:
-                stored = writer.write(np.ascontiguousarray(block[:, lo - first : hi - first]), lo)
-                for i in range(0, stored.shape[1], METER_BLOCK):
-                    meter.process(stored[:, i : i + METER_BLOCK])
+                output.put(np.ascontiguousarray(block[:, lo - first : hi - first]), lo)
 
         held: list[tuple[int, np.ndarray[Any, np.dtype[np.float32]]]] = []
         for first, block in run(mix, stop, w0, threads, on_chunk):
@@ -258,6 +295,7 @@ def render(
                 )
             for first, block in held:
                 emit(first, block)
+        output.finish()
         for strip in mix.tracks:
             if strip.freezing is not None:
                 strip.freezing.close()

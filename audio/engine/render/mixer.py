@@ -155,8 +155,8 @@ class Strip:
             x = np.ascontiguousarray(self.frozen[a:b].T)
         else:
             x = self.through_fx(self.clip_input(a, b), a)
-            if self.freezing is not None:
-                self.freezing.write(np.ascontiguousarray(x.T).astype("<f4").tobytes())
+            if self.freezing is not None:  # (frames, channels): no copy at all when mono
+                self.freezing.write(np.ascontiguousarray(x.T, dtype="<f4").data.cast("B"))
         return self.after_fx(x, a)
 
 

@@ -116,9 +116,10 @@ class WavWriter:
 
     def write(self, block: npt.NDArray[np.float32], first: int) -> npt.NDArray[np.float32]:
         """Append frames ``first..`` (absolute, for the dither); returns what was stored."""
+        data: bytes | memoryview
         if self.bits == "32f":
             stored = block
-            data = np.ascontiguousarray(block.T).astype("<f4").tobytes()
+            data = np.ascontiguousarray(block.T, dtype="<f4").data.cast("B")  # one copy
         else:
             ints = self._ints(block, first)
             stored = (ints / float(2 ** (int(self.bits) - 1))).astype(np.float32)
@@ -144,7 +145,7 @@ class WavWriter:
         except OSError as exc:
             raise Unreadable(f"{self.path}: cannot write ({exc.strerror})") from None
 
-    def _put(self, data: bytes) -> None:
+    def _put(self, data: bytes | memoryview) -> None:
         """A full disk or a vanished folder is bad output, reported as such, not a crash."""
         try:
             self.fh.write(data)
