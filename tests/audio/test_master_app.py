@@ -8,6 +8,7 @@ ending in exactly one master and no half file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import tempfile
@@ -24,7 +25,17 @@ from audio.demo import RATE, mixdown, synth_stems
 from audio.engine.io import write_wav
 from audio.jobs import runner
 from audio.jobs.workdir import workdir_path
-from audio.models import Asset, AssetKind, Job, JobKind, JobState, Master, Mix, ReferenceTrack
+from audio.models import (
+    Asset,
+    AssetKind,
+    Job,
+    JobKind,
+    JobState,
+    Master,
+    Mix,
+    ReferenceTrack,
+    StoredAt,
+)
 from audio.services import jobs
 from audio.services.assets import asset_ingest_file, stem_attach, stored_file_create
 from audio.services.masters import reference_add
@@ -36,6 +47,10 @@ from studio.selectors import song_facts
 from studio.services.songs import song_create
 from tests.audio.conftest import Worker, wait_for
 from tests.audio.test_jobs_runner import ProgressFrames
+from tests.audio.test_storage_s3 import BUCKET as S3_BUCKET
+from tests.audio.test_storage_s3 import _keys as s3_keys
+from tests.audio.test_storage_s3 import _local_files as s3_local_files
+from tests.audio.test_storage_s3 import s3  # noqa: F401  (the mocked S3 fixture)
 
 pytestmark = [pytest.mark.urls("tests.audio.urls"), pytest.mark.timeout(300)]
 
@@ -602,3 +617,37 @@ def test_a_master_whose_worker_child_is_killed_runs_again_into_one_master_with_w
         with storage.local_path(asset.storage_name) as path:
             assert storage.sha256_file(path) == asset.sha256  # whole files, not halves
     _no_partial_files(scenario.project.pk)
+
+
+# --- with S3 storage ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_with_s3_a_master_reads_mix_and_reference_from_s3_and_stages_both_outputs(
+    s3: Any,  # noqa: F811  (the fixture imported above)
+    settings: Any,
+    scenario: Any,
+    song: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The mix and the reference are scratch copies of their S3 objects, removed after the
+    run; the master and its pre-limiter file are staged (keyed by checksum) with their assets,
+    and their store jobs PUT exactly those bytes; nothing is left on local disk."""
+    mix = _mix(scenario, song, seconds=2.0)
+    ref = _reference(scenario, song)
+    assert len(s3_keys(s3)) == 2 and s3_local_files(settings) == []
+    job = _master_in_process(scenario.client("engineer"), {"mix": mix.pk, "references": [ref.pk]})
+    master = Master.objects.get(job=job)
+    outputs = list(Asset.objects.filter(pk__in=[master.asset_id, master.prelimiter_asset_id]))
+    assert len(outputs) == 2 and all(a.stored_at == StoredAt.STAGED for a in outputs)
+    staged = sorted(storage.asset_staged_path(a) for a in outputs)
+    assert sorted(s3_local_files(settings)) == staged
+    for asset in outputs:
+        store = Job.objects.get(asset=asset, kind=JobKind.STORE)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert runner.run_job(store.pk) == "done"
+        asset.refresh_from_db()
+        assert asset.stored_at == StoredAt.STORAGE and asset.storage_name in s3_keys(s3)
+        data = s3.get_object(Bucket=S3_BUCKET, Key=asset.storage_name)["Body"].read()
+        assert hashlib.sha256(data).hexdigest() == asset.sha256
+    assert s3_local_files(settings) == []
