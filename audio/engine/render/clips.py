@@ -19,7 +19,7 @@ inode, size and modification time), so an unchanged source is not read twice to 
 source read in place is hashed only when something is keyed by it (``ClipStore.load``).
 
 Fades and clip gain are one multiply per sample and are applied as the mixer reads each block
-(``ClipReader.read``), not cached. Entries are written under a temporary name and renamed, so
+(``ClipReader.add_into``), not cached. Entries are written under a temporary name and renamed, so
 two renders sharing a directory never see half a file; any entry may be deleted at any time
 when no render runs.
 
@@ -389,8 +389,10 @@ class ClipReader:
         self.channels = int(data.shape[1])
         self.gain = 10 ** (clip.gain_db / 20)
 
-    def read(self, a: int, b: int) -> Float32:
-        """Timeline frames [a, b) of the clip (inside it), as (channels, b - a) float32."""
+    def add_into(self, dest: Float32, a: int, b: int) -> None:
+        """Add timeline frames [a, b) of the clip (inside it) to ``dest`` ((channels or 2,
+        b - a) float32: a mono clip feeds both sides of a stereo track), with no copy of
+        the samples beyond the decode when the clip has no fade or gain there."""
         k0, k1 = a - self.start, b - self.start
         if self.reverse:
             base = self.offset + self.frames
@@ -398,11 +400,12 @@ class ClipReader:
         else:
             x = self.data[self.offset + k0 : self.offset + k1]
         env = self._envelope(k0, k1)
-        if env is None:
-            out = x.T * np.float32(self.gain) if self.gain != 1.0 else np.array(x.T)
+        if env is not None:
+            dest += (x.T * env).astype(np.float32)
+        elif self.gain != 1.0:
+            dest += x.T * np.float32(self.gain)
         else:
-            out = (x.T * env).astype(np.float32)
-        return np.ascontiguousarray(out, dtype=np.float32)
+            dest += x.T
 
     def _envelope(self, k0: int, k1: int) -> npt.NDArray[np.float64] | None:
         fin, fout = self.clip.fade_in, self.clip.fade_out

@@ -91,42 +91,59 @@ class Strip:
         self.board = _board(self.fx)
         self.gain_lane = _lane(self.automation.gain_db) if self.automation.gain_db else None
         self.pan_lane = _lane(self.automation.pan) if self.automation.pan else None
+        self.gains: tuple[np.float32, np.float32] | None = None  # (left, right) if constant
+        if self.gain_lane is None and self.pan_lane is None:
+            left, right = self._pan_law(self.gain_db, self.pan)
+            self.gains = (np.float32(left), np.float32(right))
 
     def clip_input(self, a: int, b: int) -> Float32:
         x = np.zeros((self.channels, b - a), dtype=np.float32)
         for clip in self.clips:
             lo, hi = max(a, clip.start), min(b, clip.end)
             if lo < hi:
-                x[:, lo - a : hi - a] += clip.read(lo, hi)
+                clip.add_into(x[:, lo - a : hi - a], lo, hi)
         return x
+
+    def _pan_law(self, gain_db: Any, pan: Any) -> tuple[Any, Any]:
+        """Left and right gains (float64, scalars or per frame) of the fader and pan law."""
+        gain = np.power(10.0, np.divide(gain_db, 20.0))
+        theta = (np.add(pan, 1.0)) * (math.pi / 4)
+        if self.channels == 1:
+            return np.cos(theta) * gain, np.sin(theta) * gain
+        left = np.minimum(1.0, SQRT2 * np.cos(theta)) * gain
+        right = np.minimum(1.0, SQRT2 * np.sin(theta)) * gain
+        return left, right
 
     def fader_pan(self, x: Float32, a: int) -> Float32:
         """Fader and pan law: (channels, n) to stereo (2, n)."""
         n = x.shape[1]
-        frames = (
-            np.arange(a, a + n, dtype=np.float64)
-            if (self.gain_lane is not None or self.pan_lane is not None)
-            else None
-        )
-        gain_db: float | npt.NDArray[np.float64] = self.gain_db
-        if self.gain_lane is not None and frames is not None:
-            gain_db = self.gain_db + np.interp(frames, self.gain_lane[0], self.gain_lane[1])
-        pan: float | npt.NDArray[np.float64] = self.pan
-        if self.pan_lane is not None and frames is not None:
-            pan = np.interp(frames, self.pan_lane[0], self.pan_lane[1])
-        gain = np.power(10.0, np.divide(gain_db, 20.0))
-        theta = (np.add(pan, 1.0)) * (math.pi / 4)
-        if self.channels == 1:
-            left, right = np.cos(theta) * gain, np.sin(theta) * gain
-            src_l, src_r = x[0], x[0]
+        if self.gains is not None:
+            left, right = self.gains
         else:
-            left = np.minimum(1.0, SQRT2 * np.cos(theta)) * gain
-            right = np.minimum(1.0, SQRT2 * np.sin(theta)) * gain
-            src_l, src_r = x[0], x[1]
+            frames = np.arange(a, a + n, dtype=np.float64)
+            gain_db: float | npt.NDArray[np.float64] = self.gain_db
+            if self.gain_lane is not None:
+                gain_db = self.gain_db + np.interp(frames, self.gain_lane[0], self.gain_lane[1])
+            pan: float | npt.NDArray[np.float64] = self.pan
+            if self.pan_lane is not None:
+                pan = np.interp(frames, self.pan_lane[0], self.pan_lane[1])
+            left, right = self._pan_law(gain_db, pan)
+        src_r = x[0] if self.channels == 1 else x[1]
         out = np.empty((2, n), dtype=np.float32)
-        np.multiply(src_l, np.asarray(left, dtype=np.float32), out=out[0])
+        np.multiply(x[0], np.asarray(left, dtype=np.float32), out=out[0])
         np.multiply(src_r, np.asarray(right, dtype=np.float32), out=out[1])
         return out
+
+    def level(self, x: Float32, post: Float32, skip: int) -> float:
+        """The peak of ``post[:, skip:]``; with a constant fader and pan, from the track's
+        own samples: |fl(v·g)| = fl(|v|·g) for g >= 0, so it is the same float32 value, for
+        one pass over the track instead of two over its stereo output."""
+        if self.gains is None:
+            return _peak(post[:, skip:])
+        left, right = self.gains
+        peak_l = np.float32(_peak(x[0, skip:]))
+        peak_r = peak_l if self.channels == 1 else np.float32(_peak(x[1, skip:]))
+        return max(float(peak_l * left), float(peak_r * right))
 
     def process(self, x: Float32, a: int) -> tuple[Float32, list[tuple[str, Float32]]]:
         """Polarity, fx, fader and pan; returns the stereo output and the sends' signals."""
@@ -148,16 +165,19 @@ class Strip:
             sends.append((bus, np.broadcast_to(sig, (2, sig.shape[1])) if pre else sig))
         return post, sends
 
-    def track_chunk(self, a: int, b: int) -> tuple[Float32, list[tuple[str, Float32]]]:
+    def track_chunk(self, a: int, b: int, w0: int) -> tuple[Float32, list[tuple[str, Float32]]]:
         """A track's frames [a, b): from its frozen copy when there is one, else computed
-        (and appended to the copy being frozen, if any)."""
+        (and appended to the copy being frozen, if any); its peak from ``w0`` on noted."""
         if self.frozen is not None:
             x = np.ascontiguousarray(self.frozen[a:b].T)
         else:
             x = self.through_fx(self.clip_input(a, b), a)
             if self.freezing is not None:  # (frames, channels): no copy at all when mono
                 self.freezing.write(np.ascontiguousarray(x.T, dtype="<f4").data.cast("B"))
-        return self.after_fx(x, a)
+        post, sends = self.after_fx(x, a)
+        if b > w0:
+            self.peak = max(self.peak, self.level(x, post, max(0, w0 - a)))
+        return post, sends
 
 
 def _strip(ch: Track | Bus, channels: int, rate: int) -> Strip:
@@ -257,10 +277,7 @@ def _track_chunk(
 ) -> tuple[Float32, list[tuple[str, Float32]]] | None:
     if b <= w0 and not strip.early:
         return None
-    post, sends = strip.track_chunk(a, b)
-    if b > w0:
-        strip.peak = max(strip.peak, _peak(post[:, max(0, w0 - a) :]))
-    return post, sends
+    return strip.track_chunk(a, b, w0)
 
 
 def _route(
