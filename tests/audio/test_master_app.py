@@ -290,6 +290,21 @@ def test_presets_are_the_engines_platforms_with_their_sources(scenario: Any) -> 
     assert scenario.client(None).get("/api/masters/presets/").status_code == 401
 
 
+def test_the_master_kind_runs_on_the_audio_queue_within_the_broker_visibility_timeout() -> None:
+    """A job whose hard limit outlasts Redis's visibility timeout would be delivered again while
+    it still runs (the deploy check W004 says so); the master kind stays under it."""
+    from django.core import checks
+
+    from audio.jobs.registry import registered
+
+    spec = registered("master")
+    assert spec is not None and spec.queue == "audio" and spec.subject == "mix"
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+    assert visibility is not None and spec.hard_limit_s < visibility
+    found = checks.run_checks(include_deployment_checks=True)
+    assert "studio.W004" not in {c.id for c in found}
+
+
 # --- the master job in process -------------------------------------------------------------------
 
 
