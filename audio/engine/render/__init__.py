@@ -12,12 +12,14 @@ like to stored files); the output path; options:
 
 - ``bit_depth``: "32f" (default: float, keeps peaks over full scale), "24" or "16" (clipped
   at full scale, counted in ``clipped_samples``; 16 gets TPDF dither seeded from the inputs).
-- ``cache_dir``: where decoded/resampled sources, stretched clips and each fx track's signal
-  after its fx are kept between renders (see ``audio.engine.render.clips`` and ``_freeze``),
-  so a fader, pan, send, mute or bus change re-renders only the mix; None uses a temporary
-  folder for this render only. The caller owns the folder: entries are named by content
-  hashes, written atomically, and any may be deleted while no render runs.
-- ``threads``: worker threads for the tracks; the output is the same for any number.
+- ``cache_dir``: where decoded sources (resampled, or in a compressed format: a WAV or AIFF
+  at the spec's rate is read in place), stretched clips and each fx track's signal after its
+  fx are kept between renders (see ``audio.engine.render.clips`` and ``_freeze``), so a
+  fader, pan, send, mute or bus change re-renders only the mix; None uses a temporary folder
+  for this render only. The caller owns the folder: entries are named by content hashes,
+  written atomically, and any may be deleted while no render runs.
+- ``threads``: worker threads for the tracks (and for loading the sources); the output is
+  the same for any number. The master's blocks are written and metered on one more thread.
 - ``on_progress``: called with a fraction 0..1, at most every 0.1 s and at the end. It may
   raise (to cancel): the exception propagates and no output file is left.
 - ``frame_range``: ``(start, end)`` frames: write only that window, with the same samples as

@@ -1,6 +1,7 @@
 """Sources read in place: a WAV or AIFF at the spec's rate is decoded block by block from the
 file itself, by several threads at once, with exactly the samples of a decode from the start,
-and a render from it equals a render of the same file decoded into the cache first."""
+and a render from it equals a render of the same file decoded into the cache first. Also: the
+mixer's one call per chunk into an fx chain gives the samples of one call per block."""
 
 from __future__ import annotations
 
