@@ -278,9 +278,10 @@ class Slot {
 
 /** The monitor: input (connect sources here) -> two slots -> output (connect to destination). */
 export class ListenAs {
-  constructor(ctx, { onChange = () => {} } = {}) {
+  constructor(ctx, { onChange = () => {}, onSettled = () => {} } = {}) {
     this.ctx = ctx;
-    this.onChange = onChange;
+    this.onChange = onChange; // a new system was chosen (the fade starts)
+    this.onSettled = onSettled; // the fade is over: only the chosen system is heard
     this.input = ctx.createGain();
     this.output = ctx.createGain();
     const room = cabinResponse(ctx);
@@ -316,6 +317,8 @@ export class ListenAs {
     this.fadingUntil = now + FADE_S;
     this.current = name;
     this.onChange(name);
+    clearTimeout(this.settled);
+    this.settled = setTimeout(() => { if (this.current === name) this.onSettled(name); }, FADE_S * 1000 + 20);
   }
 
   /** Which slot is heard and each slot's level now: proof that the graph never goes silent. */

@@ -45,6 +45,9 @@ export function initMaster(root = document.getElementById("master-page")) {
   const song = Number(root.dataset.song);
   const form = document.getElementById("master-form");
   const progress = document.getElementById("master-progress");
+  const jobCard = document.getElementById("master-job");
+  const cancelBtn = document.getElementById("master-cancel");
+  const mixes = new Set((root.dataset.mixes || "").split(",").filter(Boolean).map(Number));
   const bar = document.getElementById("master-bar");
   const text = document.getElementById("master-text");
   const submit = document.getElementById("master-submit");
@@ -146,6 +149,7 @@ export function initMaster(root = document.getElementById("master-page")) {
         if (res.status === 202) {
           form.dataset.state = "idle";
           const j = (res.data && res.data.job) || {};
+          mine = true;
           follow(Number(j.id), j.progress || 0);
           return;
         }
@@ -160,7 +164,8 @@ export function initMaster(root = document.getElementById("master-page")) {
   // --- the job --------------------------------------------------------------------------
   function setProgress(state, value, words) {
     if (!progress) return;
-    progress.hidden = false;
+    jobCard.hidden = false;
+    if (cancelBtn) cancelBtn.hidden = state !== "running";
     progress.dataset.state = state;
     if (value != null) {
       best = Math.max(best, Math.max(0, Math.min(1, value)));
@@ -186,9 +191,12 @@ export function initMaster(root = document.getElementById("master-page")) {
     });
   }
 
+  let mine = false; // this page asked for the job: it opens the new master when done
   async function finished(id) {
     if (job !== id) return;
     job = null;
+    if (submit) submit.disabled = false;
+    if (!mine) { setProgress("done", 1, "Mastered: the new master is in the list."); return; }
     setProgress("done", 1, "Mastered. Opening the new master…");
     // The newest master of the song is the one this job made.
     const res = await api("GET", `/api/masters/?song=${song}`);
@@ -217,12 +225,18 @@ export function initMaster(root = document.getElementById("master-page")) {
   });
   live.on("job.queued", (frame) => {
     const j = (frame.payload || {}).job || {};
-    // Someone else started a master of this song: show its progress here too.
-    if (j.kind === "master" && job == null && root.dataset.editable === "true" && Number(j.song || song) === song) {
-      if (Number(j.project) && Number(j.project) !== Number(document.body.dataset.projectId)) return;
-      follow(Number(j.id), j.progress || 0);
-    }
+    // Someone started a master of one of this song's mixes: everyone sees its progress.
+    if (j.kind === "master" && job == null && mixes.has(Number(j.mix))) follow(Number(j.id), j.progress || 0);
   });
+  if (cancelBtn) {
+    cancelBtn.addEventListener("click", async () => {
+      if (!job) return;
+      cancelBtn.disabled = true;
+      const res = await api("POST", `/api/jobs/${job}/cancel/`, {});
+      cancelBtn.disabled = false;
+      if (!res.ok) text.textContent = `Not cancelled: ${(res.data && res.data.detail) || res.status}`;
+    });
+  }
   live.on("job.finished", (frame) => {
     const j = (frame.payload || {}).job || {};
     if (job != null && Number(j.id) === job) finished(job);

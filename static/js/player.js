@@ -122,7 +122,10 @@ export function initPlayer(root = document.getElementById("player")) {
     if (!Ctx) return null;
     try {
       const ctx = new Ctx({ latencyHint: "playback" });
-      const monitor = new ListenAs(ctx, { onChange: (name) => { root.dataset.listenAs = name; } });
+      const monitor = new ListenAs(ctx, {
+        onChange: (name) => { root.dataset.listenAs = name; },
+        onSettled: (name) => { root.dataset.listenSettled = name; },
+      });
       monitor.output.connect(ctx.destination);
       const gains = new Map();
       for (const audio of versions) {
@@ -443,7 +446,7 @@ export function initPlayer(root = document.getElementById("player")) {
   });
   window.addEventListener("pagehide", () => { if (ws) ws.destroy(); });
 
-  live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) });
+  live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) || null });
   live.on("asset.analyzed", (frame) => {
     const p = frame.payload || {};
     const id = (p.asset || {}).id;
@@ -476,6 +479,7 @@ export function initPlayer(root = document.getElementById("player")) {
   if (root.dataset.state !== "analysing") draw(); // peaks exist: draw at once
   const pressed = root.querySelector("[data-listen][aria-pressed=true]");
   if (pressed) listenAs = pressed.dataset.listen;
+  root.dataset.listenSettled = listenAs;
   window.studioPlayer = {
     get active() { return active; },
     switchTo,

@@ -339,3 +339,26 @@ def test_stage_values_read_the_stored_stages() -> None:
     assert not values["compressor_on"] and values["saturation_on"] and values["drive_db"] == 4.0
     assert not values["width_on"]
     assert stage_values(None)["compressor_on"]  # the defaults: a gentle compressor
+
+
+@pytest.mark.django_db
+def test_a_running_master_shows_its_progress_to_everyone_and_cancel_to_editors(
+    scenario: Any, song: Any
+) -> None:
+    mix = mix_create(actor=scenario.users["engineer"], song=song, asset=_asset(scenario, "mix"))
+    response = scenario.client("engineer").post(
+        "/api/masters/", {"mix": mix.pk, "preset": "spotify"}, format="json"
+    )
+    assert response.status_code == 202, response.content
+    job_id = response.json()["job"]["id"]
+    for who, cancel in (("engineer", True), ("viewer", False)):
+        status, html = _get(scenario, who, f"/songs/{song.pk}/master/")
+        assert status == 200
+        card = re.search(r'<section class="card" id="master-job"[^>]*>', html)
+        assert card and "hidden" not in card.group(0), who
+        assert f'data-state="running" data-job="{job_id}"' in html, who
+        assert ('id="master-cancel"' in html) is cancel, who
+        assert f'data-mixes="{mix.pk}"' in html
+    # The submit waits for the running master.
+    _status, html = _get(scenario, "engineer", f"/songs/{song.pk}/master/")
+    assert re.search(r'id="master-submit" disabled', html)

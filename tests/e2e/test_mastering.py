@@ -170,7 +170,7 @@ def test_mastering_reference_master_ab_listen_as_approve_and_the_way_to_delivery
     engineer.get_by_role("button", name="Play", exact=True).click()
     expect(player).to_have_attribute("data-state", "playing")
     expect(player).to_have_attribute("data-graph", "on")
-    engineer.wait_for_function("document.getElementById('audio-a').currentTime > 1.5")
+    expect(engineer.locator("#time")).to_have_text(re.compile(r"^0:0[2-9] / "))
     engineer.get_by_role("button", name="B · Mix 1").click()
     expect(player).to_have_attribute("data-ab", "b")
     # Sample-aligned: both sides run on one clock, so the switch kept the position.
@@ -201,7 +201,7 @@ def test_mastering_reference_master_ab_listen_as_approve_and_the_way_to_delivery
     expect(engineer.get_by_role("button", name="Phone speaker")).to_have_attribute(
         "aria-pressed", "true"
     )
-    engineer.wait_for_function("window.studioPlayer.listenAs.levels.some((v) => v > 0.5)")
+    expect(player).to_have_attribute("data-listen-settled", "phone")  # the crossfade is over
     phone = engineer.evaluate("window.studioPlayer.listenAs")
     assert phone["current"] == "phone" and phone["mono"] is True and phone["room"] == 0
     response = engineer.evaluate("window.studioPlayer.response([60, 1000, 16000])")
