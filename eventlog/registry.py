@@ -48,6 +48,7 @@ class Told:
     who: str
     payload: dict[str, Any]
     names: Names
+    actor_id: int | None = None  # so "Leo added leo" can be told as "Leo joined"
 
 
 Describer = Callable[[Told], str | None]
@@ -109,9 +110,11 @@ def names_for(payloads: Iterable[tuple[str, dict[str, Any]]]) -> Names:
     return Names(found)
 
 
-def tell(type: str, *, who: str, payload: dict[str, Any], names: Names) -> str | None:
+def tell(
+    type: str, *, who: str, payload: dict[str, Any], names: Names, actor_id: int | None = None
+) -> str | None:
     """The sentence for one event, or None (quiet or unknown types are not shown)."""
     entry = _types.get(type)
     if entry is None or type in _quiet:
         return None
-    return entry.describe(Told(type=type, who=who, payload=payload, names=names))
+    return entry.describe(Told(type=type, who=who, payload=payload, names=names, actor_id=actor_id))

@@ -42,6 +42,9 @@ def wrap(key: str, schema: dict) -> dict:
 
 PROJECT = obj({"id": ID, "name": STR, "description": STR})
 MEMBER = obj({"id": ID, "project": ID, "user": USER, "role": STR})
+INVITATION = obj(
+    {"id": ID, "project": ID, "email": STR, "role": STR, "state": STR, "expires_at": STR}
+)
 SONG = obj(
     {
         "id": ID,
@@ -193,6 +196,8 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "member.added": wrap("member", MEMBER),
     "member.role_changed": wrap("member", MEMBER),
     "member.removed": wrap("member", MEMBER),
+    "member.invited": wrap("invitation", INVITATION),
+    "member.invitation_revoked": wrap("invitation", INVITATION),
     "song.created": wrap("song", SONG),
     "song.updated": wrap("song", SONG),
     "song.deleted": wrap("song", obj({"id": ID})),

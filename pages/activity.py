@@ -35,7 +35,9 @@ def describe(events: list[Any]) -> list[Activity]:
     out: list[Activity] = []
     for event in shown:
         who = actor_name(event.actor)
-        text = tell(event.type, who=who, payload=event.payload or {}, names=names)
+        text = tell(
+            event.type, who=who, payload=event.payload or {}, names=names, actor_id=event.actor_id
+        )
         if text is not None:
             out.append(Activity(event.seq, event.type, who, text, event.created_at))
     return out

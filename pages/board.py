@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -27,9 +26,11 @@ from studio.models import (
     Task,
     TaskStatus,
 )
-from studio.parsing import whole_number
+from studio.parsing import FIRST_YEAR, LAST_YEAR, calendar_date, whole_number
 from studio.roles import Capability as C
 from studio.services import tasks
+
+DUE_DATE_INVALID = f"the due date is not a date between {FIRST_YEAR} and {LAST_YEAR}"
 
 
 # --- board ----------------------------------------------------------------------------------
@@ -110,10 +111,9 @@ def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
         )
     due = None
     if request.POST.get("due_date"):
-        try:
-            due = datetime.date.fromisoformat(request.POST["due_date"])
-        except ValueError:
-            return form_error(request, Invalid("the due date is not a date"), "#task-form-error")
+        due = calendar_date(request.POST["due_date"])
+        if due is None:
+            return form_error(request, Invalid(DUE_DATE_INVALID), "#task-form-error")
     stage = request.POST.get("stage") or None
     try:
         tasks.task_create(
@@ -164,10 +164,9 @@ def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
             return form_error(request, Invalid("choose a member"), target)
     due = None
     if request.POST.get("due_date"):
-        try:
-            due = datetime.date.fromisoformat(request.POST["due_date"])
-        except ValueError:
-            return form_error(request, Invalid("the due date is not a date"), target)
+        due = calendar_date(request.POST["due_date"])
+        if due is None:
+            return form_error(request, Invalid(DUE_DATE_INVALID), target)
     try:
         tasks.task_update(
             actor=request.user, task=task, title=title[:200], assignee=assignee, due_date=due

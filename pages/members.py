@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from pages.invitations import pending_invitations
 from pages.kit import (
     form_error,
     is_htmx,
@@ -29,7 +30,14 @@ def _members_context(project: Any, role: str) -> dict[str, Any]:
     members = (
         Membership.objects.filter(project=project).select_related("user").order_by("user__username")
     )
-    return page_context(project, role, nav="members", members=members, roles=Role.choices)
+    return page_context(
+        project,
+        role,
+        nav="members",
+        members=members,
+        roles=Role.choices,
+        invitations=pending_invitations(project),
+    )
 
 
 @page

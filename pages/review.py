@@ -27,6 +27,7 @@ from pages.song import song_part
 from sessions import services
 from sessions.models import Approval, Comment, WorkingSession
 from studio.errors import Invalid, NotFound
+from studio.parsing import FIRST_YEAR, LAST_YEAR, finite_number, local_datetime, whole_number
 from studio.roles import Capability as C
 from studio.selectors import song_get_for_member
 
@@ -95,13 +96,12 @@ def _seconds(raw: str | None) -> float | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    try:
-        if ":" in raw:
-            minutes, seconds = raw.split(":", 1)
-            return int(minutes) * 60 + float(seconds)
-        return float(raw)
-    except ValueError:
-        raise Invalid(f"'{raw}' is not a time (use 1:23)") from None
+    minutes, _, seconds = raw.rpartition(":") if ":" in raw else ("0", "", raw)
+    whole_minutes = whole_number(minutes)
+    value = finite_number(seconds)
+    if whole_minutes is None or value is None or value < 0 or (":" in raw and value >= 60):
+        raise Invalid(f"'{raw[:20]}' is not a time (use 1:23)")
+    return whole_minutes * 60 + value
 
 
 def _comment_add(request: HttpRequest, mix: Mix) -> HttpResponse:
@@ -211,13 +211,10 @@ def _when(raw: str | None, label: str) -> datetime.datetime:
     raw = (raw or "").strip()
     if not raw:
         raise Invalid(f"give the {label} date and time")
-    try:
-        value = datetime.datetime.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"the {label} is not a date and time") from None
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, timezone.get_current_timezone())
-    return value
+    value = local_datetime(raw)
+    if value is None:
+        raise Invalid(f"the {label} is not a date and time between {FIRST_YEAR} and {LAST_YEAR}")
+    return timezone.make_aware(value, timezone.get_current_timezone())
 
 
 def _session_fields(request: HttpRequest) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from studio.models import (
     Stage,
     StageChange,
 )
+from studio.parsing import finite_number
 from studio.roles import Capability as C
 from studio.selectors import song_facts, song_get_for_member
 from studio.services import credits, rights, songs
@@ -165,13 +166,15 @@ def song_update(request: HttpRequest, song_id: int) -> HttpResponse:
     title = request.POST.get("title", "").strip()
     if not title:
         return form_error(request, Invalid("give the song a title"), "#song-edit-error")
-    tempo_raw = request.POST.get("tempo_bpm", "").strip().replace(",", ".")
+    tempo_raw = request.POST.get("tempo_bpm", "").strip()
     tempo = None
     if tempo_raw:
-        try:
-            tempo = Decimal(tempo_raw).quantize(Decimal("0.01"))
-        except InvalidOperation:
-            return form_error(request, Invalid(f"'{tempo_raw}' is not a tempo"), "#song-edit-error")
+        number = finite_number(tempo_raw)
+        if number is None:
+            return form_error(
+                request, Invalid(f"'{tempo_raw[:20]}' is not a tempo"), "#song-edit-error"
+            )
+        tempo = Decimal(str(number)).quantize(Decimal("0.01"))
         if not Decimal("1") <= tempo <= Decimal("999.99"):
             return form_error(
                 request, Invalid("the tempo is between 1 and 999.99 BPM"), "#song-edit-error"

@@ -5,7 +5,7 @@ htmx requests get the page's fragment, full requests the whole page."""
 
 from django.urls import include, path
 
-from pages import board, members, projects, song
+from pages import board, invitations, members, projects, song
 
 urlpatterns = [
     path("p/new/", projects.project_create, name="project-create"),
@@ -17,6 +17,17 @@ urlpatterns = [
     path("p/<int:project_id>/tasks/new/", board.task_create, name="task-create"),
     path("tasks/<int:task_id>/move/", board.task_move, name="task-move"),
     path("tasks/<int:task_id>/edit/", board.task_update, name="task-update"),
+    path(
+        "p/<int:project_id>/invitations/",
+        invitations.project_invitations,
+        name="project-invitations",
+    ),
+    path(
+        "invitations/<int:invitation_id>/revoke/",
+        invitations.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("invite/<str:token>/", invitations.invitation_open, name="invitation-open"),
     path("members/<int:membership_id>/role/", members.member_role, name="member-role"),
     path("members/<int:membership_id>/remove/", members.member_remove, name="member-remove"),
     path("songs/<int:song_id>/", song.song_detail, name="song-detail"),

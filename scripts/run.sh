@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-export DEBUG=${DEBUG:-true}
+# Safe by default: error pages without tracebacks. `DEBUG=true make run` turns debug on.
+export DEBUG=${DEBUG:-false}
 mkdir -p var/log
 
 .venv/bin/python manage.py migrate --noinput
@@ -19,6 +20,7 @@ trap 'kill $WORKER 2>/dev/null || true; wait $WORKER 2>/dev/null || true' EXIT I
 
 echo
 echo "Studio is running at http://$HOST:$PORT/   (API docs: http://$HOST:$PORT/api/docs/)"
-echo "Worker log: var/log/worker.log. Stop with Ctrl-C."
+echo "Worker log: var/log/worker.log. Debug mode: $DEBUG (DEBUG=true make run for tracebacks)."
+echo "Stop with Ctrl-C."
 echo
 .venv/bin/daphne -b "$HOST" -p "$PORT" studio.asgi:application

@@ -22,6 +22,7 @@ backoff and the group re-joined when Redis is back; meanwhile the timer keeps de
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import weakref
@@ -31,7 +32,7 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S, project_group
 from eventlog.selectors import event_frames_after
@@ -364,6 +365,19 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(frame)
 
     # --- presence ------------------------------------------------------------------------------
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """A frame that is not JSON text is ignored, as a JSON frame of the wrong shape is
+        (Channels' own decoding raised, which closed the socket with 1011 and a traceback)."""
+        if text_data is None:
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not self.ready or self.closed or not isinstance(content, dict):
             return
@@ -424,3 +438,12 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                 await self.channel_layer.group_discard(self.group, self.channel_name)
             except Exception as exc:
                 logger.info("group_discard failed (%s)", exc)
+
+
+class NoRouteConsumer(AsyncWebsocketConsumer):
+    """Any other websocket path (`/ws/projects/abc/`, an id of 19 digits): closed with 4404
+    like an unknown project, instead of the router's "No route found" exception."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_MEMBER)

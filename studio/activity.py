@@ -56,8 +56,18 @@ def _member(t: Told) -> str:
     if t.type == "member.removed":
         return f"{t.who} removed {name} from the project"
     if t.type == "member.added":
+        if t.actor_id is not None and t.actor_id == (m.get("user") or {}).get("id"):
+            return f"{t.who} joined as {role}"
         return f"{t.who} added {name} as {role}"
     return f"{t.who} made {name} a {role}"
+
+
+def _invitation(t: Told) -> str:
+    invitation = t.payload.get("invitation", {})
+    email, role = invitation.get("email", ""), invitation.get("role", "")
+    if t.type == "member.invited":
+        return f"{t.who} invited {email} as {role}"
+    return f"{t.who} withdrew the invitation of {email}"
 
 
 def _song_created(t: Told) -> str:
@@ -140,6 +150,8 @@ def register() -> None:
     )
     for type in ("member.added", "member.role_changed", "member.removed"):
         register_event_type(type, _member)
+    for type in ("member.invited", "member.invitation_revoked"):
+        register_event_type(type, _invitation)
     register_event_type("song.created", _song_created)
     register_event_type("song.deleted", _song_deleted)
     register_event_type("song.stage_changed", _stage_changed, refs=_song_ref("song"))

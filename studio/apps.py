@@ -11,3 +11,8 @@ class StudioConfig(AppConfig):
         from studio import activity, checks  # noqa: F401  (checks registers the deploy checks)
 
         activity.register()
+        from django.db.models.signals import pre_save
+
+        from studio.models.limits import text_lengths_check
+
+        pre_save.connect(text_lengths_check, dispatch_uid="studio.text_lengths")

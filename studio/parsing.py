@@ -1,7 +1,9 @@
-"""Numbers from untrusted text (query strings, headers, upload metadata)."""
+"""Numbers and dates from untrusted text (query strings, headers, upload metadata, forms)."""
 
 from __future__ import annotations
 
+import datetime
+import math
 import re
 
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -16,3 +18,44 @@ def whole_number(raw: str | None) -> int | None:
     if raw is None or not _DIGITS.fullmatch(raw):
         return None
     return int(raw)
+
+
+def finite_number(raw: str) -> float | None:
+    """A finite decimal number typed by a person ("120", "-1.5", "98,5"), else None.
+
+    float() reads "nan", "inf" and "1e999" (infinite); each got past a range check (NaN compares
+    false with everything) and then broke a Decimal quantize, a JSON payload or a database write.
+    """
+    text = raw.strip().replace(",", ".")
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,9})?|\.[0-9]{1,9})")
+
+# Dates people plan with: year 1 or 9999 overflowed the time-zone conversion (a 500).
+FIRST_YEAR, LAST_YEAR = 1900, 2199
+
+
+def calendar_date(raw: str) -> datetime.date | None:
+    """An ISO date ("2027-03-01") between FIRST_YEAR and LAST_YEAR, else None."""
+    try:
+        value = datetime.date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
+
+
+def local_datetime(raw: str) -> datetime.datetime | None:
+    """A datetime-local value ("2030-01-31T10:00") between FIRST_YEAR and LAST_YEAR, naive (the
+    caller makes it aware in the viewer's zone), else None."""
+    text = raw.strip()
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?", text):
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.models import Credit, Membership, Project, SampleUse, Song, StageChange, Task
+from studio.models import (
+    Credit,
+    Invitation,
+    Membership,
+    Project,
+    SampleUse,
+    Song,
+    StageChange,
+    Task,
+)
 
 
 def user_payload(user: Any) -> dict[str, Any] | None:
@@ -22,6 +31,18 @@ def project_payload(project: Project) -> dict[str, Any]:
 
 def membership_payload(m: Membership) -> dict[str, Any]:
     return {"id": m.pk, "project": m.project_id, "user": user_payload(m.user), "role": m.role}
+
+
+def invitation_payload(invitation: Invitation) -> dict[str, Any]:
+    """No token: the link is a secret for the invitee alone."""
+    return {
+        "id": invitation.pk,
+        "project": invitation.project_id,
+        "email": invitation.email,
+        "role": invitation.role,
+        "state": invitation.state,
+        "expires_at": invitation.expires_at.isoformat(),
+    }
 
 
 def song_payload(song: Song) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def embedded_env(var_dir: Path) -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
-    env.update({"STUDIO_VAR_DIR": str(var_dir), "DEBUG": "true"})
+    # As `make run` sets it: DEBUG is off unless asked for (DEBUG=true make run).
+    env.update({"STUDIO_VAR_DIR": str(var_dir), "DEBUG": "false"})
     return env
 
 
@@ -102,9 +104,14 @@ def test_make_run_embedded_mode(tmp_path: Path) -> None:
             time.sleep(2)
         assert states and set(states) == {"done"}, states
         base = f"http://127.0.0.1:{port}"
-        for path in ("/login/", "/api/docs/", "/api/schema/"):
+        for path in ("/login/", "/api/docs/", "/api/schema/", "/static/js/player.js"):
             with urllib.request.urlopen(base + path, timeout=10) as response:
                 assert response.status == 200, path
+        # An error page shows neither a traceback nor the URL list (DEBUG was on by default).
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(base + "/no-such-page/", timeout=10)
+        assert missing.value.code == 404
+        assert b"URLconf" not in missing.value.read()
         request = urllib.request.Request(
             base + "/api/auth/token/",
             data=json.dumps({"username": "mia", "password": "studio-demo"}).encode(),

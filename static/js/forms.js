@@ -1,4 +1,5 @@
-// forms.js: small helpers for server-rendered forms (the splits editor's running total).
+// forms.js: small helpers for server-rendered forms (loaded on every page): the splits editor's
+// running total, and forms that empty themselves after a successful htmx post.
 function total(form) {
   let sum = 0;
   for (const input of form.querySelectorAll("input[name=share]")) {
@@ -39,4 +40,14 @@ document.addEventListener("click", (e) => {
     else row.querySelectorAll("input").forEach((i) => { i.value = ""; });
     refresh(form);
   }
+});
+
+// <form data-reset-when="board">: after a successful request that swapped #board, empty the
+// form and its error slot (an attribute, not hx-on: the Content-Security-Policy allows no eval).
+document.addEventListener("htmx:afterRequest", (e) => {
+  const form = e.target.closest && e.target.closest("form[data-reset-when]");
+  const target = e.detail && e.detail.target;
+  if (!form || !e.detail.successful || !target || target.id !== form.dataset.resetWhen) return;
+  form.reset();
+  form.querySelectorAll(".field-error").forEach((slot) => { slot.textContent = ""; });
 });

@@ -11,4 +11,8 @@
     var button = document.getElementById("theme-toggle");
     if (button) button.setAttribute("aria-pressed", String(next === "light"));
   };
+  // A listener, not an onclick attribute: the Content-Security-Policy forbids inline handlers.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("#theme-toggle")) window.studioToggleTheme();
+  });
 })();

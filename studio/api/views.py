@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -37,7 +38,7 @@ from studio.models import (
 from studio.parsing import whole_number
 from studio.roles import Capability as C
 from studio.selectors import song_facts
-from studio.services import credits, projects, rights, songs, tasks
+from studio.services import credits, projects, rights, sign_in, songs, tasks
 
 
 class TokenThrottle(AnonRateThrottle):
@@ -57,13 +58,15 @@ class TokenView(APIView):
             raise Invalid("expected a JSON object with username and password")
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=data.validated_data["username"],
-            password=data.validated_data["password"],
-        )
+        username = data.validated_data["username"]
+        address = sign_in.client_address(request.META)
+        if sign_in.sign_in_blocked(username, address):
+            raise Throttled(wait=sign_in.WINDOW_S, detail=sign_in.BLOCKED_MESSAGE)
+        user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None or not user.is_active:
+            sign_in.sign_in_failed(username, address)
             raise Invalid("wrong username or password", code="bad_credentials")
+        sign_in.sign_in_succeeded(username, address)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

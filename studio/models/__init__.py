@@ -1,4 +1,5 @@
 from studio.models.credit import Credit, CreditRole
+from studio.models.invitation import Invitation
 from studio.models.project import Membership, Project
 from studio.models.rights import Clearance, Right, SampleKind, SampleUse, Split
 from studio.models.song import Song, Stage, StageChange
@@ -8,6 +9,7 @@ __all__ = [
     "Clearance",
     "Credit",
     "CreditRole",
+    "Invitation",
     "Membership",
     "Project",
     "Right",

@@ -24,7 +24,7 @@ ORIGIN = b"http://testserver"
 
 
 def _comm(project_id: int, user: Any | None, query: str = "", origin: bytes = ORIGIN) -> Any:
-    headers = [(b"origin", origin)] if origin else []
+    headers = [(b"host", b"testserver")] + ([(b"origin", origin)] if origin else [])
     if user is not None:
         headers.append((b"cookie", session_cookie(user).encode()))
     path = f"/ws/projects/{project_id}/" + (f"?{query}" if query else "")
@@ -310,5 +310,64 @@ def test_comment_reaches_reviewers_live(scenario, song):
         assert frames[0]["payload"]["comment"]["start_s"] == 62.0
         assert frames[0]["actor"]["username"] == "artist"
         await comm.disconnect()
+
+    run(body)
+
+
+def test_other_paths_and_bad_frames_close_cleanly(scenario):
+    """Issue 13's websocket edges: a path that is not a project id, an id of 19 digits, a
+    non-JSON frame, a binary frame and JSON nested deep keep the server quiet and the socket
+    either refused (4404) or open."""
+
+    async def body() -> None:
+        producer = scenario.users["producer"]
+        for path in ("/ws/projects/abc/", "/ws/projects/1234567890123456789/", "/ws/x"):
+            headers = [(b"host", b"testserver"), (b"origin", ORIGIN)]
+            headers.append((b"cookie", session_cookie(producer).encode()))
+            comm = WebsocketCommunicator(application, path, headers=headers)
+            assert (await comm.connect())[0], path
+            assert await _close_code(comm) == 4404, path
+
+        comm = _comm(scenario.project.pk, producer, "after=0")
+        assert (await comm.connect())[0]
+        await _frames(comm)
+        await comm.send_to(text_data="not json {")
+        await comm.send_to(bytes_data=b"\x00\x01")
+        await comm.send_to(text_data="[" * 5000 + "]" * 5000)
+        assert await comm.receive_nothing(timeout=0.3)
+        await sync_to_async(song_create)(actor=producer, project=scenario.project, title="Still")
+        frames = await _frames(comm)
+        assert [f["type"] for f in frames] == ["song.created"]
+        await comm.disconnect()
+
+    run(body)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed"),
+    [
+        (b"http://testserver", b"testserver", True),
+        (b"http://testserver:80", b"testserver", True),
+        (b"http://testserver:8001", b"testserver:8001", True),
+        (b"http://testserver:8081", b"testserver:8001", False),
+        (b"http://testserver:8081", b"testserver", False),
+        (b"https://testserver", b"testserver", True),
+        (b"https://testserver:8443", b"testserver", False),
+        (b"http://testserver.evil.example", b"testserver", False),
+        (b"null", b"testserver", False),
+        (b"http://testserver:notaport", b"testserver", False),
+    ],
+)
+def test_origin_must_name_the_same_host_and_port(scenario, origin, host, allowed):
+    async def body() -> None:
+        headers = [(b"host", host), (b"origin", origin)]
+        headers.append((b"cookie", session_cookie(scenario.users["producer"]).encode()))
+        path = f"/ws/projects/{scenario.project.pk}/?after=0"
+        comm = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await comm.connect()
+        assert connected is allowed
+        if connected:
+            await _frames(comm)
+            await comm.disconnect()
 
     run(body)

@@ -143,6 +143,15 @@ EXTRA_ROUTES: dict[str, str] = {
     "api-docs": "public",
     "login": "public",
     "logout": "public",
+    "signup": "public",
+    "password_change": "signed-in",
+    "password_change_done": "signed-in",
+    "password_reset": "public",
+    "password_reset_done": "public",
+    "password_reset_complete": "public",
+    # Links that carry their own secret (tests/studio/test_invitations.py covers them).
+    "password_reset_confirm": "link",
+    "invitation-open": "link",
     "project-list": "signed-in",
     "project-create": "signed-in",
 }
@@ -186,6 +195,14 @@ PAGES: dict[str, Page] = {
         post="P", kwarg="membership_id", make="membership", form=(("role", "artist"),)
     ),
     "member-remove": Page(post="P", kwarg="membership_id", make="membership"),
+    "project-invitations": Page(
+        get="P",
+        post="P",
+        kwarg="project_id",
+        make="project",
+        form=(("email", "newcomer@example.test"), ("role", "engineer")),
+    ),
+    "invitation-revoke": Page(post="P", kwarg="invitation_id", make="invitation"),
     "song-detail": Page(get="PEAV", kwarg="song_id", make="song"),
     "song-move": Page(post="P", kwarg="song_id", make="song", form=(("to", "recording"),)),
     "credit-add": Page(
@@ -397,6 +414,18 @@ def _sample(s: Scenario, actor: Any = None) -> Any:
 
 def _membership(s: Scenario, actor: Any = None) -> Any:
     return s.project.memberships.get(user=s.users["viewer"])
+
+
+def _invitation(s: Scenario, actor: Any = None) -> Any:
+    from studio.services.invitations import invitation_create
+
+    return invitation_create(
+        actor=s.users["producer"],
+        project=s.project,
+        email=f"guest{s.project.pk}@example.test",
+        role="viewer",
+        link_for=lambda token: f"http://testserver/invite/{token}/",
+    )
 
 
 def _audio(name: str) -> Callable[[Scenario, Any], Any]:
@@ -804,6 +833,7 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "song": _song,
     "task": _task,
     "membership": _membership,
+    "invitation": _invitation,
     "credit": _credit,
     "sample": _sample,
     "asset": _audio("_asset"),

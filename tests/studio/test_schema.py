@@ -31,6 +31,26 @@ def test_swagger_ui_is_served(client):
     assert b"swagger" in response.content.lower()
 
 
+def test_swagger_ui_comes_from_our_static_files_not_a_cdn(client):
+    """/api/docs/ was blank offline: it loaded Swagger UI from a CDN at @latest."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    html = client.get("/api/docs/").content.decode()
+    for host in ("jsdelivr", "unpkg", "cdnjs", "@latest"):
+        assert host not in html
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html)
+    statics = [u for u in urls if u.startswith("/static/vendor/swagger-ui-dist/")]
+    assert len(statics) >= 3, urls
+    for url in statics:
+        assert finders.find(url.removeprefix("/static/")), url
+    assert "<script>" not in html  # the start-up script is a file (a CSP can forbid inline)
+    scripts = [u for u in urls if "script" in u and not u.startswith("/static/")]
+    assert scripts, urls
+    assert client.get(scripts[0]).status_code == 200
+
+
 @pytest.fixture
 def api_schema(scenario, song):
     from django.core.wsgi import get_wsgi_application
