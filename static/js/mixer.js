@@ -48,6 +48,13 @@ export function initMixer(root = document.getElementById("mixer")) {
     stripsEl: $("strips"), busAddEl: $("bus-add"), timelineEl: $("timeline"), innerEl: $("timeline-inner"),
     editorEl: $("clip-editor"), autoEditorEl: $("auto-editor"), clipAddEl: $("clip-add"),
     change, say, drawTimeline: (opts) => timeline.draw(opts),
+    // A drag in progress (m.gesture): a redraw would take the element from under the pointer,
+    // so others' changes wait for its end.
+    gesture: false,
+    gestureEnd() {
+      m.gesture = false;
+      if (remoteRevision > revision && !dirty && !saving) setTimeout(() => { if (!m.gesture && !dirty && !saving) load(); }, 0);
+    },
     stopPreviewIfPlaying: () => { if (previewAudio && !previewAudio.paused) stopPreview(); },
     rate: () => (m.spec && m.spec.sample_rate) || 48000,
     sourceFrames(name) {
@@ -269,7 +276,7 @@ export function initMixer(root = document.getElementById("mixer")) {
     const mix = (frame.payload || {}).mix || {};
     if (mix.id !== data.mix) return;
     if (mine.has(mix.spec_revision) || mix.spec_revision <= revision) return; // our own save
-    if (dirty || saving) { remoteRevision = Math.max(remoteRevision, mix.spec_revision); return; }
+    if (dirty || saving || m.gesture) { remoteRevision = Math.max(remoteRevision, mix.spec_revision); return; }
     load();
   });
   live.on("mix.draft_created", (frame) => {
@@ -327,7 +334,7 @@ export function initMixer(root = document.getElementById("mixer")) {
     drawAll();
     if (renderedHere) location.assign(listen);
   });
-  live.on("resync", () => { if (!dirty && !saving) load(); });
+  live.on("resync", () => { if (!dirty && !saving && !m.gesture) load(); });
 
   function showProgress(fraction) {
     progressEl.hidden = false;

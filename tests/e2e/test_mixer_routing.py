@@ -60,6 +60,31 @@ def _open_mixer(page: Any, stack: Any) -> None:
     page.get_by_role("link", name="Open the mixer").click()
 
 
+# Every control of the mixer a person can reach has a name: a <label>, aria-label or its text.
+UNNAMED = """() => [...document.querySelectorAll(
+    "#mixer button, #mixer input, #mixer select, #mixer [tabindex='0']")]
+  .filter((e) => e.offsetParent !== null && e.tabIndex >= 0)
+  .filter((e) => !(e.getAttribute("aria-label") || "").trim()
+    && !(e.labels && e.labels.length)
+    && !(e.tagName === "BUTTON" && e.textContent.trim()))
+  .map((e) => e.outerHTML.slice(0, 120))"""
+
+
+def _unnamed(page: Any) -> list[str]:
+    return list(page.evaluate(UNNAMED))
+
+
+def _box(locator: Any) -> dict[str, float]:
+    """The element's box, read in one step in the page (a redraw, when a waveform's peaks
+    arrive, replaces the element between two steps)."""
+    return dict(
+        locator.evaluate(
+            "e => { const r = e.getBoundingClientRect();"
+            " return {x: r.x, y: r.y, width: r.width, height: r.height}; }"
+        )
+    )
+
+
 def _fits(page: Any) -> None:
     """Nothing but the boxes meant to scroll sideways is wider than the phone."""
     page.set_viewport_size(PHONE)
@@ -79,7 +104,7 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
     producer.locator("summary", has_text="New song").click()
     producer.fill("#song-title", SONG)
     producer.get_by_role("button", name="Create song").click()
-    expect(producer.get_by_role("heading", name=SONG, exact=True)).to_be_visible()
+    expect(producer.get_by_role("heading", name=SONG, exact=True)).to_be_visible(timeout=SLOW)
 
     engineer = open_as("engineer")
     engineer.goto(producer.url)
@@ -161,6 +186,11 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
     expect(_select(engineer, "buses[1].output")).to_have_value("master")
     expect(_select(engineer, "buses[1].output")).to_have_attribute("aria-invalid", "true")
     assert _spec(engineer, mix_id)["spec"]["buses"][1]["output"] == "master"
+    # A send closing the same loop is refused by the send's own row.
+    room.get_by_label("Bus for a new send from room").select_option("verb")
+    room.get_by_role("button", name="Add a send from room").click()
+    expect(_error(engineer, "buses[1].sends-add")).to_contain_text("room → verb → room")
+    expect(room.locator(".send")).to_have_count(0)
 
     # Volume automation on the keys: two points by clicking the lane, the second dragged 1 s
     # later, the first deleted with the keyboard, the last one's numbers typed.
@@ -174,8 +204,7 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
     points = lane.locator(".auto-pt")
     expect(points).to_have_count(2)
     second = points.nth(1)
-    box = second.bounding_box()
-    assert box
+    box = _box(second)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     engineer.mouse.move(x, y)
     engineer.mouse.down()
@@ -224,8 +253,7 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
     added = engineer.locator('.clip[data-clip="keys:1"]')
     expect(added).to_be_visible()
     expect(_number(engineer, "tracks[2].clips[1].start")).to_have_value("1.5")
-    box = added.bounding_box()
-    assert box
+    box = _box(added)
     engineer.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2)
     engineer.mouse.down()
     engineer.mouse.move(box["x"] + 60 + zoom, box["y"] + box["height"] / 2, steps=4)
@@ -257,6 +285,7 @@ def test_sends_buses_routing_automation_and_clips_render_exactly(
     _saved(engineer)
     assert _spec(engineer, mix_id)["spec"] == expected
     engineer.locator("#auto-2-gain_db .auto-pt").first.click()
+    assert _unnamed(engineer) == []
     shot(engineer, "mixer-routing-automation")
     _fits(engineer)
 

@@ -207,6 +207,7 @@ export function makeAutomation(m) {
       e.preventDefault();
       e.stopPropagation();
       node.setPointerCapture(e.pointerId);
+      m.gesture = true;
       const x0 = e.clientX;
       const y0 = e.clientY;
       const zoom = m.zoom;
@@ -233,6 +234,7 @@ export function makeAutomation(m) {
         node.removeEventListener("pointerup", onUp);
         node.removeEventListener("pointercancel", onUp);
         delete m.root.dataset.dragging;
+        m.gestureEnd();
         if (!moved) { select(); return; }
         move(ti, key, pi, to[0], to[1]);
         m.drawTimeline();

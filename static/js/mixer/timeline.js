@@ -26,7 +26,7 @@ export function makeTimeline(m) {
         .then((body) => {
           const level = ((body && body.peaks && body.peaks.levels) || [])[0];
           peaks.set(name, level && level.data && level.data[0] ? level.data[0] : []);
-          draw({ editor: false });
+          if (!m.gesture) draw({ editor: false }); // else the gesture's end redraws
         })
         .catch((err) => { console.warn("mixer: peaks", err); peaks.set(name, []); }));
     }
@@ -210,6 +210,7 @@ export function makeTimeline(m) {
       const x0 = e.clientX;
       let moved = false;
       handle.setPointerCapture(e.pointerId);
+      m.gesture = true; // nothing redraws the clip from under the pointer meanwhile
       const compute = (dx) => {
         const df = Math.round((dx / zoom) * r);
         const next = { ...orig };
@@ -245,6 +246,7 @@ export function makeTimeline(m) {
         handle.removeEventListener("pointerup", onUp);
         handle.removeEventListener("pointercancel", onUp);
         delete root.dataset.dragging;
+        m.gestureEnd();
         m.selected = [ti, ci];
         m.auto.unselect();
         if (!moved) { draw(); return; }
