@@ -385,7 +385,8 @@ def test_rendering_gives_the_draft_its_audio_and_the_same_spec_twice_the_same_as
     assert second.asset_id == first.asset_id and second.samples_sha256 == first.samples_sha256
     assert Asset.objects.count() == assets  # the same bytes: the same Asset, no new file
     assert Job.objects.filter(asset=first.asset, kind="analyze").count() == 1
-    assert list(render_cache_dir(scenario.project.pk).iterdir())  # the clip cache is per project
+    # the clip cache is per project (empty here: WAVs at the spec's rate are read in place)
+    assert render_cache_dir(scenario.project.pk).is_dir()
     _events_follow_their_schemas()
     # the activity feed tells the draft and the render by the version's name, once each
     engineer = scenario.users["engineer"]
@@ -402,8 +403,9 @@ def test_a_re_render_after_a_fader_move_reuses_every_prepared_clip(
     scenario: Any, song: Any, tmp_path: Path
 ) -> None:
     """The project's clip cache: a new draft copying a rendered one, with one fader moved,
-    renders from the cached sources and the cached stretched clip (no entry is written again)
-    into a new file; a bad parameter of the render is a 400 naming it."""
+    renders from the cached stretched clip (no entry is written again; WAV sources at the
+    spec's rate are read in place) into a new file; a bad parameter of the render is a 400
+    naming it."""
     _stems(scenario, song, tmp_path, n=2, seconds=1.0)
     client = scenario.client("engineer")
     first_id = _keepers_draft(client, song)["id"]
@@ -415,9 +417,7 @@ def test_a_re_render_after_a_fader_move_reuses_every_prepared_clip(
     _render_in_process(client, first_id)
     cache = render_cache_dir(scenario.project.pk)
     entries = {p.name: p.stat().st_mtime_ns for p in cache.iterdir() if p.suffix == ".f32"}
-    assert any(n.startswith("clip-") for n in entries) and any(
-        n.startswith("src-") for n in entries
-    )
+    assert any(n.startswith("clip-") for n in entries)
     copy = client.post("/api/mixes/", {"song": song.pk, "parent": first_id}, format="json")
     second_id = copy.json()["id"]
     spec["tracks"][0]["gain_db"] = -6.0
