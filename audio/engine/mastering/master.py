@@ -504,7 +504,7 @@ def _with_reference(
             profiles.append(profile(ref, limits))
         except AudioError as exc:
             raise type(exc)(f"--reference: {ref}: {exc}") from None
-    mix = profile(src, limits)
+    mix = profile(src, limits, loudness=False)
     raw_weights = settings.reference_weights or (1.0,) * len(profiles)
     weights = [w / sum(raw_weights) for w in raw_weights]
     found = match(

@@ -66,20 +66,22 @@ def _band_edges(rate: int) -> list[tuple[int, int]]:
     return edges
 
 
-def profile(path: PathLike, limits: Limits = DEFAULT_LIMITS) -> Profile:
-    """Measure a file (mono counts as mid only) in one streaming pass."""
+def profile(path: PathLike, limits: Limits = DEFAULT_LIMITS, *, loudness: bool = True) -> Profile:
+    """Measure a file (mono counts as mid only) in one streaming pass; ``loudness=False``
+    skips the integrated loudness (the mix's: the master measures it in its own pass)."""
     info = probe(path, limits)
     rate = info.sample_rate
     piece = round(PIECE_S * rate)
     edges = _band_edges(rate)
     window = np.hanning(PIECE_FFT)
-    meter = LoudnessMeter(rate, info.channels, series=False)
+    meter = LoudnessMeter(rate, info.channels, series=False) if loudness else None
     mids: list[float] = []
     sides: list[float] = []
     bands: list[Floats] = []
     carry = np.zeros((2, 0))
     for block in read_blocks(path, BLOCK_FRAMES, limits, info=info):
-        meter.process(block)
+        if meter is not None:
+            meter.process(block)
         x = block.astype(np.float64)
         if x.shape[0] >= 2:
             ms = np.stack([(x[0] + x[1]) / 2, (x[0] - x[1]) / 2])
@@ -107,7 +109,7 @@ def profile(path: PathLike, limits: Limits = DEFAULT_LIMITS) -> Profile:
         side_rms=math.sqrt(float(np.mean(side[loud] ** 2))),
         bands_db=tuple(float(v) for v in bands_db[0]),
         side_bands_db=tuple(float(v) for v in bands_db[1]),
-        integrated_lufs=meter.report().integrated_lufs,
+        integrated_lufs=meter.report().integrated_lufs if meter is not None else None,
         pieces=len(mid),
         loud_pieces=int(loud.sum()),
         spectrum_ms=tuple(float(v) for v in spectrum),
