@@ -33,7 +33,7 @@ test: install services lint
 	$(MAKE) e2e
 
 test-fast: install
-	$(PYTEST) -p no:django --confcutdir=tests/audio/engine tests/audio/engine -q
+	$(PYTEST) -p no:django --confcutdir=tests/audio/engine tests/audio/engine -m "not slow" -q
 
 e2e: install services
 	@bash scripts/e2e-deps.sh
