@@ -8,8 +8,8 @@ both out of the work folder to scratch files. `apply`, in `job_finish`'s transac
 project lock, stores each as the project's Asset of those bytes (or finds the one that has them
 already), creates Master N (the song's next number, taken under that lock) with the settings,
 the engine's report and both assets, and records `master.created`; a new asset also gets
-`asset.created` and its analysis job, so the master's waveform and loudness follow as for
-uploads.
+`asset.created`, and the master its analysis job, so its waveform and loudness follow as for
+uploads (the pre-limiter file is a download for limiting elsewhere: no analysis).
 
 Exactly one master per job: a duplicate delivery is skipped by the claim; a run whose job made
 its master already (the commit landed, the acknowledgement did not) hands that master back;
@@ -60,9 +60,17 @@ def _keep(path: Path) -> tuple[Path, str, int, dict[str, Any]]:
     return kept, sha, size, info
 
 
-def _store(job: Job, mix: Mix, output: tuple[Path, str, int, dict[str, Any]], name: str) -> Asset:
+def _store(
+    job: Job,
+    mix: Mix,
+    output: tuple[Path, str, int, dict[str, Any]],
+    name: str,
+    *,
+    analyse: bool = True,
+) -> Asset:
     """The project's Asset of these bytes: found, or stored now (staged with remote storage)
-    with `asset.created` and its analysis job. Inside `job_finish`'s transaction."""
+    with `asset.created` and (with `analyse`) its analysis job. Inside `job_finish`'s
+    transaction."""
     kept, sha, size, info = output
     asset = Asset.objects.filter(project_id=mix.project_id, sha256=sha).first()
     if asset is not None:
@@ -86,6 +94,7 @@ def _store(job: Job, mix: Mix, output: tuple[Path, str, int, dict[str, Any]], na
         original_name=name,
         info=info,
         staged=staged,
+        analyse=analyse,
     )
     return asset
 
@@ -167,7 +176,9 @@ def master_mix(job: Job, progress: Progress, workdir: Path) -> Outcome:
         number = (top or 0) + 1
         title = mix.song.title
         asset = _store(job, mix, kept_master, f"{title} - Master {number}.wav")
-        pre = _store(job, mix, kept_pre, f"{title} - Master {number} (pre-limiter).wav")
+        pre = _store(  # a download for limiting elsewhere: no waveform or analysis needed
+            job, mix, kept_pre, f"{title} - Master {number} (pre-limiter).wav", analyse=False
+        )
         app_report["prelimiter"] = pre.pk
         master = Master.objects.create(
             project_id=mix.project_id,

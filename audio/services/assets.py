@@ -203,12 +203,14 @@ def audio_asset_row_create(
     original_name: str,
     info: dict[str, Any],
     staged: bool = False,
-) -> tuple[Asset, Job]:
+    analyse: bool = True,
+) -> tuple[Asset, Job | None]:
     """The rows of a new audio asset whose bytes are stored: the Asset, `asset.created` and its
     analysis job; returns (asset, analysis job). With `staged`, the bytes wait in the staging
     area (remote storage) and a `store` job is queued too, which PUTs them and marks the asset
-    stored. Runs inside the caller's transaction, which holds the project lock and has checked
-    there is no asset with this checksum yet."""
+    stored. Without `analyse`, no analysis job (a file nobody plays in the browser: a master's
+    pre-limiter file). Runs inside the caller's transaction, which holds the project lock and
+    has checked there is no asset with this checksum yet."""
     asset = Asset.objects.create(
         project=project,
         kind=AssetKind.AUDIO,
@@ -235,6 +237,8 @@ def audio_asset_row_create(
     )
     if staged:
         jobs.job_create(actor=actor, project=project.pk, kind=JobKind.STORE, asset=asset)
+    if not analyse:
+        return asset, None
     job = jobs.job_create(actor=actor, project=project.pk, kind=JobKind.ANALYZE, asset=asset)
     return asset, job
 

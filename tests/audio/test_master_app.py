@@ -383,7 +383,8 @@ def test_a_master_job_makes_master_one_on_target_under_the_ceiling_with_its_file
     for stored in (asset, pre):
         with storage.local_path(stored.storage_name) as path:
             assert storage.sha256_file(path) == stored.sha256
-        assert Job.objects.filter(asset=stored, kind="analyze").count() == 1
+    assert Job.objects.filter(asset=asset, kind="analyze").count() == 1
+    assert not Job.objects.filter(asset=pre, kind="analyze").exists()  # a download only
     assert not workdir_path(job.pk).exists()
     (created,) = _events("master.created")
     assert created.payload["master"] == {
@@ -552,9 +553,8 @@ def test_a_master_through_a_real_worker_streams_progress_and_its_analyses_follow
     assert len(values) >= 2 and values == sorted(values) and 0 < values[-1] <= 1.0, values
     master = Master.objects.get(job_id=job_id)
     assert master.number == 1 and abs(master.report["output"]["integrated_lufs"] + 14) <= 0.2
-    for asset_id in (master.asset_id, master.prelimiter_asset_id):
-        analysis = Job.objects.get(asset_id=asset_id, kind="analyze")
-        wait_for(lambda a=analysis: Job.objects.get(pk=a.pk).state == JobState.DONE, 60)
+    analysis = Job.objects.get(asset_id=master.asset_id, kind="analyze")
+    wait_for(lambda: Job.objects.get(pk=analysis.pk).state == JobState.DONE, 60)
     asset = Asset.objects.get(pk=master.asset_id)
     assert asset.analysis is not None and asset.peaks is not None
     assert abs(asset.analysis["integrated_lufs"] + 14) <= 0.2
