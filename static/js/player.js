@@ -444,7 +444,10 @@ export function initPlayer(root = document.getElementById("player")) {
     if (ws) ws.setOptions({ waveColor: css("--wave"), progressColor: css("--wave-progress"), cursorColor: css("--wave-cursor") });
     mirrorComments();
   });
-  window.addEventListener("pagehide", () => { if (ws) ws.destroy(); });
+  window.addEventListener("pagehide", () => {
+    if (ws) ws.destroy();
+    if (graph) graph.ctx.close().catch(() => {}); // the audio device is released with the page
+  });
 
   live.here({ song: Number(document.querySelector("[data-presence-here]")?.dataset.song) || null, mix: Number(root.dataset.mix) || null });
   live.on("asset.analyzed", (frame) => {
