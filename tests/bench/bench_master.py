@@ -5,7 +5,7 @@ Peer: Matchering 2.0.6, installed for this bench only, in its own virtual enviro
 a dependency of Studio). Material, synthesised here and written once as 24-bit 44.1 kHz
 stereo WAVs: a 4-minute mix (a 30 s programme repeated at changing levels, its sections
 levelled as a compressed mix's are, peaking at -6 dBFS) and a reference made from another
-programme (brighter, wider, soft-clipped to -16 LUFS: about as loud as the matched mix can go
+programme (brighter, wider, soft-clipped to -17 LUFS: under the loudest the matched mix reaches
 with 12 dB of limiting). Both tools do the same job: match the mix to the reference (tone,
 width, loudness) and limit it. Each run is a fresh child process that reads its own peak
 resident memory (VmHWM); figures are ratios measured in the same run (the machine is noisy):
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RATE = 44100
 SEGMENT_S = 30
 CEILING = -1.0
-REF_LUFS = -16.0
+REF_LUFS = -17.0
 MATCHERING = "matchering==2.0.6"
 VENV = ROOT / "var" / "bench" / "matchering-venv"
 MINUTES = int(os.environ.get("BENCH_MASTER_MINUTES", "4"))
