@@ -40,7 +40,15 @@ def wrap(key: str, schema: dict) -> dict:
     return obj({key: schema})
 
 
-PROJECT = obj({"id": ID, "name": STR, "description": STR})
+PROJECT = obj(
+    {
+        "id": ID,
+        "name": STR,
+        "description": STR,
+        "gate_checks": {"type": "array", "items": STR},
+    },
+    optional=("gate_checks",),
+)
 MEMBER = obj({"id": ID, "project": ID, "user": USER, "role": STR})
 INVITATION = obj(
     {"id": ID, "project": ID, "email": STR, "role": STR, "state": STR, "expires_at": STR}

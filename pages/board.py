@@ -28,6 +28,7 @@ from studio.models import (
 )
 from studio.parsing import FIRST_YEAR, LAST_YEAR, calendar_date, whole_number
 from studio.roles import Capability as C
+from studio.roles import Role
 from studio.services import tasks
 
 DUE_DATE_INVALID = f"the due date is not a date between {FIRST_YEAR} and {LAST_YEAR}"
@@ -52,6 +53,7 @@ def _board_context(request: HttpRequest, project: Any, role: str) -> dict[str, A
     members = list(
         Membership.objects.filter(project=project).select_related("user").order_by("user__username")
     )
+    assignable = [m for m in members if m.role != Role.VIEWER]
     query = request.GET.urlencode()
     return page_context(
         project,
@@ -64,6 +66,7 @@ def _board_context(request: HttpRequest, project: Any, role: str) -> dict[str, A
         statuses=TaskStatus.choices,
         stages=Stage.choices,
         members=members,
+        assignable=assignable,
         songs=project.songs.order_by("title"),
         filter_stage=stage,
         filter_assignee=assignee,
@@ -120,6 +123,7 @@ def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
             actor=request.user,
             song=song,
             title=title[:200],
+            description=request.POST.get("description", "").strip(),
             stage=stage,
             assignee=assignee,
             due_date=due,
@@ -148,7 +152,7 @@ def task_move(request: HttpRequest, task_id: int) -> HttpResponse:
 @page
 @require_POST
 def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
-    """Title, assignee and due date of a card, edited in place (TASK_EDIT)."""
+    """Title, description, stage, assignee and due date of a card, edited in place."""
     task = get_object_or_404(Task.objects.visible_to(request.user), pk=task_id)
     project, _ = member_project(request, task.project_id, C.TASK_EDIT)
     target = f"#task-{task.pk}-error"
@@ -169,10 +173,27 @@ def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
             return form_error(request, Invalid(DUE_DATE_INVALID), target)
     try:
         tasks.task_update(
-            actor=request.user, task=task, title=title[:200], assignee=assignee, due_date=due
+            actor=request.user,
+            task=task,
+            title=title[:200],
+            description=request.POST.get("description", "").strip(),
+            stage=request.POST.get("stage") or task.stage,
+            assignee=assignee,
+            due_date=due,
         )
     except Invalid as error:
         return form_error(request, error, target)
+    if not is_htmx(request):
+        return redirect("project-board", project.pk)
+    return _board_response(request, project)
+
+
+@page
+@require_POST
+def task_delete(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(Task.objects.visible_to(request.user), pk=task_id)
+    project, _ = member_project(request, task.project_id, C.TASK_EDIT)
+    tasks.task_delete(actor=request.user, task=task)
     if not is_htmx(request):
         return redirect("project-board", project.pk)
     return _board_response(request, project)

@@ -10,6 +10,7 @@ Page views call services and selectors directly. Domain errors become:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -63,7 +64,9 @@ def refusal(request: HttpRequest, error: DomainError) -> HttpResponse:
     """The error sentence as a fragment with the error's 4xx status."""
     if request.headers.get("HX-Request"):
         response = HttpResponse(
-            format_html('<p class="refusal" data-code="{}">{}</p>', error.code, error.detail),
+            format_html(
+                '<p class="refusal" data-code="{}">{}</p>', error.code, readable(error.detail)
+            ),
             status=error.status,
         )
         response["HX-Retarget"] = "#flash"
@@ -77,10 +80,40 @@ def refusal(request: HttpRequest, error: DomainError) -> HttpResponse:
     )
 
 
+# Field names as services and the API write them, and what a page calls them.
+FIELD_LABELS = {
+    "start_s": "the start",
+    "end_s": "the end",
+    "starts_at": "the start",
+    "ends_at": "the end",
+    "note": "",
+    "body": "the comment",
+    "tempo_bpm": "the tempo",
+    "due_date": "the due date",
+    "assignee": "the assignee",
+}
+_ROW_FIELD = re.compile(r"shares\[(\d+)\]\.(share|party)")
+_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.S)
+_NAME = re.compile(r"\b(" + "|".join(k for k in FIELD_LABELS if FIELD_LABELS[k]) + r")\b")
+
+
+def readable(detail: str) -> str:
+    """A service's sentence as a page shows it: field labels instead of API paths
+    ("shares[0].share has ..." -> "the share in row 1 has ..."; the API keeps the paths)."""
+    text = _ROW_FIELD.sub(lambda m: f"the {m.group(2)} in row {int(m.group(1)) + 1}", detail)
+    prefix = _PREFIX.match(text)
+    if prefix and prefix.group(1) in FIELD_LABELS:
+        label, rest = FIELD_LABELS[prefix.group(1)], prefix.group(2)
+        verb = rest.split(" ", 1)[0] in ("must", "is", "has", "needs", "cannot")
+        text = rest if not label else f"{label} {rest}" if verb else f"{label}: {rest}"
+    return _NAME.sub(lambda m: FIELD_LABELS[m.group(1)], text)
+
+
 def form_error(request: HttpRequest, error: Invalid, target: str) -> HttpResponse:
     """An invalid form: 200, the sentence into the form's error slot (not a refusal)."""
     response = HttpResponse(
-        format_html('<span data-code="{}">{}</span>', error.code, error.detail), status=200
+        format_html('<span data-code="{}">{}</span>', error.code, readable(error.detail)),
+        status=200,
     )
     response["HX-Retarget"] = target
     response["HX-Reswap"] = "innerHTML"

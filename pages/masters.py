@@ -22,7 +22,15 @@ from django.urls import path
 from audio.engine.mastering.presets import PRESETS
 from audio.models import Job, JobKind, JobState, Master, Mix, ReferenceTrack
 from pages.audio import asset_facts, pick_b, version_options
-from pages.kit import clock, int_or_none, is_htmx, member_project, page, page_context
+from pages.kit import (
+    clock,
+    form_error,
+    int_or_none,
+    is_htmx,
+    member_project,
+    page,
+    page_context,
+)
 from sessions import services
 from sessions.models import Approval
 from studio.errors import Invalid, NotFound
@@ -592,8 +600,6 @@ def master_review(request: HttpRequest, master_id: int) -> HttpResponse:
                 note=request.POST.get("note", ""),
             )
         except Invalid as error:
-            from pages.kit import form_error
-
             return form_error(request, error, "#master-review-error")
         master.refresh_from_db()
     project, role = member_project(request, master.project_id)

@@ -18,7 +18,7 @@ from pages.kit import (
     page_context,
 )
 from studio.errors import Invalid
-from studio.gates import STAGES, song_can_enter_stage
+from studio.gates import PROJECT_CHECKS, STAGES, song_can_enter_stage
 from studio.models import (
     Membership,
     Stage,
@@ -107,12 +107,29 @@ def project_dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
         "studio/dashboard.html",
         ctx
         | {
+            "gate_options": sorted(PROJECT_CHECKS.items()),
             "columns": _songs_by_stage(project),
             "activity": _activity(project),
             "members": members,
             "open_tasks": Task.objects.filter(project=project).exclude(status="done").count(),
         },
     )
+
+
+@page
+@require_POST
+def project_gates(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The checks this project adds to its stage gates (PROJECT_EDIT)."""
+    project, role = member_project(request, project_id, C.PROJECT_EDIT)
+    chosen = [name for name in request.POST.getlist("gate_checks") if name]
+    try:
+        project = projects.project_update(actor=request.user, project=project, gate_checks=chosen)
+    except Invalid as error:
+        return form_error(request, error, "#gate-settings-error")
+    if not is_htmx(request):
+        return redirect("project-dashboard", project.pk)
+    ctx = page_context(project, role, gate_options=sorted(PROJECT_CHECKS.items()), saved=True)
+    return render(request, "studio/_gate_settings.html", ctx)
 
 
 @page

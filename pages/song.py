@@ -50,6 +50,10 @@ def _stage_context(song: Song, role: str) -> dict[str, Any]:
     reasons = song_can_enter_stage(facts, nxt) if nxt else []
     # Every condition of the next gate, met or not, so the checklist reads as a checklist.
     checklist = gate_checks(facts, nxt) if nxt else []
+    # Open tasks alone hold the move: a producer may move on anyway, saying why.
+    only_tasks = bool(reasons) and not (
+        song_can_enter_stage(facts, nxt, override=True) if nxt else True
+    )
     timeline = [
         {"value": v, "label": label, "done": i < index, "current": i == index}
         for i, (v, label) in enumerate(Stage.choices)
@@ -61,6 +65,7 @@ def _stage_context(song: Song, role: str) -> dict[str, Any]:
         "next_label": STAGE_LABELS.get(nxt or ""),
         "reasons": reasons,
         "checklist": checklist,
+        "overridable": only_tasks,
         "earlier": [(v, STAGE_LABELS[v]) for v in STAGES[:index]],
         "history": history,
     }
@@ -197,7 +202,12 @@ def song_move(request: HttpRequest, song_id: int) -> HttpResponse:
     reason = request.POST.get("reason", "")
     if to in STAGES and not is_forward(song.stage, to) and not reason.strip():
         return form_error(request, Invalid("say why the song goes back"), "#move-back-error")
-    songs.song_move_stage(actor=request.user, song=song, to=to, reason=reason)
+    override = request.POST.get("override_reason", "")
+    if "override_reason" in request.POST and not override.strip():
+        return form_error(request, Invalid("say why the song moves on anyway"), "#override-error")
+    songs.song_move_stage(
+        actor=request.user, song=song, to=to, reason=reason, override_reason=override[:500]
+    )
     return _song_part(request, song, "stage")
 
 

@@ -2,15 +2,34 @@
 
 `gate_checks(facts, to)` lists every condition of a move, met or not; `song_can_enter_stage`
 returns the unmet reasons (empty means the move may pass).
+
+Every forward move checks the open tasks of each stage it leaves (a producer may override those
+with a reason, kept in the history); a project may add checks of its own from PROJECT_CHECKS;
+mastering needs an approved mix, delivery an approved master and the rights in order.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 STAGES = ("pre_production", "recording", "editing", "mixing", "mastering", "delivered")
+STAGE_LABELS = {
+    "pre_production": "pre-production",
+    "recording": "recording",
+    "editing": "editing",
+    "mixing": "mixing",
+    "mastering": "mastering",
+    "delivered": "delivered",
+}
 RIGHTS = ("composition", "master")
+
+# Checks a project may add to its gates (Project.gate_checks): name -> what it asks. Each applies
+# to every move out of recording (into editing or later).
+PROJECT_CHECKS = {
+    "stems_uploaded": "stems or takes uploaded",
+    "keeper_for_every_part": "a keeper take for every part",
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +41,10 @@ class SongFacts:
     pending_or_denied_samples: int
     composer_credits: int
     performer_credits: int
+    open_tasks: dict[str, int] = field(default_factory=dict)  # stage -> tasks not done
+    stems_and_takes: int = 0
+    parts_without_keeper: int = 0
+    project_checks: frozenset[str] = frozenset()  # names from PROJECT_CHECKS
 
 
 def is_forward(from_stage: str, to_stage: str) -> bool:
@@ -37,9 +60,15 @@ class GateCheck:
     label: str
     met: bool
     reason: str
+    overridable: bool = False  # open tasks: a producer may move on anyway, saying why
 
     def as_dict(self) -> dict[str, str | bool]:
-        return {"label": self.label, "met": self.met, "reason": "" if self.met else self.reason}
+        return {
+            "label": self.label,
+            "met": self.met,
+            "reason": "" if self.met else self.reason,
+            "overridable": self.overridable,
+        }
 
 
 def gate_checks(facts: SongFacts, to_stage: str) -> list[GateCheck]:
@@ -50,6 +79,35 @@ def gate_checks(facts: SongFacts, to_stage: str) -> list[GateCheck]:
         return []
     target = STAGES.index(to_stage)
     checks: list[GateCheck] = []
+    for stage in STAGES[STAGES.index(facts.stage) : target]:
+        n = facts.open_tasks.get(stage, 0)
+        label = STAGE_LABELS[stage]
+        checks.append(
+            GateCheck(
+                f"{label} tasks done",
+                n == 0,
+                f"{n} open {label} task{'s' if n != 1 else ''}",
+                overridable=True,
+            )
+        )
+    if target > STAGES.index("recording"):
+        if "stems_uploaded" in facts.project_checks:
+            checks.append(
+                GateCheck(
+                    PROJECT_CHECKS["stems_uploaded"],
+                    facts.stems_and_takes > 0,
+                    "no stems or takes uploaded yet",
+                )
+            )
+        if "keeper_for_every_part" in facts.project_checks:
+            n = facts.parts_without_keeper
+            checks.append(
+                GateCheck(
+                    PROJECT_CHECKS["keeper_for_every_part"],
+                    n == 0,
+                    f"{n} part{'s have' if n != 1 else ' has'} no keeper take",
+                )
+            )
     if target >= STAGES.index("mastering"):
         checks.append(GateCheck("an approved mix", facts.has_approved_mix, "no approved mix yet"))
     if target >= STAGES.index("delivered"):
@@ -84,10 +142,15 @@ def gate_checks(facts: SongFacts, to_stage: str) -> list[GateCheck]:
     return checks
 
 
-def song_can_enter_stage(facts: SongFacts, to_stage: str) -> list[str]:
-    """Unmet reasons for moving into `to_stage` (empty means the move may pass)."""
+def song_can_enter_stage(facts: SongFacts, to_stage: str, *, override: bool = False) -> list[str]:
+    """Unmet reasons for moving into `to_stage` (empty means the move may pass). With
+    `override`, unmet overridable checks (open tasks) do not hold the move."""
     if to_stage not in STAGES:
         return [f"unknown stage '{to_stage}'"]
     if to_stage == facts.stage:
         return [f"the song is already in {to_stage.replace('_', '-')}"]
-    return [c.reason for c in gate_checks(facts, to_stage) if not c.met]
+    return [
+        c.reason
+        for c in gate_checks(facts, to_stage)
+        if not c.met and not (override and c.overridable)
+    ]

@@ -26,7 +26,12 @@ def user_payload(user: Any) -> dict[str, Any] | None:
 
 
 def project_payload(project: Project) -> dict[str, Any]:
-    return {"id": project.pk, "name": project.name, "description": project.description}
+    return {
+        "id": project.pk,
+        "name": project.name,
+        "description": project.description,
+        "gate_checks": list(project.gate_checks or []),
+    }
 
 
 def membership_payload(m: Membership) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, Sum
 
 from studio.errors import Forbidden, NotFound
 from studio.gates import SongFacts
-from studio.models import Clearance, CreditRole, Membership, Project, Song
+from studio.models import Clearance, CreditRole, Membership, Project, Song, TaskStatus
 from studio.roles import Capability, role_can
 
 
@@ -74,4 +74,17 @@ def song_facts(song: Song) -> SongFacts:
         ).count(),
         composer_credits=credit_counts["composers"],
         performer_credits=credit_counts["performers"],
+        open_tasks=dict(
+            song.tasks.exclude(status=TaskStatus.DONE)
+            .values("stage")
+            .annotate(n=Count("id"))
+            .values_list("stage", "n")
+        ),
+        # Reverse relations of the audio app's Stem and Take (no import: audio sits above).
+        stems_and_takes=song.stems.count() + song.takes.count(),
+        parts_without_keeper=song.takes.values("part")
+        .annotate(keepers=Count("id", filter=Q(is_keeper=True)))
+        .filter(keepers=0)
+        .count(),
+        project_checks=frozenset(song.project.gate_checks or ()),
     )

@@ -60,7 +60,12 @@ def approval_state(version: Mix | Master) -> ApprovalState:
         uid for uid, role in roles.items() if role == Role.ARTIST and latest.get(uid) != "approved"
     ]
     if waiting:
-        reasons.append(f"{len(waiting)} artist(s) have not approved yet")
+        count = len(waiting)
+        reasons.append(
+            "1 artist has not approved yet"
+            if count == 1
+            else f"{count} artists have not approved yet"
+        )
     return ApprovalState(approved=not reasons, reasons=reasons, verdicts=latest)
 
 

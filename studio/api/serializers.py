@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from eventlog.models import Event
+from studio.gates import PROJECT_CHECKS
 from studio.models import (
     Clearance,
     Credit,
@@ -70,8 +71,16 @@ class ProjectSerializer(serializers.ModelSerializer):
             "last_event_seq",
             "event_epoch",
             "my_role",
+            "gate_checks",
         ]
         read_only_fields = ["id", "created_at", "last_event_seq", "event_epoch", "my_role"]
+
+    gate_checks = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(PROJECT_CHECKS)),
+        required=False,
+        max_length=len(PROJECT_CHECKS),
+        help_text="Checks this project adds to its stage gates.",
+    )
 
     def get_my_role(self, project: Project) -> str | None:
         roles = self.context.get("roles", {})
@@ -81,6 +90,12 @@ class ProjectSerializer(serializers.ModelSerializer):
 class ProjectInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    gate_checks = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(PROJECT_CHECKS)),
+        required=False,
+        max_length=len(PROJECT_CHECKS),
+        help_text="Checks this project adds to its stage gates.",
+    )
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -150,6 +165,13 @@ class SongUpdateSerializer(SongCreateSerializer):
 class SongMoveSerializer(serializers.Serializer):
     to = serializers.ChoiceField(choices=Stage.choices)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Move forward past open tasks, saying why (kept in the history).",
+    )
 
 
 class StageChangeSerializer(serializers.ModelSerializer):

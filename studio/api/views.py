@@ -220,7 +220,11 @@ class SongViewSet(ListRetrieveMixin, ScopedViewSet):
         data = self.input(s.SongMoveSerializer)
         return self.output(
             songs.song_move_stage(
-                actor=request.user, song=song, to=data["to"], reason=data["reason"]
+                actor=request.user,
+                song=song,
+                to=data["to"],
+                reason=data["reason"],
+                override_reason=data["override_reason"],
             )
         )
 

@@ -24,6 +24,8 @@ class Project(models.Model):
     last_event_seq = models.PositiveBigIntegerField(default=0)
     # Changes when the event history is lost (a restored database): clients must resync.
     event_epoch = models.CharField(max_length=32, default=new_epoch)
+    # Checks the project adds to its stage gates: names from studio.gates.PROJECT_CHECKS.
+    gate_checks = models.JSONField(default=list, blank=True)
 
     objects = ProjectQuerySet.as_manager()
 

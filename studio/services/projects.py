@@ -9,16 +9,22 @@ from django.db import transaction
 
 from eventlog.services import event_record, project_lock
 from studio.errors import Conflict, Invalid, NotFound
+from studio.gates import PROJECT_CHECKS
 from studio.models import Membership, Project
 from studio.payloads import membership_payload, project_payload
 from studio.roles import Capability, Role
 from studio.selectors import require_capability
 
 
-def project_create(*, actor: Any, name: str, description: str = "") -> Project:
+def project_create(
+    *, actor: Any, name: str, description: str = "", gate_checks: list[str] | None = None
+) -> Project:
     """Any signed-in user may create a project and becomes its first producer."""
+    checks = _gate_checks(gate_checks or [])
     with transaction.atomic():
-        project = Project.objects.create(name=name, description=description, created_by=actor)
+        project = Project.objects.create(
+            name=name, description=description, created_by=actor, gate_checks=checks
+        )
         membership = Membership.objects.create(project=project, user=actor, role=Role.PRODUCER)
         event_record(
             project=project,
@@ -35,17 +41,36 @@ def project_create(*, actor: Any, name: str, description: str = "") -> Project:
     return project
 
 
+def _gate_checks(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in PROJECT_CHECKS]
+    if unknown:
+        raise Invalid(
+            f"unknown gate check '{str(unknown[0])[:40]}'",
+            fields={"gate_checks": [f"choose from {', '.join(sorted(PROJECT_CHECKS))}"]},
+        )
+    return sorted(set(names))
+
+
 def project_update(
-    *, actor: Any, project: Project, name: str | None = None, description: str | None = None
+    *,
+    actor: Any,
+    project: Project,
+    name: str | None = None,
+    description: str | None = None,
+    gate_checks: list[str] | None = None,
 ) -> Project:
+    """Name, description and the checks the project adds to its stage gates (producers)."""
     require_capability(user=actor, project_id=project.pk, capability=Capability.PROJECT_EDIT)
+    checks = None if gate_checks is None else _gate_checks(gate_checks)
     with transaction.atomic():
         project = project_lock(project.pk)
         if name is not None:
             project.name = name
         if description is not None:
             project.description = description
-        project.save(update_fields=["name", "description"])
+        if checks is not None:
+            project.gate_checks = checks
+        project.save(update_fields=["name", "description", "gate_checks"])
         event_record(
             project=project,
             type="project.updated",

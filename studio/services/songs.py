@@ -57,9 +57,14 @@ def song_delete(*, actor: Any, song: Song) -> None:
         )
 
 
-def song_move_stage(*, actor: Any, song: Song, to: str, reason: str = "") -> Song:
+def song_move_stage(
+    *, actor: Any, song: Song, to: str, reason: str = "", override_reason: str = ""
+) -> Song:
     """Move a song forward (gates checked) or back (a reason is required). Every move is an
-    event with who and why. A refused move raises GateRefused listing every unmet reason."""
+    event with who and why. A refused move raises GateRefused listing every unmet reason.
+
+    `override_reason` moves forward past open tasks (the only overridable checks); the history
+    keeps "Override: <reason>" and which checks were passed over."""
     require_capability(user=actor, project_id=song.project_id, capability=Capability.SONG_MOVE)
     if to not in Stage.values:
         raise Invalid(
@@ -71,9 +76,13 @@ def song_move_stage(*, actor: Any, song: Song, to: str, reason: str = "") -> Son
         project_lock(song.project_id)
         song = Song.objects.select_for_update(no_key=True).get(pk=song.pk)
         facts = song_facts(song)
-        reasons = song_can_enter_stage(facts, to)
+        override = bool(override_reason.strip())
+        reasons = song_can_enter_stage(facts, to, override=override)
         if reasons:
             raise GateRefused(reasons, [c.as_dict() for c in gate_checks(facts, to)])
+        passed_over = [c.label for c in gate_checks(facts, to) if not c.met and c.overridable]
+        if override and passed_over:
+            reason = f"Override ({', '.join(passed_over)}): {override_reason.strip()}"[:1000]
         if not is_forward(song.stage, to) and not reason.strip():
             raise Invalid(
                 "moving a song back needs a reason",

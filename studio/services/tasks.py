@@ -13,21 +13,32 @@ from eventlog.services import event_record, project_lock
 from studio.errors import Invalid
 from studio.models import Membership, Song, Stage, Task, TaskStatus
 from studio.payloads import task_payload
-from studio.roles import Capability
+from studio.roles import Capability, Role
 from studio.selectors import require_capability
 
 EDIT_FIELDS = ("title", "description", "stage", "due_date", "assignee")
 
 
 def _check_assignee(project_id: int, assignee: Any) -> None:
-    if (
-        assignee is not None
-        and not Membership.objects.filter(project_id=project_id, user=assignee).exists()
-    ):
+    """An assignee is a member who works on the project: viewers only read."""
+    if assignee is None:
+        return
+    role = (
+        Membership.objects.filter(project_id=project_id, user=assignee)
+        .values_list("role", flat=True)
+        .first()
+    )
+    if role is None:
         raise Invalid(
             "the assignee must be a member of the project",
             code="assignee_not_member",
             fields={"assignee": ["not a member of this project"]},
+        )
+    if role == Role.VIEWER:
+        raise Invalid(
+            "a viewer cannot be given tasks: choose a producer, engineer or artist",
+            code="assignee_viewer",
+            fields={"assignee": ["viewers only read"]},
         )
 
 

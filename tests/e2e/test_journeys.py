@@ -231,7 +231,7 @@ def test_journey2_upload_review_approve_and_move(
     producer_player = open_as("producer")
     producer_player.goto(mix_url)
     producer_player.get_by_role("button", name="Approve").click()
-    expect(producer_player.locator("#review")).to_contain_text("artist(s) have not approved yet")
+    expect(producer_player.locator("#review")).to_contain_text("1 artist has not approved yet")
     shot(producer_player, "player-producer-approved")
     expect(producer.locator("#move-forward")).to_be_disabled()
     artist.get_by_role("button", name="Approve").click()

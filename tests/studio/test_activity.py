@@ -47,3 +47,14 @@ def test_a_page_of_events_costs_one_query_per_kind_of_name(
     )
     with django_assert_max_num_queries(1):  # the songs' titles, once
         describe(events)
+
+
+def test_a_member_who_adds_themselves_joined(scenario):
+    """ "Mia added mia as producer" (the project's creator, or an invitee accepting) reads as
+    "Mia joined as producer"; a producer adding someone else still "added" them."""
+    events = list(Event.objects.filter(project=scenario.project).order_by("seq"))
+    texts = [a.text for a in describe(events) if a.type == "member.added"]
+    producer = scenario.users["producer"]
+    who = producer.get_short_name() or producer.username
+    assert texts[0] == f"{who} joined as producer"
+    assert all(" added " in t for t in texts[1:]), texts

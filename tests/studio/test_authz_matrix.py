@@ -195,6 +195,10 @@ PAGES: dict[str, Page] = {
         post="P", kwarg="membership_id", make="membership", form=(("role", "artist"),)
     ),
     "member-remove": Page(post="P", kwarg="membership_id", make="membership"),
+    "task-delete": Page(post="P", kwarg="task_id", make="task"),
+    "project-gates": Page(
+        post="P", kwarg="project_id", make="project", form=(("gate_checks", "stems_uploaded"),)
+    ),
     "project-invitations": Page(
         get="P",
         post="P",

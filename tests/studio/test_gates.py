@@ -31,9 +31,46 @@ def test_ready_song_may_be_delivered():
 
 
 @pytest.mark.parametrize("to", ["recording", "editing", "mixing"])
-def test_early_stages_have_no_gate(to):
+def test_early_stages_pass_when_their_tasks_are_done(to):
     facts = replace(READY, stage="pre_production", has_approved_mix=False)
     assert song_can_enter_stage(facts, to) == []
+
+
+def test_every_forward_move_checks_the_open_tasks_of_the_stages_it_leaves():
+    """A song with open tasks went from pre-production to mixing with "Nothing blocks this
+    move" (issue 13)."""
+    facts = replace(
+        READY,
+        stage="pre_production",
+        has_approved_mix=False,
+        open_tasks={"pre_production": 2, "recording": 1, "mixing": 4},
+    )
+    assert song_can_enter_stage(facts, "recording") == ["2 open pre-production tasks"]
+    assert song_can_enter_stage(facts, "mixing") == [
+        "2 open pre-production tasks",
+        "1 open recording task",
+    ]  # mixing's own tasks are for the mixing stage, not for entering it
+    checks = gate_checks(facts, "editing")
+    assert all(c.overridable for c in checks if "task" in c.label)
+    assert song_can_enter_stage(facts, "mixing", override=True) == []
+    assert song_can_enter_stage(facts, "mastering", override=True) == ["no approved mix yet"]
+
+
+def test_project_checks_apply_to_moves_out_of_recording_and_are_not_overridable():
+    facts = replace(
+        READY,
+        stage="recording",
+        has_approved_mix=False,
+        project_checks=frozenset({"stems_uploaded", "keeper_for_every_part"}),
+        stems_and_takes=0,
+        parts_without_keeper=2,
+    )
+    expected = ["no stems or takes uploaded yet", "2 parts have no keeper take"]
+    assert song_can_enter_stage(facts, "editing") == expected
+    assert song_can_enter_stage(facts, "editing", override=True) == expected
+    ok = replace(facts, stems_and_takes=3, parts_without_keeper=0)
+    assert song_can_enter_stage(ok, "editing") == []
+    assert song_can_enter_stage(replace(facts, stage="pre_production"), "recording") == []
 
 
 def test_move_into_mastering_requires_approved_mix():
@@ -99,6 +136,7 @@ def test_checks_list_every_condition_met_or_not():
     facts = replace(READY, stage="mastering", has_approved_master=False, composer_credits=0)
     checks = gate_checks(facts, "delivered")
     assert [c.label for c in checks] == [
+        "mastering tasks done",
         "an approved mix",
         "an approved master",
         "composition splits total 100.00",

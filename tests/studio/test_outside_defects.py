@@ -227,3 +227,31 @@ def test_no_template_uses_inline_handlers_the_policy_would_block():
         text = template.read_text()
         for needle in (" onclick=", " onchange=", " onsubmit=", " onload=", "hx-on"):
             assert needle not in text, (template, needle)
+
+
+@pytest.mark.parametrize(
+    ("detail", "page"),
+    [
+        ("shares[0].share has more than 2 decimal places", "the share in row 1 has more than 2"),
+        ("start_s: 300 s is past the end of the audio", "the start: 300 s is past the end"),
+        ("note: say what should change", "say what should change"),
+        ("end_s: must be after start_s", "the end must be after the start"),
+        ("give the song a title", "give the song a title"),
+    ],
+)
+def test_pages_show_labels_not_api_field_names(detail, page):
+    from pages.kit import readable
+
+    assert readable(detail).startswith(page)
+
+
+def test_a_split_form_error_names_the_row_not_the_path(scenario, song):
+    client = _page(scenario, "producer")
+    r = _htmx(
+        client,
+        f"/songs/{song.pk}/splits/composition/",
+        {"party": ["Ava", "Leo"], "share": ["50.005", "49.995"]},
+    )
+    text = r.content.decode()
+    assert "shares[" not in text
+    assert "row 1" in text
