@@ -7,8 +7,8 @@ TEST_ENV := DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/studio \
 	REDIS_URL=redis://127.0.0.1:6379/14 SECRET_KEY=test-only-not-secret DEBUG=false \
 	STUDIO_VAR_DIR=$(CURDIR)/var/test DJANGO_ALLOW_ASYNC_UNSAFE=true STUDIO_FAST_PASSWORD_HASHER=1
 
-.PHONY: install run worker services test test-fast e2e reliability lint fmt migrations-check \
-	bench vendor clean
+.PHONY: install run worker services oracles test test-fast e2e reliability lint fmt \
+	migrations-check bench vendor clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Studio needs Python 3.11 or newer")'
@@ -28,7 +28,10 @@ worker: install
 services:
 	@bash scripts/services.sh
 
-test: install services lint
+oracles:
+	@bash scripts/oracles.sh
+
+test: install services oracles lint
 	$(TEST_ENV) $(PYTEST) -m "not slow and not e2e" -q
 	$(MAKE) e2e
 
@@ -61,7 +64,7 @@ BENCH_ENV := DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/studio_ben
 	REDIS_URL=redis://127.0.0.1:6379/9 SECRET_KEY=bench-only-not-secret DEBUG=false \
 	STUDIO_VAR_DIR=$(CURDIR)/var/bench STUDIO_FAST_PASSWORD_HASHER=1 OPENBLAS_NUM_THREADS=1
 
-bench: install services
+bench: install services oracles
 	@PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -tAc \
 		"SELECT 1 FROM pg_database WHERE datname = 'studio_bench'" | grep -q 1 \
 		|| PGPASSWORD=postgres createdb -h 127.0.0.1 -U postgres studio_bench
