@@ -105,6 +105,10 @@ class Daphne:
                     "127.0.0.1",
                     "-p",
                     str(self.port),
+                    # As docker/Dockerfile runs it: a burst of handshakes waits on the database,
+                    # and the default 5 s handshake timeout dropped the last ones under load.
+                    "--websocket_connect_timeout",
+                    "30",
                     "studio.asgi:application",
                 ],
                 cwd=ROOT,
