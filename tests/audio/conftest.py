@@ -135,12 +135,31 @@ def _flush_broker() -> None:
 
 
 @pytest.fixture(scope="session")
-def celery_worker_proc(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Worker]:
+def session_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Worker]:
     """One real worker for the session (prefork, 2 children, 5 s lease, test kinds)."""
     _flush_broker()
     worker = Worker("audio")
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker_proc(session_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
+    """The session's worker, for one test. Afterwards no job of the test is left to run: queued
+    ones are cancelled, running ones are cancelled and waited for (their work folder goes when
+    the handler stops). Set up after `transactional_db`, so this runs before its flush: a job
+    still writing (the analysis of a long mix, a cancelled master's last pass) deadlocked with
+    the flush's TRUNCATE and left the next test's worker busy."""
+    yield session_worker
+    from audio.jobs.workdir import workdir_path
+    from audio.models import Job, JobState
+
+    active = Job.objects.filter(state__in=[JobState.QUEUED, JobState.RUNNING])
+    running = list(active.filter(state=JobState.RUNNING).values_list("pk", flat=True))
+    active.update(state=JobState.CANCELLED)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(workdir_path(pk).exists() for pk in running):
+        time.sleep(0.1)
 
 
 @pytest.fixture
