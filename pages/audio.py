@@ -4,6 +4,7 @@ the audio API (/api/assets/<id>/file/ with Range, /api/assets/<id>/peaks/)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -184,34 +185,49 @@ def pick_b(groups: list[dict[str, Any]], wanted: str | None) -> dict[str, Any] |
     return next((o for o in flat if o["key"] == wanted), flat[0] if flat else None)
 
 
+def player_response(
+    request: HttpRequest,
+    version: Mix | Master,
+    review: Callable[[str], dict[str, Any]],
+) -> HttpResponse:
+    """The player page of a version (a mix or a master: A/B against any other version or a
+    reference track), or its figures fragment, refetched when its analysis finishes.
+    `review(role)` gives the version's own review parts (comments, verdicts)."""
+    kind = "mix" if isinstance(version, Mix) else "master"
+    project, role = member_project(request, version.project_id)
+    if is_htmx(request) and request.GET.get("part") == "figures":
+        ctx = page_context(project, role, **{kind: version}, a=asset_facts(version.asset))
+        return render(request, "audio/_player_figures.html", ctx)
+    key = f"{kind}:{version.pk}"
+    groups = version_options(version.song, exclude=key)
+    ctx = page_context(
+        project,
+        role,
+        mix=version if kind == "mix" else None,
+        master=version if kind == "master" else None,
+        version=version,
+        version_key=key,
+        version_label=f"{kind.capitalize()} {version.number}",
+        song=version.song,
+        a=asset_facts(version.asset),
+        b_groups=groups,
+        b=pick_b(groups, request.GET.get("b")),
+        **review(role),
+    )
+    return render(request, "audio/player.html", ctx)
+
+
 @page
 def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     try:
         mix = Mix.objects.visible_to(request.user).select_related("song", "asset").get(pk=mix_id)
     except Mix.DoesNotExist:
         raise NotFound("mix not found") from None
-    project, role = member_project(request, mix.project_id)
-    if is_htmx(request) and request.GET.get("part") == "figures":
-        # The version's figures, refetched when its analysis finishes.
-        ctx = page_context(project, role, mix=mix, a=asset_facts(mix.asset))
-        return render(request, "audio/_player_figures.html", ctx)
-    groups = version_options(mix.song, exclude=f"mix:{mix.pk}")
-    ctx = page_context(
-        project,
-        role,
-        mix=mix,
-        master=None,
-        version=mix,
-        version_key=f"mix:{mix.pk}",
-        version_label=f"Mix {mix.number}",
-        song=mix.song,
-        a=asset_facts(mix.asset),
-        b_groups=groups,
-        b=pick_b(groups, request.GET.get("b")),
-        **comments_context(request, mix),
-        **review_context(request, mix, role),
+    return player_response(
+        request,
+        mix,
+        lambda role: comments_context(request, mix) | review_context(request, mix, role),
     )
-    return render(request, "audio/player.html", ctx)
 
 
 urlpatterns = [

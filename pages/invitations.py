@@ -89,7 +89,7 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
                 user, membership = invitations.account_create_and_accept(
                     token=token,
                     username=request.POST.get("username", ""),
-                    password=_same_password(request),
+                    password=password_from_form(request),
                     display_name=request.POST.get("display_name", ""),
                 )
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -99,7 +99,8 @@ def invitation_open(request: HttpRequest, token: str) -> HttpResponse:
     return _invite_page(request, invitation, token)
 
 
-def _same_password(request: HttpRequest) -> str:
+def password_from_form(request: HttpRequest) -> str:
+    """The new password of an account form, typed twice (Invalid when the two differ)."""
     password = request.POST.get("password", "")
     if password != request.POST.get("password_again", ""):
         raise Invalid("the two passwords differ", fields={"password_again": ["differs"]})

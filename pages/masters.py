@@ -21,7 +21,7 @@ from django.urls import path
 
 from audio.engine.mastering.presets import PRESETS
 from audio.models import Job, JobKind, JobState, Master, Mix, ReferenceTrack
-from pages.audio import asset_facts, pick_b, version_options
+from pages.audio import asset_facts, player_response
 from pages.kit import (
     clock,
     form_error,
@@ -612,26 +612,7 @@ def master_review(request: HttpRequest, master_id: int) -> HttpResponse:
 def master_player(request: HttpRequest, master_id: int) -> HttpResponse:
     """A master in the player, as a version: A/B against any mix, master or reference."""
     master = _master_for(request, master_id)
-    project, role = member_project(request, master.project_id)
-    if is_htmx(request) and request.GET.get("part") == "figures":
-        ctx = page_context(project, role, master=master, a=asset_facts(master.asset))
-        return render(request, "audio/_player_figures.html", ctx)
-    groups = version_options(master.song, exclude=f"master:{master.pk}")
-    ctx = page_context(
-        project,
-        role,
-        master=master,
-        mix=None,
-        version=master,
-        version_key=f"master:{master.pk}",
-        version_label=f"Master {master.number}",
-        song=master.song,
-        a=asset_facts(master.asset),
-        b_groups=groups,
-        b=pick_b(groups, request.GET.get("b")),
-        **master_review_context(request, master),
-    )
-    return render(request, "audio/player.html", ctx)
+    return player_response(request, master, lambda _role: master_review_context(request, master))
 
 
 urlpatterns = [

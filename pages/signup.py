@@ -9,7 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from studio.errors import DomainError, Invalid
+from pages.invitations import password_from_form
+from studio.errors import DomainError
 from studio.services.accounts import account_create
 
 
@@ -22,12 +23,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            if request.POST.get("password", "") != request.POST.get("password_again", ""):
-                raise Invalid("the two passwords differ")
             user = account_create(
                 username=request.POST.get("username", ""),
                 email=request.POST.get("email", ""),
-                password=request.POST.get("password", ""),
+                password=password_from_form(request),
                 display_name=request.POST.get("display_name", ""),
             )
         except DomainError as failure:

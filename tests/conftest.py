@@ -35,6 +35,16 @@ class Scenario:
             client.force_authenticate(self.users[who])
         return client
 
+    def browser(self, who: str | None) -> Any:
+        """A plain Django test client with a session, as the pages see a member (anonymous for
+        None); server errors come back as 500 responses, not exceptions."""
+        from django.test import Client
+
+        client = Client(raise_request_exception=False)
+        if who is not None:
+            client.force_login(self.users[who])
+        return client
+
 
 def make_scenario(name: str = "Night Drive EP", prefix: str = "") -> Scenario:
     from studio.services.projects import member_add, project_create

@@ -5,7 +5,6 @@ viewer is never offered or accepted as an assignee."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from eventlog.models import Event
 from studio.models import Task
@@ -15,18 +14,12 @@ from studio.services.tasks import task_create
 pytestmark = pytest.mark.django_db
 
 
-def _page(scenario, who: str = "producer") -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(scenario.users[who])
-    return client
-
-
 def _post(client, path, data):
     return client.post(path, data, HTTP_HX_REQUEST="true")
 
 
 def test_task_keeps_its_stage_when_the_song_moves_and_the_board_filters_by_it(scenario, song):
-    client = _page(scenario)
+    client = scenario.browser("producer")
     pid = scenario.project.pk
     r = _post(
         client,
@@ -52,7 +45,7 @@ def test_task_keeps_its_stage_when_the_song_moves_and_the_board_filters_by_it(sc
 def test_edit_stage_and_description_then_delete(scenario, song):
     producer = scenario.users["producer"]
     task = task_create(actor=producer, song=song, title="Comp vocals")
-    client = _page(scenario)
+    client = scenario.browser("producer")
     r = _post(
         client,
         f"/tasks/{task.pk}/edit/",
@@ -78,13 +71,13 @@ def test_edit_stage_and_description_then_delete(scenario, song):
 def test_only_producers_delete_tasks(scenario, song):
     task = task_create(actor=scenario.users["producer"], song=song, title="Keep me")
     for who, status in (("engineer", 403), ("artist", 403), ("viewer", 403), ("outsider", 404)):
-        assert _post(_page(scenario, who), f"/tasks/{task.pk}/delete/", {}).status_code == status
+        assert _post(scenario.browser(who), f"/tasks/{task.pk}/delete/", {}).status_code == status
     assert Task.objects.filter(pk=task.pk).exists()
 
 
 def test_viewers_are_not_assignees(scenario, song):
     viewer = scenario.users["viewer"]
-    client = _page(scenario)
+    client = scenario.browser("producer")
     board = client.get(f"/p/{scenario.project.pk}/board/").content.decode()
     new_task_form = board[board.index('id="task-assignee"') :][:2000]
     assert f'value="{viewer.pk}"' not in new_task_form.split("</select>")[0]
@@ -119,7 +112,7 @@ def test_open_tasks_hold_the_move_until_a_producer_overrides_with_a_reason(scena
 
     producer = scenario.users["producer"]
     task = task_create(actor=producer, song=song, title="Demo vocal")
-    client = _page(scenario)
+    client = scenario.browser("producer")
     page = client.get(f"/songs/{song.pk}/?part=stage").content.decode()
     assert "1 open pre-production task" in page and "Move on anyway" in page
     r = client.post(
@@ -152,7 +145,7 @@ def test_open_tasks_hold_the_move_until_a_producer_overrides_with_a_reason(scena
 
 
 def test_a_project_adds_its_own_gate_checks(scenario, song):
-    client = _page(scenario)
+    client = scenario.browser("producer")
     pid = scenario.project.pk
     assert "Stage gates" in client.get(f"/p/{pid}/").content.decode()
     r = _post(client, f"/p/{pid}/gates/", {"gate_checks": ["", "stems_uploaded"]})
@@ -178,4 +171,4 @@ def test_a_project_adds_its_own_gate_checks(scenario, song):
         f"/api/projects/{pid}/", {"gate_checks": ["nope"]}, content_type="application/json"
     )
     assert r.status_code == 400
-    assert _post(_page(scenario, "engineer"), f"/p/{pid}/gates/", {}).status_code == 403
+    assert _post(scenario.browser("engineer"), f"/p/{pid}/gates/", {}).status_code == 403

@@ -19,20 +19,13 @@ from studio.models import Invitation, Membership
 pytestmark = pytest.mark.django_db
 
 
-def _page(scenario, who: str | None) -> Client:
-    client = Client(raise_request_exception=False)
-    if who:
-        client.force_login(scenario.users[who])
-    return client
-
-
 @pytest.fixture
 def invite(scenario, django_capture_on_commit_callbacks):
     """Send an invitation from the members page; the e-mail goes once the commit runs."""
 
     def send(email="newcomer@example.test", role="engineer", who="producer"):
         with django_capture_on_commit_callbacks(execute=True):
-            return _page(scenario, who).post(
+            return scenario.browser(who).post(
                 f"/p/{scenario.project.pk}/invitations/",
                 {"email": email, "role": role},
                 HTTP_HX_REQUEST="true",
@@ -98,7 +91,7 @@ def test_only_producers_invite(scenario, invite):
 def test_link_is_for_the_invited_address_only(scenario, invite):
     invite(email="ava.new@example.test")
     link = _link()
-    other = _page(scenario, "outsider")  # signed in with another address
+    other = scenario.browser("outsider")  # signed in with another address
     assert "whose e-mail is not" in other.get(link).content.decode()
     r = other.post(link)
     assert r.status_code == 403
@@ -113,7 +106,7 @@ def test_existing_account_signs_in_then_joins(scenario, invite):
     assert "Sign in to join" in anonymous.get(link).content.decode()
     r = anonymous.post(link, {"username": "x", "password": "y" * 12, "password_again": "y" * 12})
     assert r.status_code == 409  # no second account for that address
-    signed_in = _page(scenario, "outsider")
+    signed_in = scenario.browser("outsider")
     r = signed_in.post(link)
     assert r.status_code == 302
     assert Membership.objects.get(project=scenario.project, user=outsider).role == "artist"
@@ -132,7 +125,7 @@ def test_expired_and_withdrawn_links_are_refused(scenario, invite):
     invite(email="gone@example.test")
     gone_link = _link()
     invitation = Invitation.objects.get(email="gone@example.test")
-    r = _page(scenario, "producer").post(
+    r = scenario.browser("producer").post(
         f"/invitations/{invitation.pk}/revoke/", HTTP_HX_REQUEST="true"
     )
     assert r.status_code == 200
@@ -232,7 +225,7 @@ def test_password_reset_by_email_then_sign_in(scenario):
 
 
 def test_password_change(scenario):
-    client = _page(scenario, "viewer")
+    client = scenario.browser("viewer")
     assert client.get("/password/").status_code == 200
     r = client.post(
         "/password/",

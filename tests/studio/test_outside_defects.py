@@ -120,12 +120,6 @@ def test_forwarded_for_is_read_only_behind_a_configured_proxy(settings):
     assert client_address(meta) == "198.51.100.7"
 
 
-def _page(scenario, who: str) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(scenario.users[who])
-    return client
-
-
 def _htmx(client, path, data):
     return client.post(path, data, HTTP_HX_REQUEST="true")
 
@@ -133,7 +127,7 @@ def _htmx(client, path, data):
 @pytest.mark.parametrize("tempo", ["nan", "NaN", "inf", "-Infinity", "1e999", "sNaN"])
 def test_song_form_refuses_tempo_that_is_not_a_number(scenario, song, tempo):
     r = _htmx(
-        _page(scenario, "producer"), f"/songs/{song.pk}/edit/", {"title": "T", "tempo_bpm": tempo}
+        scenario.browser("producer"), f"/songs/{song.pk}/edit/", {"title": "T", "tempo_bpm": tempo}
     )
     assert r.status_code == 200, r.content
     assert "tempo" in r.content.decode()
@@ -148,7 +142,7 @@ def test_comment_form_refuses_times_that_are_not_times(scenario, song, start):
 
     mix = make_mix(song)
     r = _htmx(
-        _page(scenario, "artist"), f"/mixes/{mix.pk}/comments/", {"body": "x", "start": start}
+        scenario.browser("artist"), f"/mixes/{mix.pk}/comments/", {"body": "x", "start": start}
     )
     assert r.status_code in (200, 400), r.content
     assert not Comment.objects.exists()
@@ -166,7 +160,7 @@ def test_session_form_refuses_dates_out_of_range(scenario, song, starts, ends):
     from sessions.models import WorkingSession
 
     r = _htmx(
-        _page(scenario, "producer"),
+        scenario.browser("producer"),
         f"/songs/{song.pk}/sessions/",
         {"kind": "recording", "starts_at": starts, "ends_at": ends},
     )
@@ -179,7 +173,7 @@ def test_task_form_refuses_due_dates_out_of_range(scenario, song, due):
     from studio.models import Task
 
     r = _htmx(
-        _page(scenario, "producer"),
+        scenario.browser("producer"),
         f"/p/{scenario.project.pk}/tasks/new/",
         {"title": "Write", "song": song.pk, "due_date": due},
     )
@@ -188,7 +182,7 @@ def test_task_form_refuses_due_dates_out_of_range(scenario, song, due):
 
 
 def test_page_forms_keep_the_api_length_limits(scenario):
-    client = _page(scenario, "producer")
+    client = scenario.browser("producer")
     r = _htmx(client, "/p/new/", {"name": "Big", "description": "x" * 2_000_000})
     assert r.status_code in (200, 400, 413), r.status_code
     assert not Project.objects.filter(name="Big").exists()
@@ -199,7 +193,7 @@ def test_every_page_carries_a_content_security_policy_and_its_inline_scripts_the
 ):
     import re
 
-    client = _page(scenario, "producer")
+    client = scenario.browser("producer")
     anonymous = Client()
     for path in (f"/p/{scenario.project.pk}/", f"/songs/{song.pk}/", "/login/", "/api/docs/"):
         r = (anonymous if path == "/login/" else client).get(path)
@@ -246,7 +240,7 @@ def test_pages_show_labels_not_api_field_names(detail, page):
 
 
 def test_a_split_form_error_names_the_row_not_the_path(scenario, song):
-    client = _page(scenario, "producer")
+    client = scenario.browser("producer")
     r = _htmx(
         client,
         f"/songs/{song.pk}/splits/composition/",
