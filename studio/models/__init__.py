@@ -1,5 +1,6 @@
 from studio.models.credit import Credit, CreditRole
 from studio.models.invitation import Invitation
+from studio.models.profile import Profile
 from studio.models.project import Membership, Project
 from studio.models.rights import Clearance, Right, SampleKind, SampleUse, Split
 from studio.models.song import Song, Stage, StageChange
@@ -11,6 +12,7 @@ __all__ = [
     "CreditRole",
     "Invitation",
     "Membership",
+    "Profile",
     "Project",
     "Right",
     "SampleKind",

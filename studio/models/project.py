@@ -26,6 +26,15 @@ class Project(models.Model):
     event_epoch = models.CharField(max_length=32, default=new_epoch)
     # Checks the project adds to its stage gates: names from studio.gates.PROJECT_CHECKS.
     gate_checks = models.JSONField(default=list, blank=True)
+    # Whether viewers (label, manager) may download files; members of other roles always may.
+    viewers_may_download = models.BooleanField(default=True)
+    # Archived: read-only and out of the active lists, until unarchived.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # Deleted: gone from every list and read; a producer can undo for 30 days, then it is purged.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ProjectQuerySet.as_manager()
 

@@ -25,6 +25,13 @@ class Song(models.Model):
     notes = models.TextField(blank=True, max_length=10000)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Archived: read-only and out of the active lists, until unarchived.
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # Deleted: gone from every list and read; a producer can undo for 30 days, then it is purged.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ProjectScopedQuerySet.as_manager()
 
