@@ -41,7 +41,41 @@ function emit(type, frame) {
     body.dispatchEvent(new CustomEvent(name, { bubbles: true, detail: frame }));
     if (frame.seq != null) body.dispatchEvent(new CustomEvent("studio:event", { bubbles: true, detail: frame }));
   } catch (err) { console.warn("live dispatch failed", err); }
+  markLateEvent(name, frame.seq != null);
 }
+
+// Live regions refetch on `studio:*` events (`hx-trigger="studio:x from:body delay:..."`). An
+// event that arrives while a region's request is in flight is queued by htmx on the element (or
+// waits in its delay timer), and an outerHTML swap replaces that element: the queued refetch dies
+// with it, and the region shows the state from before the event. So a region that heard one of
+// its events during its request is fetched once more, through the element that replaced it.
+const regionsInFlight = new Map(); // element -> heard one of its events since the request began
+function regionEvents(el) {
+  return new Set((el.getAttribute("hx-trigger") || "").match(/studio:[\w-]+/g) || []);
+}
+function markLateEvent(name, durable) {
+  for (const el of regionsInFlight.keys()) {
+    const events = regionEvents(el);
+    if (events.has(name) || (durable && events.has("studio:event"))) regionsInFlight.set(el, true);
+  }
+}
+body.addEventListener("htmx:beforeRequest", (ev) => {
+  const el = ev.detail.elt;
+  if (el && el.id && regionEvents(el).size) regionsInFlight.set(el, false);
+});
+body.addEventListener("htmx:afterRequest", (ev) => {
+  const el = ev.detail.elt;
+  if (!el || !regionsInFlight.has(el)) return;
+  const late = regionsInFlight.get(el);
+  regionsInFlight.delete(el);
+  if (!late) return;
+  setTimeout(() => {
+    if (el.isConnected) return; // still on the page: htmx runs its own queued request
+    const fresh = document.getElementById(el.id);
+    const path = fresh && fresh.getAttribute("hx-get");
+    if (path && window.htmx) window.htmx.ajax("GET", path, { source: fresh });
+  }, 0);
+});
 
 function url() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
