@@ -249,11 +249,11 @@ def _text(check: Checker, d: dict[str, Any], key: str, path: str, *, required: b
         if required:
             check.add(where, "is required")
         return ""
-    value = d[key]
-    if not isinstance(value, str):
-        check.add(where, f"{show(value)} is not a string")
+    raw = d[key]
+    if not isinstance(raw, str):
+        check.add(where, f"{show(raw)} is not a string")
         return ""
-    value = str(value).strip()
+    value: str = raw.strip()
     if required and not value:
         check.add(where, "is empty")
     elif len(value) > MAX_TEXT:
