@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from audio.engine.analysis import analyze_file
+from audio.engine.deliver import cli as deliver_cli
 from audio.engine.errors import AudioError
 from audio.engine.formats import labels_sentence
 from audio.engine.mastering import cli as master_cli
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render_cli.add_parser(commands)
     master_cli.add_parser(commands)
+    deliver_cli.add_parser(commands)
     return parser
 
 
@@ -78,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return render_cli.run(args)
         if args.command == "master":
             return master_cli.run(args)
+        if args.command == "deliver":
+            return deliver_cli.run(args)
     except AudioError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
