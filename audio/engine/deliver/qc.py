@@ -19,7 +19,7 @@ Limits, and why:
 - each platform's playback gain (its preset): warn when turned down by more than 6 dB (loudness
   bought with distortion that the service then takes away), fail by more than 10 dB;
 - clipped samples: on-sample (fail from 1), inter-sample (warn from 1, fail from 100), and after
-  the MP3 encode (on-sample fail from 1, inter-sample warn from 1);
+  the MP3 encode (the same: on-sample fail from 1, inter-sample warn from 1, fail from 100);
 - DC offset: warn above 0.001 (-60 dBFS), fail above 0.01 (-40 dBFS) on any channel;
 - head and tail silence: warn above 1 s of head or 5 s of tail, fail above 10 s or an all-silent
   track;
@@ -265,7 +265,11 @@ def track_checks(t: TrackFigures) -> list[Check]:
         add(
             Check(
                 "mp3_intersample_clipped",
-                WARN if m.intersample_clipped else PASS,
+                FAIL
+                if m.intersample_clipped >= INTERSAMPLE_FAIL
+                else WARN
+                if m.intersample_clipped
+                else PASS,
                 m.intersample_clipped,
                 "0 inter-sample overs in the decoded MP3",
                 f"{m.intersample_clipped} inter-sample overs after the MP3 encode "
