@@ -32,6 +32,8 @@ def check_json_value(value: Any, depth: int = 0) -> None:
 
 
 def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise ParseError("JSON text holds a NUL character, which no text field accepts")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

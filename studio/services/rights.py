@@ -63,6 +63,12 @@ def split_set(*, actor: Any, song: Song, right: str, shares: list[dict[str, Any]
                 f"shares[{index}].party is empty",
                 fields={f"shares[{index}].party": ["name the party"]},
             )
+        limit = Split._meta.get_field("party").max_length or 0
+        if len(party) > limit:  # bulk_create skips the pre_save length check
+            raise Invalid(
+                f"the party's name is too long: at most {limit} characters",
+                fields={f"shares[{index}].party": [f"at most {limit} characters"]},
+            )
         if party.lower() in seen:
             raise Invalid(f"{party} appears twice", fields={f"shares[{index}].party": ["twice"]})
         seen.add(party.lower())

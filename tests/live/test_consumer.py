@@ -371,3 +371,69 @@ def test_origin_must_name_the_same_host_and_port(scenario, origin, host, allowed
             await comm.disconnect()
 
     run(body)
+
+
+HOSTILE_QUERIES = [
+    "after=abc",
+    "after=-5",
+    "after=99999999999999999999999",
+    "after=NaN",
+    "after=1e9",
+    "epoch=" + "x" * 5000,
+    "epoch=%00",
+    "after=%ed%a0%80",
+    "after=0&after=1",
+]
+HOSTILE_FRAMES = [
+    '{"type": "presence", "song": "abc", "mix": -1}',
+    '{"type": "presence", "song": 99999999999999999999999, "mix": null}',
+    '{"type": "presence", "song": {"a": 1}, "mix": [1]}',
+    '{"type": "presence", "song": NaN}',
+    '{"type": "' + "x" * 100_000 + '"}',
+    '{"type": "\\ud800"}',
+    '{"type": null}',
+    "[]",
+    '"text"',
+    "null",
+    '{"type": "resync"}',
+]
+
+
+def test_outside_pass_hostile_queries_and_frames_as_each_identity(scenario, other_scenario):
+    """The outside attack's websocket pass: every identity with hostile query strings, then
+    hostile frames on an open socket. No 1011 (server error), members stay connected and keep
+    receiving, non-members are refused."""
+
+    async def body() -> None:
+        pid = scenario.project.pk
+        for who in ("producer", "engineer", "artist", "viewer", "outsider", None):
+            user = scenario.users[who] if who else None
+            for query in HOSTILE_QUERIES:
+                comm = _comm(pid, user, query)
+                accepted, code = await comm.connect()
+                if who in (None, "outsider"):
+                    if accepted:  # refused after the handshake, saying nothing of the project
+                        assert await _close_code(comm) in (4400, 4401, 4404), (who, query)
+                    continue
+                assert accepted, (who, query, code)
+                first = await comm.receive_output(timeout=2)
+                # A malformed `after` is refused as a bad request (4400); any other position
+                # or epoch is answered (hello, resync). Never a server error (1011).
+                if first["type"] == "websocket.close":
+                    assert first.get("code") == 4400, (who, query, first)
+                else:
+                    assert first["type"] == "websocket.send", (who, query, first)
+                    await comm.disconnect()
+        producer = scenario.users["producer"]
+        comm = _comm(pid, producer, "after=0")
+        assert (await comm.connect())[0]
+        await _frames(comm)
+        for frame in HOSTILE_FRAMES:
+            await comm.send_to(text_data=frame)
+        assert await comm.receive_nothing(timeout=0.3)
+        await sync_to_async(song_create)(actor=producer, project=scenario.project, title="Holds")
+        frames = await _frames(comm)
+        assert [f["type"] for f in frames] == ["song.created"]
+        await comm.disconnect()
+
+    run(body)
