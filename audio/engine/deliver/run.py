@@ -9,7 +9,8 @@ Order, so that a refusal costs nothing and leaves nothing:
 3. Track by track: the source is decoded, resampled, trimmed, faded and dithered to 16 bit
    once (``tracks.track_blocks`` into the renderer's ``WavWriter``), giving the track's WAV.
    One pass over that WAV's int16 samples then feeds the album WAV, the DDP image, the FLAC and
-   the MP3 encoders and the meters; the MP3 is decoded once more for its QC figures. Memory is a
+   the MP3 encoders and the meters (the MP3 encoder on a thread of its own: LAME releases the
+   GIL); the MP3 is decoded once more for its QC figures. Memory is a
    few blocks: no track, let alone the album, is ever held whole.
 4. The QC report, then the manifest (every file's size and SHA-256).
 
@@ -22,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +65,36 @@ from audio.engine.types import AudioInfo, ProgressFn
 MAX_ARTWORK_BYTES = 20 * 1024 * 1024
 PROGRESS_EVERY_S = 0.1
 MANIFEST = "manifest.json"
+
+
+class _Background:
+    """The MP3 encoder of one track on a thread of its own: LAME (in pedalboard) releases the
+    GIL, so it encodes while the main thread meters and writes the other files. The queue is
+    bounded, so at most a few blocks wait in memory; the first error is raised in ``join``."""
+
+    def __init__(self, encoder: Mp3Track) -> None:
+        self.encoder = encoder
+        self.queue: queue.Queue[npt.NDArray[np.int16] | None] = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="deliver-mp3", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (block := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.encoder.write(block)
+                except BaseException as exc:  # handed to the main thread in join
+                    self.error = exc
+
+    def write(self, block: npt.NDArray[np.int16]) -> None:
+        self.queue.put(block)
+
+    def join(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 class _Progress:
@@ -303,6 +336,7 @@ class _Delivery:
         mp3_path = self.dir / "mp3" / f"{stem}.mp3"
         flac = FlacTrack(flac_path) if "flac" in self.formats else None
         mp3 = Mp3Track(mp3_path, self.release.mp3_bitrate) if "mp3" in self.formats else None
+        background = _Background(mp3) if mp3 is not None else None
         analyzer = Analyzer(CD_RATE, CD_CHANNELS, with_peaks=False)
 
         def blocks() -> Iterator[npt.NDArray[np.float32]]:
@@ -317,15 +351,19 @@ class _Delivery:
                         self.ddp.write(pcm_bytes(ints))
                     if flac is not None:
                         flac.write(ints)
-                    if mp3 is not None:
-                        mp3.write(ints)
+                    if background is not None:
+                        background.write(ints)
                     x = np.ascontiguousarray(ints.T, dtype=np.float32) / np.float32(32768)
                     analyzer.feed(x)
                     progress.add(x.shape[1])
                     yield x
 
         try:
-            clips = _measure_decoded(blocks(), CD_CHANNELS)
+            try:
+                clips = _measure_decoded(blocks(), CD_CHANNELS)
+            finally:
+                if background is not None:
+                    background.join()
             if flac is not None:
                 flac.close(tags, self.art)
             if mp3 is not None:
