@@ -20,6 +20,8 @@ canonical JSON and the track's number; no file carries a time).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -28,7 +30,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +74,10 @@ class _Background:
     GIL, so it encodes while the main thread meters and writes the other files. The queue is
     bounded, so at most a few blocks wait in memory; the first error is raised in ``join``."""
 
-    def __init__(self, encoder: Mp3Track) -> None:
+    def __init__(self, encoder: Mp3Track, finish: Callable[[], Mp3Figures]) -> None:
         self.encoder = encoder
+        self.finish = finish
+        self.result: Mp3Figures | None = None
         self.queue: queue.Queue[npt.NDArray[np.int16] | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="deliver-mp3", daemon=True)
@@ -86,15 +90,27 @@ class _Background:
                     self.encoder.write(block)
                 except BaseException as exc:  # handed to the main thread in join
                     self.error = exc
+        if self.error is None:
+            try:
+                self.result = self.finish()  # tag, decode and measure: overlaps the next track
+            except BaseException as exc:
+                self.error = exc
 
     def write(self, block: npt.NDArray[np.int16]) -> None:
         self.queue.put(block)
 
-    def join(self) -> None:
+    def end(self) -> None:
+        """No more blocks: the thread goes on to tag and measure the MP3."""
         self.queue.put(None)
+
+    def join(self) -> Mp3Figures:
         self.thread.join()
         if self.error is not None:
+            self.encoder.abort()
             raise self.error
+        if self.result is None:
+            raise AudioError("the MP3 encoder ended without a result")
+        return self.result
 
 
 class _Progress:
@@ -251,14 +267,29 @@ class _Delivery:
             self.ddp = DdpImage(self.dir / "ddp")
         progress = _Progress(on_progress, 2 * self.layout.samples)
         figures: list[TrackFigures] = []
+        pending: tuple[int, _Background] | None = None
         try:
             for i, place in enumerate(self.layout.tracks):
-                figures.append(self._track(i, place, work, progress))
+                fig, background = self._track(i, place, work, progress)
+                figures.append(fig)
+                if pending is not None:  # the last track's MP3 is measured by now, mostly
+                    at, previous = pending
+                    pending = None
+                    figures[at] = dataclasses.replace(figures[at], mp3=previous.join())
+                if background is not None:
+                    pending = (i, background)
+            if pending is not None:
+                at, previous = pending
+                pending = None
+                figures[at] = dataclasses.replace(figures[at], mp3=previous.join())
             if self.album is not None:
                 self.album.close()
             if self.ddp is not None:
                 self.ddp.finish(self.release, self.layout)
         finally:
+            if pending is not None:  # an error elsewhere: let the thread end before cleaning up
+                with contextlib.suppress(BaseException):
+                    pending[1].join()
             if self.album is not None:
                 self.album.close()
             if self.ddp is not None:
@@ -307,7 +338,11 @@ class _Delivery:
                 self.ddp.write(pcm_bytes(zeros[:n]))
             left -= n
 
-    def _track(self, i: int, place: TrackPlace, work: Path, progress: _Progress) -> TrackFigures:
+    def _track(
+        self, i: int, place: TrackPlace, work: Path, progress: _Progress
+    ) -> tuple[TrackFigures, _Background | None]:
+        """The track's files and figures; its MP3 (if any) is still being tagged and measured
+        by the returned thread, whose ``join`` gives the MP3's figures."""
         track = self.release.tracks[i]
         stem = file_stem(place.number, track.title)
         wav = self.dir / "wav" / f"{stem}.wav" if "wav" in self.formats else work / "t.wav"
@@ -336,7 +371,15 @@ class _Delivery:
         mp3_path = self.dir / "mp3" / f"{stem}.mp3"
         flac = FlacTrack(flac_path) if "flac" in self.formats else None
         mp3 = Mp3Track(mp3_path, self.release.mp3_bitrate) if "mp3" in self.formats else None
-        background = _Background(mp3) if mp3 is not None else None
+        background = None
+        if mp3 is not None:
+            encoder = mp3
+
+            def finish() -> Mp3Figures:
+                encoder.close(tags, self.art)
+                return self._measure_mp3(mp3_path)
+
+            background = _Background(encoder, finish)
         analyzer = Analyzer(CD_RATE, CD_CHANNELS, with_peaks=False)
 
         def blocks() -> Iterator[npt.NDArray[np.float32]]:
@@ -363,19 +406,20 @@ class _Delivery:
                 clips = _measure_decoded(blocks(), CD_CHANNELS)
             finally:
                 if background is not None:
-                    background.join()
+                    background.end()
             if flac is not None:
                 flac.close(tags, self.art)
-            if mp3 is not None:
-                mp3.close(tags, self.art)
         except BaseException:
-            for encoder in (flac, mp3):
-                if encoder is not None:
-                    encoder.abort()
+            if background is not None:
+                with contextlib.suppress(BaseException):
+                    background.join()
+            for each in (flac, mp3):
+                if each is not None:
+                    each.abort()
             raise
         a = analyzer.finish()
-        mp3_figures = self._mp3_figures(mp3_path if mp3 is not None else None, wav)
-        return TrackFigures(
+        mp3_figures = self._lossy_figures(wav) if mp3 is None else None
+        figures = TrackFigures(
             number=place.number,
             title=track.title,
             isrc=track.isrc,
@@ -392,21 +436,24 @@ class _Delivery:
             flac_frames=sf.info(os.fspath(flac_path)).frames if flac is not None else None,
             mp3=mp3_figures,
         )
+        return figures, background
 
-    def _mp3_figures(self, path: Path | None, wav: Path) -> Mp3Figures | None:
-        """The delivered MP3 decoded (libsndfile: the exact length); without one, a 320 kbit/s
-        encode of the track made only to be measured, when a QC report is asked for."""
-        if path is None:
-            if "qc" not in self.formats:
-                return None
-            m = lossy_check(wav, CD_RATE, CD_CHANNELS)
-            return Mp3Figures(
-                frames=-1,
-                sample_peak_dbfs=m["sample_peak_dbfs"],
-                true_peak_dbtp=m["true_peak_dbtp"],
-                clipped_samples=int(m["clipped_samples"]),
-                intersample_clipped=int(m["intersample_clipped"]),
-            )
+    def _lossy_figures(self, wav: Path) -> Mp3Figures | None:
+        """Without a delivered MP3, a 320 kbit/s encode of the track made only to be measured,
+        when a QC report is asked for."""
+        if "qc" not in self.formats:
+            return None
+        m = lossy_check(wav, CD_RATE, CD_CHANNELS)
+        return Mp3Figures(
+            frames=-1,
+            sample_peak_dbfs=m["sample_peak_dbfs"],
+            true_peak_dbtp=m["true_peak_dbtp"],
+            clipped_samples=int(m["clipped_samples"]),
+            intersample_clipped=int(m["intersample_clipped"]),
+        )
+
+    def _measure_mp3(self, path: Path) -> Mp3Figures:
+        """The delivered MP3 decoded (libsndfile: the exact length) and measured."""
         count = [0]
 
         def counted() -> Iterator[npt.NDArray[np.float32]]:
