@@ -29,6 +29,8 @@ class Capability(models.TextChoices):
     MIX_APPROVE = "mix.approve", "approve a mix or request changes"
     MASTER_APPROVE = "master.approve", "approve a master or request changes"
     SESSION_EDIT = "session.edit", "schedule working sessions and mark keeper takes"
+    RELEASE_EDIT = "release.edit", "create, sequence and edit releases and their ISRCs"
+    RELEASE_DELIVER = "release.deliver", "deliver a release (run its deliver job)"
 
 
 P, E, A, V = Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER
@@ -49,6 +51,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.MIX_APPROVE: frozenset({P, A}),
     Capability.MASTER_APPROVE: frozenset({P, E, A}),
     Capability.SESSION_EDIT: frozenset({P, E}),
+    Capability.RELEASE_EDIT: frozenset({P}),
+    Capability.RELEASE_DELIVER: frozenset({P, E}),
 }
 
 

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "studio.apps.StudioConfig",
     "sessions.apps.LiveConfig",
     "audio.apps.AudioConfig",
+    "delivery.apps.DeliveryConfig",
     "pages.apps.PagesConfig",
 ]
 

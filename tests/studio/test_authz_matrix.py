@@ -134,6 +134,25 @@ POLICY: dict[str, str] = {
     "POST workingsession-remove-take": "PE",
     "POST keeper-list": "PE",
     "GET presence-list": "PEAV",
+    # delivery: the producer makes releases; producer and engineer deliver; everyone reads
+    "GET api-release-list": "PEAV",
+    "POST api-release-list": "P",
+    "GET api-release-detail": "PEAV",
+    "PATCH api-release-detail": "P",
+    "DELETE api-release-detail": "P",
+    "POST api-release-artwork": "P",
+    "GET api-release-missing": "PEAV",
+    "POST api-release-deliver": "PE",  # queues a deliver job
+    "POST api-release-deliver-songs": "P",  # moves the songs to delivered: song.move
+    "GET api-release-export": "PEAV",
+    "GET api-releasetrack-list": "PEAV",
+    "POST api-releasetrack-list": "P",
+    "GET api-releasetrack-detail": "PEAV",
+    "PATCH api-releasetrack-detail": "P",
+    "DELETE api-releasetrack-detail": "P",
+    "POST api-releasetrack-move": "P",
+    "GET api-delivery-list": "PEAV",
+    "GET api-delivery-detail": "PEAV",
 }
 
 # Routes that are not DRF viewsets and not pages: name -> who may use them.
@@ -441,6 +460,21 @@ def _audio(name: str) -> Callable[[Scenario, Any], Any]:
     return make
 
 
+def _delivery_maker(name: str) -> Callable[[Scenario, Any], Any]:
+    def make(s: Scenario, actor: Any = None) -> Any:
+        from tests.delivery import authz
+
+        return getattr(authz, name)(s)
+
+    return make
+
+
+def _artwork_body() -> tuple[str, bytes]:
+    from tests.delivery import authz
+
+    return authz.artwork_body()
+
+
 def _may(s: Scenario, actor: Any, policy_key: str) -> bool:
     """Does POLICY let this principal do that (for objects only their owner may touch)?"""
     return any(s.users.get(role) == actor for role in roles(POLICY[policy_key]) if role in s.users)
@@ -712,6 +746,29 @@ REGISTRY: dict[str, Spec] = {
         outsider_list_status=404,
         paginated=False,
     ),
+    # delivery
+    "ReleaseViewSet": Spec(
+        make=_delivery_maker("_release"),
+        bodies={
+            "create": lambda s, o: {"project": s.project.pk, "title": "New", "artist": "Ava"},
+            "partial_update": lambda s, o: {"label": "Demo Records"},
+        },
+        raw={"artwork": _artwork_body()},
+        queries={"export": lambda s, o: "?as=csv"},
+    ),
+    "ReleaseTrackViewSet": Spec(
+        make=_delivery_maker("_track"),
+        bodies={
+            "create": lambda s, o: {
+                "release": o.release_id,
+                "song": _delivery_maker("_song")(s).pk,
+            },
+            "partial_update": lambda s, o: {"pregap_s": 3, "isrc": f"USRC1760{o.pk:04d}"},
+            "move": lambda s, o: {"position": 1},
+        },
+        list_query="",
+    ),
+    "DeliveryViewSet": Spec(make=_delivery_maker("_delivery")),
 }
 
 
@@ -719,7 +776,7 @@ def db_fingerprint() -> dict[str, str]:
     """A hash of every row of every project table, to prove denied writes change nothing."""
     tables = [
         m._meta.db_table
-        for label in ("studio", "live", "audio", "auth", "authtoken")
+        for label in ("studio", "live", "audio", "delivery", "auth", "authtoken")
         for m in apps.get_app_config(label).get_models()
     ]
     existing = set(connection.introspection.table_names())
