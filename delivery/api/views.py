@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -52,7 +51,6 @@ class ReleaseViewSet(ListRetrieveMixin, ScopedViewSet):
     serializer_class = s.ReleaseSerializer
     select = ("artwork",)
     filters = {"project": "project_id"}
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
     action_capabilities = {
         "list": C.VIEW,
         "retrieve": C.VIEW,
