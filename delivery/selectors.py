@@ -26,7 +26,7 @@ from audio.engine.deliver.redbook import (
 from audio.engine.deliver.release import Release as EngineRelease
 from audio.engine.deliver.release import ReleaseInvalid
 from audio.engine.render.clips import resampled_frames
-from audio.models import Asset, Master
+from audio.models import Asset, Job, JobState, Master
 from delivery.models import Delivery, Isrc, Release, ReleaseTrack
 from studio.errors import NotFound
 from studio.roles import Capability
@@ -233,3 +233,18 @@ def running_time(release: Release, tracks: Sequence[ReleaseTrack]) -> dict[str, 
 
 def deliveries_for(release: Release) -> list[Delivery]:
     return list(Delivery.objects.filter(release=release).select_related("job", "bundle"))
+
+
+def delivering_job(release: Release) -> int | None:
+    """The id of the release's `deliver` job that is queued or running, if any."""
+    return (
+        Job.objects.filter(
+            project_id=release.project_id,
+            kind="deliver",
+            params__release_id=release.pk,
+            state__in=[JobState.QUEUED, JobState.RUNNING],
+        )
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )

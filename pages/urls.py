@@ -45,4 +45,5 @@ urlpatterns = [
     path("", include("pages.review")),
     path("", include("pages.mixer")),
     path("", include("pages.masters")),
+    path("", include("pages.releases")),
 ]

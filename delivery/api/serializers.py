@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from delivery.models import Delivery, Release, ReleaseTrack
+from delivery.selectors import delivering_job
 
 
 def file_url(asset_id: int | None) -> str | None:
@@ -55,6 +56,7 @@ class TrackSerializer(serializers.ModelSerializer):
 
 class ReleaseSerializer(serializers.ModelSerializer):
     artwork_url = serializers.SerializerMethodField()
+    delivering_job = serializers.SerializerMethodField()
 
     class Meta:
         model = Release
@@ -70,6 +72,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "release_date",
             "artwork",
             "artwork_url",
+            "delivering_job",
             "created_at",
             "updated_at",
         )
@@ -78,6 +81,11 @@ class ReleaseSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_artwork_url(self, release: Release) -> str | None:
         return file_url(release.artwork_id)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_delivering_job(self, release: Release) -> int | None:
+        """The deliver job of this release that is queued or running, if any."""
+        return delivering_job(release)
 
 
 class ReleaseCreateSerializer(serializers.Serializer):

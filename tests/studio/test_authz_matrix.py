@@ -323,6 +323,25 @@ PAGES: dict[str, Page] = {
     "master-review": Page(
         get="PEAV", post="PEA", kwarg="master_id", make="master", form=(("verdict", "approved"),)
     ),
+    # delivery
+    "release-list": Page(get="PEAV", kwarg="project_id", make="project"),
+    "release-create": Page(
+        post="P", kwarg="project_id", make="project", form=(("title", "EP"), ("artist", "Ava"))
+    ),
+    "release-detail": Page(get="PEAV", kwarg="release_id", make="release"),
+    "release-update": Page(post="P", kwarg="release_id", make="release", form=(("label", "L"),)),
+    "release-artwork": Page(post="P", kwarg="release_id", make="release"),
+    "release-track-add": Page(
+        post="P", kwarg="release_id", make="release", form=(("song", "{song}"),)
+    ),
+    "release-track-update": Page(
+        post="P", kwarg="track_id", make="release_track", form=(("pregap_s", "3"),)
+    ),
+    "release-track-move": Page(
+        post="P", kwarg="track_id", make="release_track", form=(("position", "1"),)
+    ),
+    "release-track-remove": Page(post="P", kwarg="track_id", make="release_track"),
+    "release-songs-deliver": Page(post="P", kwarg="release_id", make="release"),
 }
 
 
@@ -906,6 +925,8 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "session_with_take": _session_taken,
     "take": _audio("_take"),
     "master": _audio("_master"),
+    "release": _delivery_maker("_release"),
+    "release_track": _delivery_maker("_track"),
 }
 PAGE_CASES = [
     (name, method)
