@@ -18,6 +18,7 @@ from audio.engine.errors import AudioError
 from audio.engine.formats import labels_sentence
 from audio.engine.mastering import cli as master_cli
 from audio.engine.render import cli as render_cli
+from audio.engine.watermark import cli as watermark_cli
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -59,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     render_cli.add_parser(commands)
     master_cli.add_parser(commands)
     deliver_cli.add_parser(commands)
+    watermark_cli.add_parser(commands)
     return parser
 
 
@@ -82,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return master_cli.run(args)
         if args.command == "deliver":
             return deliver_cli.run(args)
+        if args.command == "watermark":
+            return watermark_cli.run(args)
     except AudioError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return EXIT_BAD_INPUT
