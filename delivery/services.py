@@ -26,7 +26,13 @@ from django.db.models import Max
 
 from audio.engine.deliver.codes import isrc_normalise, isrc_problem, upc_normalise, upc_problem
 from audio.engine.deliver.outputs import image_size
-from audio.engine.deliver.release import MAX_FADE_S, MAX_PREGAP_S, MAX_TEXT, MAX_TRIM_S
+from audio.engine.deliver.release import (
+    FIRST_PREGAP_S,
+    MAX_FADE_S,
+    MAX_PREGAP_S,
+    MAX_TEXT,
+    MAX_TRIM_S,
+)
 from audio.models import AssetKind, Job, Master
 from audio.services import jobs
 from audio.services.assets import stored_file_create
@@ -279,8 +285,23 @@ def _tracks_changed(release: Release, actor: Any) -> None:
 
 
 def _renumber(release: Release, order: list[int]) -> None:
+    """Positions 1..n in `order`. The Red Book wants 2 s before track 1: a track that becomes
+    first gets at least that pregap, and the one that was first, when it kept the 2 s it was
+    given for it, goes back to none between tracks (both are numbers on the page to change)."""
+    was_first = (
+        ReleaseTrack.objects.filter(release=release, position=1)
+        .values_list("pk", flat=True)
+        .first()
+    )
     for position, pk in enumerate(order, start=1):
         ReleaseTrack.objects.filter(pk=pk).exclude(position=position).update(position=position)
+    if not order or was_first == order[0]:
+        return
+    ReleaseTrack.objects.filter(pk=order[0], pregap_s__lt=FIRST_PREGAP_S).update(
+        pregap_s=FIRST_PREGAP_S
+    )
+    if was_first is not None:
+        ReleaseTrack.objects.filter(pk=was_first, pregap_s=FIRST_PREGAP_S).update(pregap_s=0.0)
 
 
 def _track_insert(release: Release, song: Song) -> ReleaseTrack:
@@ -302,7 +323,7 @@ def _track_insert(release: Release, song: Song) -> ReleaseTrack:
         song=song,
         master=master,
         title=song.title,
-        pregap_s=2.0 if top == 0 else 0.0,
+        pregap_s=FIRST_PREGAP_S if top == 0 else 0.0,
     )
 
 

@@ -89,7 +89,10 @@ def test_move_to_a_position_closes_up_the_others(scenario):
         f"/api/release-tracks/{tracks[2]['id']}/move/", {"position": 1}, format="json"
     )
     assert r.status_code == 200
-    assert [t["title"] for t in _tracks(scenario, release["id"])] == ["Song 3", "Song 1", "Song 2"]
+    moved = _tracks(scenario, release["id"])
+    assert [t["title"] for t in moved] == ["Song 3", "Song 1", "Song 2"]
+    # the new first track gets the 2 s a CD needs before track 1; the old one gives its back
+    assert [t["pregap_s"] for t in moved] == [2.0, 0.0, 0.0]
     r = scenario.client("producer").post(
         f"/api/release-tracks/{tracks[2]['id']}/move/", {"position": 9}, format="json"
     )
