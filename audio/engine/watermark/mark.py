@@ -285,6 +285,7 @@ def detect(mid16: Float32Array, key: str, ids: list[int] | None = None) -> Detec
     soft = soft / _rms(null)
     root = math.sqrt(code.CHIPS)
     if ids:
+        ids = sorted(set(ids))  # an id listed twice must not be its own runner-up
         words = np.stack([code.encode(i, pat.mask) for i in ids])
         zs = words @ soft / root
         order = np.argsort(-zs, kind="stable")

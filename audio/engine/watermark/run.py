@@ -30,6 +30,14 @@ class WatermarkInvalid(AudioError):
     code = "audio.watermark_invalid"
 
 
+def _named(path: PathLike, exc: AudioError) -> AudioError:
+    """The same error, its sentence naming the file (the engine's readers may not)."""
+    name = str(path)
+    if name in exc.message:
+        return exc
+    return type(exc)(f"{name}: {exc.message}", code=exc.code)
+
+
 def check_key(key: str) -> None:
     if not key:
         raise WatermarkInvalid("--key: '' is empty; the key is the secret the mark is drawn from")
@@ -62,8 +70,11 @@ def embed_file(
     check_id(recipient)
     if out.suffix.lower() not in (".wav", ".wave"):
         raise WatermarkInvalid(f"OUT: {out}: the marked copy is written as WAV (name it .wav)")
-    info = probe(src)
-    audio = read_all(src)
+    try:
+        info = probe(src)
+        audio = read_all(src)
+    except AudioError as exc:
+        raise _named(src, exc) from None
     if on_progress:
         on_progress(0.3)
     marked = mark.embed(audio.samples, audio.sample_rate, key, recipient)
@@ -124,7 +135,10 @@ def detect_file(
         for recipient in ids:
             check_id(recipient, "--ids")
         ids = sorted(set(ids))
-    mid = read_mid(src, on_progress)
+    try:
+        mid = read_mid(src, on_progress)
+    except AudioError as exc:
+        raise _named(src, exc) from None
     result = mark.detect(mid, key, ids)
     if on_progress:
         on_progress(1.0)
