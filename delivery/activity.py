@@ -35,7 +35,8 @@ def _isrc_refs(p: dict[str, Any]) -> Any:
 def _delivered(t: Told) -> str:
     d = t.payload.get("delivery") or {}
     status = str(d.get("qc_status", "")).upper()
-    return f"Delivery {d.get('number', '')} of a release is ready (QC {status})"
+    title = f"'{d['title']}'" if d.get("title") else "a release"
+    return f"Delivery {d.get('number', '')} of {title} is ready (QC {status})"
 
 
 def register() -> None:

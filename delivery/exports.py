@@ -90,12 +90,24 @@ def release_export(release: Release) -> dict[str, Any]:
     }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
+    advice on CSV injection); numbers pass as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def release_export_csv(release: Release) -> str:
     data = release_export(release)
     r = data["release"]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
+    rows: list[dict[str, Any]] = []
     for t in data["tracks"]:
         base = {
             "release_title": r["title"],
@@ -109,18 +121,12 @@ def release_export_csv(release: Release) -> str:
             "isrc": t["isrc"] or "",
             "duration_s": t["duration_s"],
         }
-        writer.writerow({**base, "row_type": "track"})
-        for c in t["credits"]:
-            writer.writerow({**base, "row_type": "credit", **c})
-        for right, shares in t["splits"].items():
-            for sh in shares:
-                writer.writerow(
-                    {
-                        **base,
-                        "row_type": "split",
-                        "right": right,
-                        "name": sh["party"],
-                        "share": sh["share"],
-                    }
-                )
+        rows.append({**base, "row_type": "track"})
+        rows.extend({**base, "row_type": "credit", **c} for c in t["credits"])
+        rows.extend(
+            {**base, "row_type": "split", "right": right, "name": sh["party"], "share": sh["share"]}
+            for right, shares in t["splits"].items()
+            for sh in shares
+        )
+    writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue()

@@ -38,6 +38,7 @@ def delivery_payload(delivery: Delivery) -> dict[str, Any]:
     return {
         "id": delivery.pk,
         "release": delivery.release_id,
+        "title": delivery.release.title,
         "number": delivery.number,
         "job": delivery.job_id,
         "qc_status": delivery.qc_status,

@@ -17,7 +17,15 @@ TRACK = obj(
 )
 ISRC = obj({"id": ID, "master": ID, "song": ID, "code": STR})
 DELIVERY = obj(
-    {"id": ID, "release": ID, "number": INT, "job": ID, "qc_status": STR, "bundle": OPT_ID},
+    {
+        "id": ID,
+        "release": ID,
+        "title": STR,
+        "number": INT,
+        "job": ID,
+        "qc_status": STR,
+        "bundle": OPT_ID,
+    },
     strict=False,
 )
 TRACKS = obj({"release": ID, "tracks": {"type": "array", "items": TRACK}})

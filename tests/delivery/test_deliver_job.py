@@ -20,6 +20,7 @@ from delivery.models import Delivery, Release
 from delivery.services import release_artwork_set, release_create, track_update
 from eventlog.models import Event
 from eventlog.schemas import EVENT_SCHEMAS
+from pages.activity import describe
 from tests.audio.conftest import Worker, wait_for
 from tests.audio.test_jobs_runner import ProgressFrames
 from tests.delivery.helpers import mastered_song, png_bytes
@@ -89,6 +90,9 @@ def test_a_delivery_stores_every_file_the_bundle_and_the_qc_report(scenario: Any
     assert event.payload["delivery"]["id"] == delivery.pk
     for e in Event.objects.filter(project=scenario.project):
         jsonschema.validate(e.payload, EVENT_SCHEMAS[e.type])
+    feed = [a.text for a in describe(list(Event.objects.order_by("-seq")))]
+    assert "Delivery 1 of 'Night Drive EP' is ready (QC FAIL)" in feed
+    assert any("gave 'Intro' the ISRC USRC17607839" in line for line in feed)
     # the API lists it with download URLs; the bundle downloads with Range, members only
     data = scenario.client("viewer").get(f"/api/deliveries/?release={release.pk}").json()
     (row,) = data["results"]

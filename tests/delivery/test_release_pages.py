@@ -136,3 +136,45 @@ def test_the_producer_moves_the_songs_to_delivered_each_through_its_gate(scenari
         scenario.browser("engineer").post(f"/releases/{release.pk}/deliver-songs/").status_code
         == 403
     )
+
+
+def test_songs_that_pass_their_gate_move_and_the_others_stay(scenario: Any) -> None:
+    from audio.models import Mix
+    from studio.models import Song, Stage
+    from studio.services.credits import credit_add
+    from studio.services.rights import split_set
+
+    release = _release(scenario, 2)
+    ready, other = (t.song for t in release.tracks.order_by("position"))
+    producer = scenario.users["producer"]
+    Mix.objects.filter(song=ready).update(is_approved=True)
+    credit_add(actor=producer, song=ready, role="composer", contributor_name="Ava")
+    credit_add(
+        actor=producer, song=ready, role="performer", contributor_name="Ava", instrument="vocals"
+    )
+    for right in ("composition", "master"):
+        split_set(actor=producer, song=ready, right=right, shares=[{"party": "Ava", "share": 100}])
+    r = scenario.client("producer").post(f"/api/releases/{release.pk}/deliver-songs/")
+    assert r.status_code == 200
+    out = r.json()
+    assert out["moved"] == [ready.pk] and out["refused"][0]["song"] == other.pk
+    assert out["refused"][0]["reasons"]
+    assert Song.objects.get(pk=ready.pk).stage == Stage.DELIVERED
+    assert Song.objects.get(pk=other.pk).stage != Stage.DELIVERED
+    again = scenario.client("producer").post(f"/api/releases/{release.pk}/deliver-songs/").json()
+    assert again["already"] == [ready.pk]
+
+
+def test_the_csv_export_never_starts_a_cell_with_a_formula(scenario: Any) -> None:
+    from studio.services.credits import credit_add
+
+    release = _release(scenario, 1)
+    song = release.tracks.get().song
+    credit_add(
+        actor=scenario.users["producer"],
+        song=song,
+        role="composer",
+        contributor_name="=HYPERLINK(1)",
+    )
+    text = scenario.client("viewer").get(f"/api/releases/{release.pk}/export/?as=csv").content
+    assert b",'=HYPERLINK(1)," in text and b",=HYPERLINK" not in text
