@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from audio.models import Take
 from pages.kit import (
@@ -18,6 +18,7 @@ from pages.kit import (
     member_project,
     page,
     page_context,
+    readable,
 )
 from sessions.models import SessionKind, WorkingSession
 from studio.errors import Invalid
@@ -255,28 +256,47 @@ def credit_remove(request: HttpRequest, credit_id: int) -> HttpResponse:
     return _song_part(request, credit.song, "credits")
 
 
+def _split_rows(data: Any) -> list[dict[str, str]]:
+    """The splits form's rows as typed, blank rows left out (the form always ends with one)."""
+    rows = []
+    for party, share in zip(data.getlist("party"), data.getlist("share"), strict=False):
+        if party.strip() or share.strip():
+            rows.append({"party": party, "share": share})
+    return rows
+
+
 @page
 @require_POST
 def splits_set(request: HttpRequest, song_id: int, right: str) -> HttpResponse:
     song = song_get_for_member(user=request.user, song_id=song_id, capability=C.RIGHTS_EDIT)
-    parties = request.POST.getlist("party")
-    shares = request.POST.getlist("share")
-    rows = []
-    for party, share in zip(parties, shares, strict=False):
-        if not party.strip() and not share.strip():
-            continue
-        try:
-            Decimal(share or "x")
-        except InvalidOperation:
-            return form_error(
-                request, Invalid(f"'{share}' is not a number"), f"#splits-{right}-error"
-            )
-        rows.append({"party": party, "share": share})
     try:
-        rights.split_set(actor=request.user, song=song, right=right, shares=rows)
+        rights.split_set(
+            actor=request.user, song=song, right=right, shares=_split_rows(request.POST)
+        )
     except Invalid as error:
         return form_error(request, error, f"#splits-{right}-error")
     return _song_part(request, song, "splits")
+
+
+@page
+@require_GET
+def splits_preview(request: HttpRequest, song_id: int, right: str) -> HttpResponse:
+    """The splits form's running total and its rows' problems as the person types, read by the
+    service's own rules (rights.split_preview), so the page never shows a total it would refuse."""
+    song_get_for_member(user=request.user, song_id=song_id, capability=C.RIGHTS_EDIT)
+    if right not in Right.values:
+        raise Http404("no such right")
+    preview = rights.split_preview(shares=_split_rows(request.GET))
+    return render(
+        request,
+        "studio/_song_splits_check.html",
+        {
+            "total": preview.total,
+            "ok": preview.ok,
+            "problems": [readable(p.detail) for p in preview.problems],
+            "right": right,
+        },
+    )
 
 
 @page

@@ -39,6 +39,11 @@ urlpatterns = [
     path("credits/<int:credit_id>/", song.credit_update, name="credit-update"),
     path("credits/<int:credit_id>/remove/", song.credit_remove, name="credit-remove"),
     path("songs/<int:song_id>/splits/<str:right>/", song.splits_set, name="splits-set"),
+    path(
+        "songs/<int:song_id>/splits/<str:right>/preview/",
+        song.splits_preview,
+        name="splits-preview",
+    ),
     path("songs/<int:song_id>/samples/", song.sample_add, name="sample-add"),
     path("samples/<int:sample_id>/", song.sample_update, name="sample-update"),
     path("", include("pages.audio")),

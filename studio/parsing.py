@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from decimal import Decimal
 
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
@@ -34,6 +35,30 @@ def finite_number(raw: str) -> float | None:
 
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]{1,15}(?:\.[0-9]{0,9})?|\.[0-9]{1,9})")
+
+# A decimal as people type it: digits, one point or comma, more digits. No exponent, no
+# thousands separator, no "NaN" or "Infinity" (Decimal() reads all of those).
+_DECIMAL = re.compile(r"([+-]?)([0-9]{0,15})(?:[.,]([0-9]{0,30}))?")
+
+
+def decimal_text(raw: object) -> Decimal | None:
+    """An exact decimal typed by a person: "50.5" and "50,5" are 50.5, "  25 " is 25; else None.
+
+    The one reading of a typed share, on the page and in the service, so the two cannot disagree
+    (the page once summed "50,5" as 50.5 while the server refused it). The digits after the mark
+    are kept as typed ("1.234" is 1.234, which a caller allowing 2 places refuses, rather than
+    guessing a thousands separator); a JSON number arrives as its str() ("33.333").
+    """
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
+        return None
+    match = _DECIMAL.fullmatch(str(raw).strip())
+    if match is None:
+        return None
+    sign, whole, fraction = match.groups()
+    if not whole and not fraction:
+        return None
+    return Decimal(f"{sign}{whole or '0'}.{fraction or ''}".rstrip(".") or "0")
+
 
 # Dates people plan with: year 1 or 9999 overflowed the time-zone conversion (a 500).
 FIRST_YEAR, LAST_YEAR = 1900, 2199

@@ -1,27 +1,11 @@
 // forms.js: small helpers for server-rendered forms (loaded on every page): the splits editor's
-// running total, and forms that empty themselves after a successful htmx post.
-function total(form) {
-  let sum = 0;
-  for (const input of form.querySelectorAll("input[name=share]")) {
-    const v = parseFloat(input.value.replace(",", "."));
-    if (Number.isFinite(v)) sum += Math.round(v * 100);
-  }
-  return sum / 100;
+// rows, and forms that empty themselves after a successful htmx post. The splits' running total
+// is not computed here: the form asks the server's own parser (hx-get to splits-preview on
+// input), so the page cannot show a total the server would refuse.
+function rowsChanged(form) {
+  form.dispatchEvent(new CustomEvent("splits-rows-changed", { bubbles: true }));
 }
 
-function refresh(form) {
-  const out = form.querySelector("output.running");
-  if (!out) return;
-  const t = total(form);
-  out.value = t.toFixed(2);
-  out.textContent = t.toFixed(2);
-  out.dataset.ok = String(Math.abs(t - 100) < 0.001);
-}
-
-document.addEventListener("input", (e) => {
-  const form = e.target.closest && e.target.closest("form.splits-editor");
-  if (form) refresh(form);
-});
 document.addEventListener("click", (e) => {
   const add = e.target.closest && e.target.closest("[data-add-split]");
   const remove = e.target.closest && e.target.closest("[data-remove-split]");
@@ -38,7 +22,7 @@ document.addEventListener("click", (e) => {
     const row = remove.closest(".split-row");
     if (form.querySelectorAll(".split-row").length > 1) row.remove();
     else row.querySelectorAll("input").forEach((i) => { i.value = ""; });
-    refresh(form);
+    rowsChanged(form);
   }
 });
 

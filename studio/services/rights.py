@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -10,6 +11,7 @@ from django.db import transaction
 from eventlog.services import event_record, project_lock
 from studio.errors import Invalid, SplitTotalInvalid
 from studio.models import Clearance, Right, SampleKind, SampleUse, Song, Split
+from studio.parsing import decimal_text
 from studio.payloads import sample_use_payload
 from studio.roles import Capability
 from studio.selectors import require_capability
@@ -19,13 +21,17 @@ SAMPLE_FIELDS = ("source_work", "rights_holder", "kind", "clearance", "notes")
 
 
 def _share(value: Any, index: int) -> Decimal:
+    """One typed share, read by studio.parsing.decimal_text (a decimal point or comma)."""
     where = f"shares[{index}].share"
-    try:
-        share = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Invalid(f"{where} is not a number", fields={where: ["not a number"]}) from None
-    if not share.is_finite():
-        raise Invalid(f"{where} is not a number", fields={where: ["not a number"]})
+    if isinstance(value, str) and not value.strip():
+        raise Invalid(f"{where} is empty: give a percentage", fields={where: ["required"]})
+    share = decimal_text(value)
+    if share is None:
+        shown = str(value).strip()[:20]
+        raise Invalid(
+            f"{where} '{shown}' is not a number (write it like 50.5 or 50,5)",
+            fields={where: ["not a number"]},
+        )
     if share <= 0:
         raise Invalid(f"{where} must be more than 0", fields={where: ["must be more than 0"]})
     if share.as_tuple().exponent < -2:  # type: ignore[operator]
@@ -35,6 +41,70 @@ def _share(value: Any, index: int) -> Decimal:
     if share > HUNDRED:
         raise Invalid(f"{where} is over 100", fields={where: ["at most 100"]})
     return share.quantize(Decimal("0.01"))
+
+
+def _party(item: dict[str, Any], index: int) -> str:
+    party = str(item.get("party", "")).strip()
+    if not party:
+        raise Invalid(
+            f"shares[{index}].party is empty",
+            fields={f"shares[{index}].party": ["name the party"]},
+        )
+    limit = Split._meta.get_field("party").max_length or 0
+    if len(party) > limit:  # bulk_create skips the pre_save length check
+        raise Invalid(
+            f"the party's name is too long: at most {limit} characters",
+            fields={f"shares[{index}].party": [f"at most {limit} characters"]},
+        )
+    return party
+
+
+@dataclass(frozen=True)
+class SplitPreview:
+    """What a split set would be if saved: the total of the shares that read, and every row's
+    problem (the errors `split_set` would raise, all at once instead of the first)."""
+
+    total: Decimal
+    problems: list[Invalid]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.total == HUNDRED
+
+
+def _check(shares: list[dict[str, Any]]) -> tuple[list[tuple[str, Decimal]], list[Invalid]]:
+    parsed: list[tuple[str, Decimal]] = []
+    problems: list[Invalid] = []
+    seen: set[str] = set()
+    for index, item in enumerate(shares):
+        party: str | None = None
+        try:
+            party = _party(item, index)
+            if party.lower() in seen:
+                raise Invalid(
+                    f"{party} appears twice", fields={f"shares[{index}].party": ["twice"]}
+                )
+            seen.add(party.lower())
+        except Invalid as problem:
+            problems.append(problem)
+        try:
+            share = _share(item.get("share"), index)
+        except Invalid as problem:
+            problems.append(problem)
+            continue
+        parsed.append((party or "", share))
+    return parsed, problems
+
+
+def _total(parsed: list[tuple[str, Decimal]]) -> Decimal:
+    return sum((share for _, share in parsed), Decimal("0.00"))
+
+
+def split_preview(*, shares: list[dict[str, Any]]) -> SplitPreview:
+    """The splits form's running total, by the same reading and rules as `split_set` (a page
+    asks this as the person types, so page and server cannot disagree). Stores nothing."""
+    parsed, problems = _check(shares)
+    return SplitPreview(total=_total(parsed), problems=problems)
 
 
 def splits_payload(song_id: int, right: str, splits: list[Split]) -> dict[str, Any]:
@@ -54,26 +124,10 @@ def split_set(*, actor: Any, song: Song, right: str, shares: list[dict[str, Any]
             f"unknown right '{right}'",
             fields={"right": [f"choose one of {', '.join(Right.values)}"]},
         )
-    parsed: list[tuple[str, Decimal]] = []
-    seen: set[str] = set()
-    for index, item in enumerate(shares):
-        party = str(item.get("party", "")).strip()
-        if not party:
-            raise Invalid(
-                f"shares[{index}].party is empty",
-                fields={f"shares[{index}].party": ["name the party"]},
-            )
-        limit = Split._meta.get_field("party").max_length or 0
-        if len(party) > limit:  # bulk_create skips the pre_save length check
-            raise Invalid(
-                f"the party's name is too long: at most {limit} characters",
-                fields={f"shares[{index}].party": [f"at most {limit} characters"]},
-            )
-        if party.lower() in seen:
-            raise Invalid(f"{party} appears twice", fields={f"shares[{index}].party": ["twice"]})
-        seen.add(party.lower())
-        parsed.append((party, _share(item.get("share"), index)))
-    total = sum((share for _, share in parsed), Decimal("0.00"))
+    parsed, problems = _check(shares)
+    if problems:
+        raise problems[0]
+    total = _total(parsed)
     if parsed and total != HUNDRED:
         raise SplitTotalInvalid(
             f"{right} shares total {total:.2f}, they must total exactly 100.00",

@@ -241,6 +241,9 @@ PAGES: dict[str, Page] = {
         make="song",
         form=(("party", "Label"), ("share", "100.00")),
     ),
+    "splits-preview": Page(
+        get="P", kwarg="song_id", make="song", form=(("party", "Label"), ("share", "50,5"))
+    ),
     "sample-add": Page(
         post="P",
         kwarg="song_id",
@@ -951,7 +954,7 @@ def test_page_follows_policy(
         actor = None if principal == "anonymous" else scenario.users[principal]
         obj = PAGE_MAKERS[page.make](scenario, actor)
         kwargs = {page.kwarg: obj.pk}
-        if name == "splits-set":
+        if name in ("splits-set", "splits-preview"):
             kwargs["right"] = "master"
         url = reverse(name, kwargs=kwargs)
         song = _song(scenario)

@@ -1,0 +1,189 @@
+"""Words and forms: one reading of a typed share for the splits form and the server, replies and
+comments named as people name themselves, and the activity feed's mark for Studio itself."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from studio.errors import Invalid, SplitTotalInvalid
+from studio.models import Split
+from studio.parsing import decimal_text
+from studio.services import rights
+
+
+# --- the one parser ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("50,5", Decimal("50.5")),
+        ("50.5", Decimal("50.5")),
+        ("33,33", Decimal("33.33")),
+        ("  25 ", Decimal("25")),
+        ("1.234", Decimal("1.234")),  # read as typed; the share rule then refuses 3 places
+        (".5", Decimal("0.5")),
+        ("-5", Decimal("-5")),
+        (50.5, Decimal("50.5")),
+        (100, Decimal("100")),
+    ],
+)
+def test_decimal_text_reads_a_point_or_a_comma(typed, value):
+    assert decimal_text(typed) == value
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1e2", "NaN", "nan", "Infinity", "", " ", ".", "1,2,3", "1 000", "٣", "50%", None, True],
+)
+def test_decimal_text_refuses_what_is_not_a_plain_decimal(typed):
+    assert decimal_text(typed) is None
+
+
+def _shares(*values: str) -> list[dict[str, str]]:
+    return [{"party": f"P{i}", "share": v} for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    ("shares", "total", "ok"),
+    [
+        (("50,5", "49,5"), "100.00", True),
+        (("50.5", "49.5"), "100.00", True),
+        (("33,33", "33,33", "33,34"), "100.00", True),
+        (("  25 ", "75"), "100.00", True),
+        (("50,5",), "50.50", False),
+    ],
+)
+def test_the_preview_totals_as_the_service_does(shares, total, ok):
+    preview = rights.split_preview(shares=_shares(*shares))
+    assert preview.total == Decimal(total)
+    assert preview.ok is ok
+    assert preview.problems == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "sentence"),
+    [
+        ("33.333", "shares[0].share has more than 2 decimal places"),
+        ("1.234", "shares[0].share has more than 2 decimal places"),
+        ("1,234", "shares[0].share has more than 2 decimal places"),
+        ("-5", "shares[0].share must be more than 0"),
+        ("1e2", "shares[0].share '1e2' is not a number"),
+        ("NaN", "shares[0].share 'NaN' is not a number"),
+        ("", "shares[0].share is empty"),
+        ("101", "shares[0].share is over 100"),
+    ],
+)
+def test_preview_and_save_refuse_the_same_shares(scenario, song, typed, sentence):
+    """What the running total calls a problem is exactly what saving refuses."""
+    preview = rights.split_preview(shares=[{"party": "A", "share": typed}])
+    assert preview.problems[0].detail.startswith(sentence)
+    assert not preview.ok
+    with pytest.raises(Invalid) as refused:
+        rights.split_set(
+            actor=scenario.users["producer"],
+            song=song,
+            right="composition",
+            shares=[{"party": "A", "share": typed}],
+        )
+    assert refused.value.detail.startswith(sentence)
+    assert "shares[0].share" in refused.value.fields
+
+
+def test_33_333_three_times_is_three_problems_not_99_99():
+    preview = rights.split_preview(shares=_shares("33.333", "33.333", "33.334"))
+    assert [p.detail for p in preview.problems] == [
+        f"shares[{i}].share has more than 2 decimal places" for i in range(3)
+    ]
+    assert not preview.ok
+
+
+def test_the_service_saves_a_decimal_comma(scenario, song):
+    rights.split_set(
+        actor=scenario.users["producer"],
+        song=song,
+        right="master",
+        shares=[{"party": "Ava", "share": "50,5"}, {"party": "Label", "share": " 49,5 "}],
+    )
+    assert list(Split.objects.filter(song=song).values_list("party", "share")) == [
+        ("Ava", Decimal("50.50")),
+        ("Label", Decimal("49.50")),
+    ]
+
+
+def test_a_wrong_total_is_still_refused(scenario, song):
+    with pytest.raises(SplitTotalInvalid, match=r"total 99\.99"):
+        rights.split_set(
+            actor=scenario.users["producer"],
+            song=song,
+            right="master",
+            shares=_shares("33,33", "33,33", "33,33"),
+        )
+
+
+# --- the splits form --------------------------------------------------------------------------
+def test_the_form_asks_the_server_for_its_running_total(scenario, song):
+    page = scenario.browser("producer").get(reverse("song-detail", args=[song.pk])).content
+    text = page.decode()
+    assert reverse("splits-preview", args=[song.pk, "composition"]) in text
+    assert 'hx-trigger="input delay:200ms from:closest form' in text
+
+
+def test_the_preview_shows_100_for_50_5_and_49_5(scenario, song):
+    client = scenario.browser("producer")
+    response = client.get(
+        reverse("splits-preview", args=[song.pk, "composition"]),
+        {"party": ["Ava", "Label", ""], "share": ["50,5", "49,5", ""]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'data-ok="true">100.00</output>' in body
+    assert "splits-problems" not in body
+
+
+def test_the_preview_names_the_row_and_the_field(scenario, song):
+    client = scenario.browser("producer")
+    response = client.get(
+        reverse("splits-preview", args=[song.pk, "composition"]),
+        {"party": ["Ava", "Label"], "share": ["33.333", "66,66"]},
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    assert "the share in row 1 has more than 2 decimal places" in body
+    assert "shares[0]" not in body
+    assert 'data-ok="false">66.66</output>' in body
+
+
+def test_the_preview_is_for_those_who_edit_rights(scenario, song):
+    url = reverse("splits-preview", args=[song.pk, "composition"])
+    assert scenario.browser("engineer").get(url, {"share": "1"}).status_code == 403
+    assert scenario.browser("outsider").get(url, {"share": "1"}).status_code == 404
+    bad_right = reverse("splits-preview", args=[song.pk, "sync"])
+    assert scenario.browser("producer").get(bad_right).status_code == 404
+
+
+def test_the_form_saves_50_5_and_49_5(scenario, song):
+    client = scenario.browser("producer")
+    response = client.post(
+        reverse("splits-set", args=[song.pk, "master"]),
+        {"party": ["Ava", "Label", ""], "share": ["50,5", "49,5", ""]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert Split.objects.filter(song=song, right="master").count() == 2
+    assert "100.00 / 100.00" in response.content.decode()
+
+
+def test_the_form_refuses_33_333_with_the_rows_label(scenario, song):
+    client = scenario.browser("producer")
+    response = client.post(
+        reverse("splits-set", args=[song.pk, "master"]),
+        {"party": ["Ava", "Bo", "Cy"], "share": ["33.333", "33.333", "33.334"]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200  # a form to correct, not a refusal
+    assert response["HX-Retarget"] == "#splits-master-error"
+    assert "the share in row 1 has more than 2 decimal places" in response.content.decode()
+    assert not Split.objects.filter(song=song).exists()
