@@ -210,3 +210,13 @@ def test_export_lists_credits_with_ipi_and_splits_per_right(scenario):
     lines = r.content.decode().splitlines()
     assert lines[0].startswith("release_title,release_artist,upc")
     assert any(",credit,composer,Ava," in line for line in lines)
+
+
+def test_the_demo_release_holds_the_songs_with_a_master_once(scenario):
+    from delivery.demo import seed_demo_release
+
+    a = mastered_song(scenario, "Harbour Lights", seed=1, approved=False)
+    users = {"mia": scenario.users["producer"]}
+    release = seed_demo_release(project=scenario.project, users=users)
+    assert list(release.tracks.values_list("song_id", "master_id")) == [(a.pk, None)]
+    assert seed_demo_release(project=scenario.project, users=users) == release

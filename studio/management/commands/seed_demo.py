@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audio.demo import seed_demo_audio, seed_demo_master, seed_demo_render
+from delivery.demo import seed_demo_release
 from sessions.services import approval_give, comment_add
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
@@ -195,4 +196,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo master: {master} of '{master.song.title}' from {rendered}, matched to a "
             "reference track at the Spotify preset; the team can review and approve it."
+        )
+        release = seed_demo_release(project=project, users=users)
+        self.stdout.write(
+            f"Demo release: '{release.title}' with {release.tracks.count()} track(s); once "
+            "its master is approved, the team can sequence and deliver it."
         )
