@@ -18,7 +18,7 @@ def add_parser(commands: Any) -> None:
         "watermark",
         help="hide a recipient's 32-bit id in the audio, or find it in a copy",
         description=(
-            "embed: hide a 32-bit id (with a CRC-8, convolutionally coded) in IN, keyed by "
+            "embed: hide a 32-bit id (with a CRC-16, convolutionally coded) in IN, keyed by "
             "KEY, as a spread-spectrum change of the 1-6 kHz STFT magnitudes repeated every "
             "3 s, kept 37 dB under the programme's power in every 0.1 s window; OUT is a WAV "
             "at IN's rate, channels and length. detect: look for KEY's mark in FILE (any "

@@ -1,12 +1,13 @@
-"""The watermark's payload: a 32-bit id, its CRC-8, a rate-1/3 convolutional code, a keyed mask.
+"""The watermark's payload: a 32-bit id, its CRC-16, a rate-1/3 convolutional code, a key's mask.
 
-The id's 32 bits and a CRC-8 (polynomial 0x07) over them are 40 bits; six zero tail bits close
-the trellis, and a rate-1/3, constraint-length-7 convolutional code (generators 133, 171, 165
-octal, free distance 15) makes 138 chips. Two ids' chip words therefore differ in at least 15
+The id's 32 bits and a CRC-16/CCITT over them are 48 bits; six zero tail bits close the
+trellis, and a rate-1/3, constraint-length-7 convolutional code (generators 133, 171, 165
+octal, free distance 15) makes 162 chips. Two ids' chip words therefore differ in at least 15
 places, which is what separates issued ids from each other when attributing. The chips are
 XORed with a mask drawn from the key, so id 0 is not a run of equal chips and the chips of one
 key say nothing about another's. Decoding is soft Viterbi over the chips' correlation values;
-the CRC then rejects most of the words that noise decodes to.
+the CRC then rejects all but about 1 in 65536 of the words that noise decodes to
+(a CRC-8 was tried first: a weak copy decoded to a wrong id that passed it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ CONSTRAINT = 7
 TAIL_BITS = CONSTRAINT - 1
 GENERATORS = (0o133, 0o171, 0o165)
 RATE_INV = len(GENERATORS)
-CHIPS = RATE_INV * (DATA_BITS + TAIL_BITS)  # 138
+CHIPS = RATE_INV * (DATA_BITS + TAIL_BITS)  # 162
 MAX_ID = 2**ID_BITS - 1
 _STATES = 2 ** (CONSTRAINT - 1)
 
@@ -67,7 +68,7 @@ def _next_state(state: int, bit: int) -> int:
 
 
 def encode(recipient: int, mask: npt.NDArray[np.int8]) -> npt.NDArray[np.float64]:
-    """The id's 138 chips as +1/-1 (chip bit 0 -> +1), after the key's mask."""
+    """The id's 162 chips as +1/-1 (chip bit 0 -> +1), after the key's mask."""
     state = 0
     chips: list[int] = []
     for bit in [*id_bits(recipient), *([0] * TAIL_BITS)]:
