@@ -50,6 +50,11 @@ PROJECT = obj(
     optional=("gate_checks",),
 )
 MEMBER = obj({"id": ID, "project": ID, "user": USER, "role": STR})
+# A project's or a song's lifecycle (archive, delete, restore, purge): its times or null.
+PROJECT_STATE = obj({"id": ID, "name": STR, "archived_at": OPT_STR, "deleted_at": OPT_STR})
+SONG_STATE = obj(
+    {"id": ID, "project": ID, "title": STR, "archived_at": OPT_STR, "deleted_at": OPT_STR}
+)
 INVITATION = obj(
     {"id": ID, "project": ID, "email": STR, "role": STR, "state": STR, "expires_at": STR}
 )
@@ -201,6 +206,10 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     # studio
     "project.created": wrap("project", PROJECT),
     "project.updated": wrap("project", PROJECT),
+    "project.archived": wrap("project", PROJECT_STATE),
+    "project.unarchived": wrap("project", PROJECT_STATE),
+    "project.deleted": wrap("project", PROJECT_STATE),
+    "project.restored": wrap("project", PROJECT_STATE),
     "member.added": wrap("member", MEMBER),
     "member.role_changed": wrap("member", MEMBER),
     "member.removed": wrap("member", MEMBER),
@@ -208,7 +217,11 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "member.invitation_revoked": wrap("invitation", INVITATION),
     "song.created": wrap("song", SONG),
     "song.updated": wrap("song", SONG),
-    "song.deleted": wrap("song", obj({"id": ID})),
+    "song.deleted": wrap("song", SONG_STATE),
+    "song.archived": wrap("song", SONG_STATE),
+    "song.unarchived": wrap("song", SONG_STATE),
+    "song.restored": wrap("song", SONG_STATE),
+    "song.purged": wrap("song", SONG_STATE),
     "song.stage_changed": obj({"song": SONG, "change": STAGE_CHANGE}),
     "task.created": wrap("task", TASK),
     "task.updated": wrap("task", TASK),

@@ -38,7 +38,8 @@ DUE_DATE_INVALID = f"the due date is not a date between {FIRST_YEAR} and {LAST_Y
 def _board_context(request: HttpRequest, project: Any, role: str) -> dict[str, Any]:
     stage = request.GET.get("stage", "")
     assignee = request.GET.get("assignee", "")
-    qs = Task.objects.filter(project=project).select_related("song", "assignee")
+    qs = Task.objects.visible_to(request.user).filter(project=project)
+    qs = qs.select_related("song", "assignee")
     if stage in Stage.values:
         qs = qs.filter(stage=stage)
     if assignee == "none":
@@ -67,7 +68,9 @@ def _board_context(request: HttpRequest, project: Any, role: str) -> dict[str, A
         stages=Stage.choices,
         members=members,
         assignable=assignable,
-        songs=project.songs.order_by("title"),
+        songs=project.songs.filter(deleted_at__isnull=True, archived_at__isnull=True).order_by(
+            "title"
+        ),
         filter_stage=stage,
         filter_assignee=assignee,
         board_url=f"/p/{project.pk}/board/" + (f"?{query}" if query else ""),
@@ -101,7 +104,11 @@ def _board_response(request: HttpRequest, project: Any) -> HttpResponse:
 @require_POST
 def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
     project, _ = member_project(request, project_id, C.TASK_EDIT)
-    song = project.songs.filter(pk=int_or_none(request.POST.get("song")) or 0).first()
+    song = (
+        project.songs.filter(deleted_at__isnull=True)
+        .filter(pk=int_or_none(request.POST.get("song")) or 0)
+        .first()
+    )
     if song is None:
         return form_error(request, Invalid("choose a song"), "#task-form-error")
     title = request.POST.get("title", "").strip()

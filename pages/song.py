@@ -20,8 +20,9 @@ from pages.kit import (
     page_context,
     readable,
 )
+from pages.projects import song_shelf
 from sessions.models import SessionKind, WorkingSession
-from studio.errors import Invalid
+from studio.errors import Invalid, NotFound
 from studio.gates import STAGES, gate_checks, is_forward, song_can_enter_stage
 from studio.models import (
     Clearance,
@@ -37,7 +38,12 @@ from studio.models import (
 )
 from studio.parsing import finite_number
 from studio.roles import Capability as C
-from studio.selectors import song_facts, song_get_for_member
+from studio.selectors import (
+    days_left,
+    song_facts,
+    song_get_deleted_for_member,
+    song_get_for_member,
+)
 from studio.services import credits, rights, songs
 
 STAGE_LABELS = dict(Stage.choices)
@@ -142,6 +148,11 @@ def _song_context(request: HttpRequest, song: Song, role: str) -> dict[str, Any]
 
 @page
 def song_detail(request: HttpRequest, song_id: int) -> HttpResponse:
+    if is_htmx(request) and request.GET.get("part") == "head":
+        try:
+            song_get_for_member(user=request.user, song_id=song_id)
+        except NotFound:
+            return _deleted_head(request, song_id)
     song = song_get_for_member(user=request.user, song_id=song_id)
     project, role = member_project(request, song.project_id)
     song.project = project  # the row read first carries the seq the page starts from
@@ -328,3 +339,64 @@ def sample_update(request: HttpRequest, sample_id: int) -> HttpResponse:
         actor=request.user, sample_use=sample, clearance=request.POST.get("clearance", "")
     )
     return _song_part(request, sample.song, "samples")
+
+
+# --- lifecycle: archive, delete, restore (rename is song_update) --------------------------------
+def _deleted_head(request: HttpRequest, song_id: int) -> HttpResponse:
+    """The header of a song deleted while its page was open: says so, Undo for producers."""
+    song = song_get_deleted_for_member(user=request.user, song_id=song_id)
+    project, role = member_project(request, song.project_id)
+    left = days_left(song.deleted_at) if song.deleted_at else 0
+    ctx = page_context(project, role, song=song, days_left=left)
+    return render(request, "studio/_song_head.html", ctx)
+
+
+def _after_song_lifecycle(request: HttpRequest, song: Song) -> HttpResponse:
+    """The song's header when the button sat in it, the dashboard's shelf when it sat there;
+    a full request goes to the song, or its project once the song is deleted."""
+    target = request.headers.get("HX-Target") if is_htmx(request) else None
+    if target == "song-head":
+        try:
+            return song_part(request, song, "head")
+        except NotFound:
+            return _deleted_head(request, song.pk)
+    if target == "song-shelf":
+        project, role = member_project(request, song.project_id)
+        ctx = page_context(project, role, **song_shelf(project))
+        return render(request, "studio/_song_shelf.html", ctx)
+    if is_htmx(request):
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    if song.deleted_at is not None:
+        return redirect("project-dashboard", song.project_id)
+    return redirect("song-detail", song.pk)
+
+
+@page
+@require_POST
+def song_archive(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.LIFECYCLE)
+    return _after_song_lifecycle(request, songs.song_archive(actor=request.user, song=song))
+
+
+@page
+@require_POST
+def song_unarchive(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.LIFECYCLE)
+    return _after_song_lifecycle(request, songs.song_unarchive(actor=request.user, song=song))
+
+
+@page
+@require_POST
+def song_delete(request: HttpRequest, song_id: int) -> HttpResponse:
+    song = song_get_for_member(user=request.user, song_id=song_id, capability=C.LIFECYCLE)
+    return _after_song_lifecycle(request, songs.song_delete(actor=request.user, song=song))
+
+
+@page
+@require_POST
+def song_restore(request: HttpRequest, song_id: int) -> HttpResponse:
+    """Undo a deletion: from the song's header notice or the dashboard's "Recently deleted"."""
+    song = song_get_deleted_for_member(user=request.user, song_id=song_id)
+    return _after_song_lifecycle(request, songs.song_restore(actor=request.user, song=song))

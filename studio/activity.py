@@ -75,7 +75,27 @@ def _song_created(t: Told) -> str:
 
 
 def _song_deleted(t: Told) -> str:
-    return f"{t.who} deleted a song"
+    title = (t.payload.get("song") or {}).get("title")
+    return f"{t.who} deleted the song '{title}'" if title else f"{t.who} deleted a song"
+
+
+LIFECYCLE_VERBS = {
+    "archived": "archived",
+    "unarchived": "unarchived",
+    "restored": "restored",
+}
+
+
+def _song_lifecycle(t: Told) -> str:
+    title = (t.payload.get("song") or {}).get("title", "")
+    if t.type == "song.purged":
+        return f"The deleted song '{title}' was removed for good"
+    return f"{t.who} {LIFECYCLE_VERBS[t.type.split('.')[1]]} the song '{title}'"
+
+
+def _project_lifecycle(t: Told) -> str:
+    verb = t.type.split(".")[1]
+    return f"{t.who} {LIFECYCLE_VERBS.get(verb, verb)} the project"
 
 
 def _stage_changed(t: Told) -> str:
@@ -154,6 +174,10 @@ def register() -> None:
         register_event_type(type, _invitation)
     register_event_type("song.created", _song_created)
     register_event_type("song.deleted", _song_deleted)
+    for type in ("song.archived", "song.unarchived", "song.restored", "song.purged"):
+        register_event_type(type, _song_lifecycle)
+    for type in ("project.archived", "project.unarchived", "project.deleted", "project.restored"):
+        register_event_type(type, _project_lifecycle)
     register_event_type("song.stage_changed", _stage_changed, refs=_song_ref("song"))
     for type in ("task.created", "task.moved", "task.deleted"):
         register_event_type(type, _task, refs=_song_ref("task"))

@@ -113,3 +113,28 @@ def sample_use_payload(sample: SampleUse) -> dict[str, Any]:
         "clearance": sample.clearance,
         "notes": sample.notes,
     }
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def project_state_payload(project: Project) -> dict[str, Any]:
+    """A project's lifecycle: archived and deleted times (ISO 8601, or null)."""
+    return {
+        "id": project.pk,
+        "name": project.name,
+        "archived_at": _when(project.archived_at),
+        "deleted_at": _when(project.deleted_at),
+    }
+
+
+def song_state_payload(song: Song) -> dict[str, Any]:
+    """A song's lifecycle: archived and deleted times (ISO 8601, or null)."""
+    return {
+        "id": song.pk,
+        "project": song.project_id,
+        "title": song.title,
+        "archived_at": _when(song.archived_at),
+        "deleted_at": _when(song.deleted_at),
+    }

@@ -17,6 +17,7 @@ class Capability(models.TextChoices):
     VIEW = "view", "read anything in the project"
     MEMBERS_MANAGE = "members.manage", "add, re-role and remove members"
     PROJECT_EDIT = "project.edit", "rename the project"
+    LIFECYCLE = "lifecycle", "archive, delete and restore the project and its songs"
     SONG_EDIT = "song.edit", "create, rename and delete songs"
     SONG_MOVE = "song.move", "move songs between stages"
     TASK_EDIT = "task.edit", "create, assign, edit and delete tasks"
@@ -39,6 +40,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.VIEW: frozenset({P, E, A, V}),
     Capability.MEMBERS_MANAGE: frozenset({P}),
     Capability.PROJECT_EDIT: frozenset({P}),
+    Capability.LIFECYCLE: frozenset({P}),
     Capability.SONG_EDIT: frozenset({P}),
     Capability.SONG_MOVE: frozenset({P}),
     Capability.TASK_EDIT: frozenset({P}),
@@ -54,6 +56,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.RELEASE_EDIT: frozenset({P}),
     Capability.RELEASE_DELIVER: frozenset({P, E}),
 }
+
+
+# What a member may still do in an archived project or song: read it, manage who is in it, and
+# unarchive or delete it. Every other capability is a write that an archive refuses.
+ARCHIVE_ALLOWS = frozenset({Capability.VIEW, Capability.MEMBERS_MANAGE, Capability.LIFECYCLE})
 
 
 def role_can(role: str | None, capability: str) -> bool:

@@ -10,16 +10,21 @@ from audio.jobs.workdir import workdir_remove, workdirs
 from audio.models import JOB_OVER, Job
 from audio.services.jobs import requeue_stale_jobs
 from audio.services.uploads import store_stalled_assets, upload_sweep_expired
+from studio.services.projects import project_purge_expired
+from studio.services.songs import song_purge_expired
 
 
 def sweep(*, queued_after_s: float | None = None) -> dict[str, int]:
     """Counts: `queued` and `running` jobs re-sent, `failed` (timed out or out of attempts),
     `temp_removed` job files, `uploads_removed`, `stores_queued` (staged assets whose store
-    jobs all ended without storing them)."""
+    jobs all ended without storing them), `projects_purged` and `songs_purged` (deleted more
+    than 30 days ago: removed for good)."""
     counts = requeue_stale_jobs(queued_after_s=queued_after_s)
     counts["temp_removed"] = sweep_job_files()
     counts["uploads_removed"] = upload_sweep_expired()
     counts["stores_queued"] = store_stalled_assets()
+    counts["projects_purged"] = project_purge_expired()
+    counts["songs_purged"] = song_purge_expired()
     return counts
 
 

@@ -72,8 +72,24 @@ class ProjectSerializer(serializers.ModelSerializer):
             "event_epoch",
             "my_role",
             "gate_checks",
+            "archived_at",
+            "deleted_at",
         ]
-        read_only_fields = ["id", "created_at", "last_event_seq", "event_epoch", "my_role"]
+        read_only_fields = [
+            "id",
+            "created_at",
+            "last_event_seq",
+            "event_epoch",
+            "my_role",
+            "archived_at",
+            "deleted_at",
+        ]
+        extra_kwargs = {
+            "archived_at": {"help_text": "When the project was archived (read-only); null if not."},
+            "deleted_at": {
+                "help_text": "When the project was deleted (restorable for 30 days); null if not."
+            },
+        }
 
     gate_checks = serializers.ListField(
         child=serializers.ChoiceField(choices=sorted(PROJECT_CHECKS)),
@@ -132,8 +148,16 @@ class SongSerializer(serializers.ModelSerializer):
             "notes",
             "created_at",
             "updated_at",
+            "archived_at",
+            "deleted_at",
         ]
-        read_only_fields = ["id", "stage", "created_at", "updated_at"]
+        read_only_fields = ["id", "stage", "created_at", "updated_at", "archived_at", "deleted_at"]
+        extra_kwargs = {
+            "archived_at": {"help_text": "When the song was archived (read-only); null if not."},
+            "deleted_at": {
+                "help_text": "When the song was deleted (restorable for 30 days); null if not."
+            },
+        }
 
 
 class SongCreateSerializer(serializers.Serializer):

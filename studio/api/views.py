@@ -79,10 +79,16 @@ class ProjectViewSet(ListRetrieveMixin, ScopedViewSet):
         "retrieve": C.VIEW,
         "create": None,
         "partial_update": C.PROJECT_EDIT,
+        "destroy": C.LIFECYCLE,
+        "archive": C.LIFECYCLE,
+        "unarchive": C.LIFECYCLE,
+        "restore": C.LIFECYCLE,
         "events": C.VIEW,
     }
 
     def base_queryset(self) -> Any:
+        if self.action == "restore":
+            return Project.objects.deleted_for_member(self.request.user)
         return Project.objects.for_member(self.request.user)
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -104,6 +110,33 @@ class ProjectViewSet(ListRetrieveMixin, ScopedViewSet):
         project = self.get_object()
         data = self.input(s.ProjectInputSerializer, partial=True)
         return self.output(projects.project_update(actor=request.user, project=project, **data))
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, pk: str) -> Response:
+        """Delete the project: it leaves every read at once; a producer may restore it for 30
+        days (`POST .../restore/`), then it is removed for good."""
+        projects.project_delete(actor=request.user, project=self.get_object())
+        return no_content()
+
+    @extend_schema(request=None, responses=s.ProjectSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str) -> Response:
+        """Archive the project: read-only (writes get 409) until unarchived."""
+        return self.output(projects.project_archive(actor=request.user, project=self.get_object()))
+
+    @extend_schema(request=None, responses=s.ProjectSerializer)
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request: Request, pk: str) -> Response:
+        project = self.get_object()
+        return self.output(projects.project_unarchive(actor=request.user, project=project))
+
+    @extend_schema(request=None, responses=s.ProjectSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        """Undo a deletion (within 30 days; later it is a 409). Only deleted projects are found
+        here."""
+        project = self.get_object()
+        return self.output(projects.project_restore(actor=request.user, project=project))
 
     @extend_schema(
         parameters=[
@@ -186,7 +219,10 @@ class SongViewSet(ListRetrieveMixin, ScopedViewSet):
         "retrieve": C.VIEW,
         "create": C.SONG_EDIT,
         "partial_update": C.SONG_EDIT,
-        "destroy": C.SONG_EDIT,
+        "destroy": C.LIFECYCLE,
+        "archive": C.LIFECYCLE,
+        "unarchive": C.LIFECYCLE,
+        "restore": C.LIFECYCLE,
         "move": C.SONG_MOVE,
         "gates": C.VIEW,
         "history": C.VIEW,
@@ -206,10 +242,36 @@ class SongViewSet(ListRetrieveMixin, ScopedViewSet):
         data = self.input(s.SongUpdateSerializer, partial=True)
         return self.output(songs.song_update(actor=request.user, song=song, **data))
 
+    def base_queryset(self) -> Any:
+        if self.action == "restore":
+            return Song.objects.deleted_for_member(self.request.user)
+        return super().base_queryset()
+
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, pk: str) -> Response:
+        """Delete the song with all it holds: it leaves every read at once; a producer may
+        restore it for 30 days (`POST .../restore/`), then it is removed for good."""
         songs.song_delete(actor=request.user, song=self.get_object())
         return no_content()
+
+    @extend_schema(request=None, responses=s.SongSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request: Request, pk: str) -> Response:
+        """Archive the song: read-only (writes get 409) and out of the pipeline until
+        unarchived."""
+        return self.output(songs.song_archive(actor=request.user, song=self.get_object()))
+
+    @extend_schema(request=None, responses=s.SongSerializer)
+    @action(detail=True, methods=["post"])
+    def unarchive(self, request: Request, pk: str) -> Response:
+        return self.output(songs.song_unarchive(actor=request.user, song=self.get_object()))
+
+    @extend_schema(request=None, responses=s.SongSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, pk: str) -> Response:
+        """Undo a deletion (within 30 days; later it is a 409). Only deleted songs are found
+        here."""
+        return self.output(songs.song_restore(actor=request.user, song=self.get_object()))
 
     @extend_schema(request=s.SongMoveSerializer, responses=s.SongSerializer)
     @action(detail=True, methods=["post"])

@@ -53,7 +53,9 @@ def credit_add(
     ipi: str = "",
     isni: str = "",
 ) -> Credit:
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.CREDIT_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.CREDIT_EDIT, song_id=song.pk
+    )
     fields = {
         "role": role,
         "contributor_name": contributor_name,
@@ -76,7 +78,12 @@ def credit_add(
 
 def credit_update(*, actor: Any, credit: Credit, **fields: Any) -> Credit:
     project_id = credit.song.project_id
-    require_capability(user=actor, project_id=project_id, capability=Capability.CREDIT_EDIT)
+    require_capability(
+        user=actor,
+        project_id=project_id,
+        capability=Capability.CREDIT_EDIT,
+        song_id=credit.song_id,
+    )
     changes = {k: v for k, v in fields.items() if k in CREDIT_FIELDS}
     merged = {name: getattr(credit, name) for name in CREDIT_FIELDS} | changes
     _validate(project_id, merged)
@@ -95,7 +102,12 @@ def credit_update(*, actor: Any, credit: Credit, **fields: Any) -> Credit:
 
 def credit_remove(*, actor: Any, credit: Credit) -> None:
     project_id = credit.song.project_id
-    require_capability(user=actor, project_id=project_id, capability=Capability.CREDIT_EDIT)
+    require_capability(
+        user=actor,
+        project_id=project_id,
+        capability=Capability.CREDIT_EDIT,
+        song_id=credit.song_id,
+    )
     with transaction.atomic():
         payload = {"credit": {"id": credit.pk, "song": credit.song_id}}
         credit.delete()

@@ -1,19 +1,26 @@
-"""Projects and memberships. A project always keeps at least one producer."""
+"""Projects and memberships. A project always keeps at least one producer.
+
+A project's lifecycle: archived (read-only, out of the active lists, until unarchived), deleted
+(gone from every read; its producers may restore it for RESTORE_DAYS days), then purged (removed
+with everything in it by `project_purge_expired`, which the periodic purge task runs)."""
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
 
 from eventlog.services import event_record, project_lock
 from studio.errors import Conflict, Invalid, NotFound
 from studio.gates import PROJECT_CHECKS
-from studio.models import Membership, Project
-from studio.payloads import membership_payload, project_payload
+from studio.models import Membership, Project, Song
+from studio.payloads import membership_payload, project_payload, project_state_payload
 from studio.roles import Capability, Role
-from studio.selectors import require_capability
+from studio.selectors import RESTORE_DAYS, require_capability
 
 
 def project_create(
@@ -158,3 +165,131 @@ def member_remove(*, actor: Any, membership: Membership) -> None:
             payload=payload,
             actor=actor,
         )
+
+
+# --- lifecycle: archive, delete (soft), restore, purge ----------------------------------------
+def _project_state_change(
+    *, actor: Any, project: Project, type: str, check: Any, change: dict[str, Any]
+) -> Project:
+    """Lock the project, let `check` refuse on its fresh row, apply `change`, record `type`."""
+    require_capability(user=actor, project_id=project.pk, capability=Capability.LIFECYCLE)
+    with transaction.atomic():
+        project = project_lock(project.pk)
+        check(project)
+        for name, value in change.items():
+            setattr(project, name, value)
+        project.save(update_fields=list(change))
+        event_record(
+            project=project,
+            type=type,
+            payload={"project": project_state_payload(project)},
+            actor=actor,
+        )
+    return project
+
+
+def _live(project: Project) -> None:
+    if project.deleted_at is not None:
+        raise NotFound("project not found")
+
+
+def project_archive(*, actor: Any, project: Project) -> Project:
+    """Make the project read-only and move it under "Archived" (producers)."""
+
+    def check(p: Project) -> None:
+        _live(p)
+        if p.archived_at is not None:
+            raise Conflict("This project is already archived", code="already_archived")
+
+    return _project_state_change(
+        actor=actor,
+        project=project,
+        type="project.archived",
+        check=check,
+        change={"archived_at": timezone.now()},
+    )
+
+
+def project_unarchive(*, actor: Any, project: Project) -> Project:
+    def check(p: Project) -> None:
+        _live(p)
+        if p.archived_at is None:
+            raise Conflict("This project is not archived", code="not_archived")
+
+    return _project_state_change(
+        actor=actor,
+        project=project,
+        type="project.unarchived",
+        check=check,
+        change={"archived_at": None},
+    )
+
+
+def project_delete(*, actor: Any, project: Project) -> Project:
+    """Soft delete: the project leaves every read at once; its producers may restore it for
+    RESTORE_DAYS days. Open pages hear `project.deleted` and say so."""
+    return _project_state_change(
+        actor=actor,
+        project=project,
+        type="project.deleted",
+        check=_live,
+        change={"deleted_at": timezone.now(), "deleted_by": actor},
+    )
+
+
+def project_restore(*, actor: Any, project: Project) -> Project:
+    """Undo a deletion within RESTORE_DAYS days (afterwards refused with a sentence)."""
+
+    def check(p: Project) -> None:
+        if p.deleted_at is None:
+            raise Conflict("This project is not deleted", code="not_deleted")
+        if timezone.now() >= p.deleted_at + datetime.timedelta(days=RESTORE_DAYS):
+            raise Conflict(
+                f"This project was deleted more than {RESTORE_DAYS} days ago: "
+                "it can no longer be restored",
+                code="restore_expired",
+            )
+
+    return _project_state_change(
+        actor=actor,
+        project=project,
+        type="project.restored",
+        check=check,
+        change={"deleted_at": None, "deleted_by": None},
+    )
+
+
+def project_purge_expired(*, now: datetime.datetime | None = None) -> int:
+    """Remove for good every project deleted more than RESTORE_DAYS days ago, with all it
+    holds (its songs, files' rows and event log go with it: no one is left to tell). Each
+    project is locked and checked again first, so a restore that wins the race keeps it.
+    Returns how many were purged."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=RESTORE_DAYS)
+    purged = 0
+    for project_id in Project.objects.filter(deleted_at__lte=cutoff).values_list("pk", flat=True):
+        with transaction.atomic():
+            project = project_lock(project_id)
+            if project.deleted_at is None or project.deleted_at > cutoff:
+                continue
+            _delete_with_all_it_holds(project)
+            purged += 1
+    return purged
+
+
+def _delete_with_all_it_holds(project: Project) -> None:
+    """Delete a project and every row under it. Stored files are protected from deletion while
+    something points at them (a mix, a stem, a release's artwork ...), so the songs go first
+    (taking what hangs on them), then whatever of this project's still holds a file, then the
+    project. Rows of other apps are reached through the project's reverse relations only."""
+    Song.objects.filter(project=project).delete()
+    for _attempt in range(5):
+        try:
+            project.delete()
+            return
+        except ProtectedError as error:
+            holders = list(error.protected_objects)
+            if any(getattr(obj, "project_id", None) != project.pk for obj in holders):
+                raise
+            for obj in holders:
+                type(obj)._default_manager.filter(pk=obj.pk).delete()
+    project.delete()

@@ -118,7 +118,9 @@ def splits_payload(song_id: int, right: str, splits: list[Split]) -> dict[str, A
 def split_set(*, actor: Any, song: Song, right: str, shares: list[dict[str, Any]]) -> list[Split]:
     """Replace the whole split set of one right. Shares total exactly 100.00, or nothing is
     stored (an empty list clears the right)."""
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.RIGHTS_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.RIGHTS_EDIT, song_id=song.pk
+    )
     if right not in Right.values:
         raise Invalid(
             f"unknown right '{right}'",
@@ -169,7 +171,9 @@ def sample_use_add(
     clearance: str = Clearance.PENDING,
     notes: str = "",
 ) -> SampleUse:
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.RIGHTS_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.RIGHTS_EDIT, song_id=song.pk
+    )
     fields = {
         "source_work": source_work,
         "rights_holder": rights_holder,
@@ -191,7 +195,12 @@ def sample_use_add(
 
 def sample_use_update(*, actor: Any, sample_use: SampleUse, **fields: Any) -> SampleUse:
     project_id = sample_use.song.project_id
-    require_capability(user=actor, project_id=project_id, capability=Capability.RIGHTS_EDIT)
+    require_capability(
+        user=actor,
+        project_id=project_id,
+        capability=Capability.RIGHTS_EDIT,
+        song_id=sample_use.song_id,
+    )
     changes = {k: v for k, v in fields.items() if k in SAMPLE_FIELDS}
     _validate_sample(changes)
     with transaction.atomic():
@@ -209,7 +218,12 @@ def sample_use_update(*, actor: Any, sample_use: SampleUse, **fields: Any) -> Sa
 
 def sample_use_remove(*, actor: Any, sample_use: SampleUse) -> None:
     project_id = sample_use.song.project_id
-    require_capability(user=actor, project_id=project_id, capability=Capability.RIGHTS_EDIT)
+    require_capability(
+        user=actor,
+        project_id=project_id,
+        capability=Capability.RIGHTS_EDIT,
+        song_id=sample_use.song_id,
+    )
     with transaction.atomic():
         payload = {"sample_use": {"id": sample_use.pk, "song": sample_use.song_id}}
         sample_use.delete()

@@ -66,7 +66,9 @@ def task_create(
     due_date: datetime.date | None = None,
     status: str = TaskStatus.TODO,
 ) -> Task:
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.TASK_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.TASK_EDIT, song_id=song.pk
+    )
     stage = stage or song.stage
     if stage not in Stage.values:
         raise Invalid(f"unknown stage '{stage}'", fields={"stage": ["unknown stage"]})
@@ -97,7 +99,12 @@ def task_create(
 
 
 def task_update(*, actor: Any, task: Task, **fields: Any) -> Task:
-    require_capability(user=actor, project_id=task.project_id, capability=Capability.TASK_EDIT)
+    require_capability(
+        user=actor,
+        project_id=task.project_id,
+        capability=Capability.TASK_EDIT,
+        song_id=task.song_id,
+    )
     changes = {k: v for k, v in fields.items() if k in EDIT_FIELDS}
     if "stage" in changes and changes["stage"] not in Stage.values:
         raise Invalid(f"unknown stage '{changes['stage']}'", fields={"stage": ["unknown stage"]})
@@ -121,7 +128,12 @@ def task_update(*, actor: Any, task: Task, **fields: Any) -> Task:
 def task_move(*, actor: Any, task: Task, status: str, rank: int | None = None) -> Task:
     """Put a task in column `status` at position `rank` (end when None); closes the gap it
     leaves and shifts the others. The event carries the full order of the touched columns."""
-    require_capability(user=actor, project_id=task.project_id, capability=Capability.TASK_MOVE)
+    require_capability(
+        user=actor,
+        project_id=task.project_id,
+        capability=Capability.TASK_MOVE,
+        song_id=task.song_id,
+    )
     if status not in TaskStatus.values:
         raise Invalid(
             f"unknown status '{status}'",
@@ -156,7 +168,12 @@ def task_move(*, actor: Any, task: Task, status: str, rank: int | None = None) -
 
 
 def task_delete(*, actor: Any, task: Task) -> None:
-    require_capability(user=actor, project_id=task.project_id, capability=Capability.TASK_EDIT)
+    require_capability(
+        user=actor,
+        project_id=task.project_id,
+        capability=Capability.TASK_EDIT,
+        song_id=task.song_id,
+    )
     with transaction.atomic():
         project_lock(task.project_id)
         task = Task.objects.get(pk=task.pk)  # the caller's copy may be stale

@@ -43,9 +43,13 @@ pytestmark = pytest.mark.django_db
 
 # --- the snapshot a client would fetch, and the reducer it would run ---------------------------
 def snapshot(project_id: int) -> dict[str, Any]:
+    """What a member reads: a deleted song and all it holds are gone from every read."""
     project = Project.objects.get(pk=project_id)
+    live = {"song__deleted_at__isnull": True}
     splits: dict[str, list] = {}
-    for split in Split.objects.filter(song__project_id=project_id).order_by("position", "id"):
+    for split in Split.objects.filter(song__project_id=project_id, **live).order_by(
+        "position", "id"
+    ):
         splits.setdefault(f"{split.song_id}:{split.right}", []).append(
             {"party": split.party, "share": str(split.share)}
         )
@@ -55,19 +59,24 @@ def snapshot(project_id: int) -> dict[str, Any]:
             m.pk: membership_payload(m)
             for m in Membership.objects.filter(project_id=project_id).select_related("user")
         },
-        "songs": {s.pk: song_payload(s) for s in Song.objects.filter(project_id=project_id)},
+        "songs": {
+            s.pk: song_payload(s)
+            for s in Song.objects.filter(project_id=project_id, deleted_at__isnull=True)
+        },
         "tasks": {
             t.pk: task_payload(t)
-            for t in Task.objects.filter(project_id=project_id).select_related("assignee")
+            for t in Task.objects.filter(project_id=project_id, **live).select_related("assignee")
         },
         "credits": {
             c.pk: credit_payload(c)
-            for c in Credit.objects.filter(song__project_id=project_id).select_related("user")
+            for c in Credit.objects.filter(song__project_id=project_id, **live).select_related(
+                "user"
+            )
         },
         "splits": splits,
         "sample_uses": {
             s.pk: sample_use_payload(s)
-            for s in SampleUse.objects.filter(song__project_id=project_id)
+            for s in SampleUse.objects.filter(song__project_id=project_id, **live)
         },
         "comments": {
             c.pk: comment_payload(c) for c in Comment.objects.filter(project_id=project_id)
@@ -77,15 +86,16 @@ def snapshot(project_id: int) -> dict[str, Any]:
         },
         "mixes": {
             m.pk: {"song": m.song_id, "number": m.number, "is_approved": m.is_approved}
-            for m in Mix.objects.filter(project_id=project_id)
+            for m in Mix.objects.filter(project_id=project_id, **live)
         },
-        "stems": {s.pk: s.song_id for s in Stem.objects.filter(project_id=project_id)},
+        "stems": {s.pk: s.song_id for s in Stem.objects.filter(project_id=project_id, **live)},
         "takes": {
             t.pk: {"song": t.song_id, "part": t.part, "number": t.number, "is_keeper": t.is_keeper}
-            for t in Take.objects.filter(project_id=project_id)
+            for t in Take.objects.filter(project_id=project_id, **live)
         },
         "sessions": {
-            s.pk: session_payload(s) for s in WorkingSession.objects.filter(project_id=project_id)
+            s.pk: session_payload(s)
+            for s in WorkingSession.objects.filter(project_id=project_id, **live)
         },
         "assets": {a.pk: asset_payload(a) for a in Asset.objects.filter(project_id=project_id)},
         "jobs": {j.pk: job_payload(j) for j in Job.objects.filter(project_id=project_id)},
@@ -115,7 +125,7 @@ def apply(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
         else:
             state["members"][p["member"]["id"]] = p["member"]
     elif entity == "song":
-        if verb == "deleted":
+        if verb in ("deleted", "purged"):
             _drop_song(state, p["song"]["id"])
         else:
             state["songs"][p["song"]["id"]] = p["song"]

@@ -41,6 +41,10 @@ POLICY: dict[str, str] = {
     "POST api-project-list": SIGNED_IN,  # anyone may start a project of their own
     "GET api-project-detail": "PEAV",
     "PATCH api-project-detail": "P",
+    "DELETE api-project-detail": "P",  # soft: restorable for 30 days
+    "POST api-project-archive": "P",
+    "POST api-project-unarchive": "P",
+    "POST api-project-restore": "P",
     "GET api-project-events": "PEAV",
     "GET api-membership-list": "PEAV",
     "POST api-membership-list": "P",
@@ -52,7 +56,10 @@ POLICY: dict[str, str] = {
     "POST api-song-list": "P",
     "GET api-song-detail": "PEAV",
     "PATCH api-song-detail": "P",
-    "DELETE api-song-detail": "P",
+    "DELETE api-song-detail": "P",  # soft: restorable for 30 days
+    "POST api-song-archive": "P",
+    "POST api-song-unarchive": "P",
+    "POST api-song-restore": "P",
     "GET api-song-gates": "PEAV",
     "GET api-song-history": "PEAV",
     "POST api-song-move": "P",
@@ -273,6 +280,17 @@ PAGES: dict[str, Page] = {
         post="PEA", kwarg="comment_id", make="comment", form=(("body", "Edited"),)
     ),
     "comment-delete": Page(post="PEA", kwarg="comment_id", make="comment"),
+    "project-update": Page(
+        post="P", kwarg="project_id", make="project", form=(("name", "Renamed"),)
+    ),
+    "project-archive": Page(post="P", kwarg="project_id", make="project"),
+    "project-unarchive": Page(post="P", kwarg="project_id", make="archived_project"),
+    "project-delete": Page(post="P", kwarg="project_id", make="project"),
+    "project-restore": Page(post="P", kwarg="project_id", make="deleted_project"),
+    "song-archive": Page(post="P", kwarg="song_id", make="song"),
+    "song-unarchive": Page(post="P", kwarg="song_id", make="archived_song"),
+    "song-delete": Page(post="P", kwarg="song_id", make="song"),
+    "song-restore": Page(post="P", kwarg="song_id", make="deleted_song"),
     "song-update": Page(
         post="P",
         kwarg="song_id",
@@ -457,6 +475,36 @@ def _sample(s: Scenario, actor: Any = None) -> Any:
     return sample_use_add(actor=s.users["producer"], song=_song(s), source_work="W", kind="sample")
 
 
+def _archived_project(s: Scenario, actor: Any = None) -> Any:
+    from studio.services.projects import project_archive
+
+    s.project.refresh_from_db()
+    if s.project.archived_at is None:
+        project_archive(actor=s.users["producer"], project=s.project)
+    return s.project
+
+
+def _deleted_project(s: Scenario, actor: Any = None) -> Any:
+    from studio.services.projects import project_delete
+
+    s.project.refresh_from_db()
+    if s.project.deleted_at is None:
+        project_delete(actor=s.users["producer"], project=s.project)
+    return s.project
+
+
+def _archived_song(s: Scenario, actor: Any = None) -> Any:
+    from studio.services.songs import song_archive
+
+    return song_archive(actor=s.users["producer"], song=_song(s))
+
+
+def _deleted_song(s: Scenario, actor: Any = None) -> Any:
+    from studio.services.songs import song_delete
+
+    return song_delete(actor=s.users["producer"], song=_song(s))
+
+
 def _membership(s: Scenario, actor: Any = None) -> Any:
     return s.project.memberships.get(user=s.users["viewer"])
 
@@ -608,6 +656,7 @@ def _song_id(s: Scenario, o: Any) -> int:
 REGISTRY: dict[str, Spec] = {
     "ProjectViewSet": Spec(
         make=lambda s, a: s.project,
+        makers={"unarchive": _archived_project, "restore": _deleted_project},
         bodies={
             "create": lambda s, o: {"name": "New"},
             "partial_update": lambda s, o: {"name": "Renamed"},
@@ -626,6 +675,7 @@ REGISTRY: dict[str, Spec] = {
     ),
     "SongViewSet": Spec(
         make=_song,
+        makers={"unarchive": _archived_song, "restore": _deleted_song},
         bodies={
             "create": lambda s, o: {"project": s.project.pk, "title": "New"},
             "partial_update": lambda s, o: {"title": "Renamed"},
@@ -957,8 +1007,9 @@ def test_page_follows_policy(
         if name in ("splits-set", "splits-preview"):
             kwargs["right"] = "master"
         url = reverse(name, kwargs=kwargs)
-        song = _song(scenario)
-        form = {k: v.format(song=song.pk, obj=obj) for k, v in page.form}
+        # (only when the form names a song: an archived or deleted project takes no new song)
+        song = _song(scenario) if any("{song}" in v for _, v in page.form) else None
+        form = {k: v.format(song=getattr(song, "pk", None), obj=obj) for k, v in page.form}
         client.logout()
         if actor is not None:
             client.force_login(actor)
