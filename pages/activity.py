@@ -19,6 +19,7 @@ class Activity:
     actor: str
     text: str
     at: datetime
+    system: bool = False  # recorded by Studio itself (a job, the sweep), not by a person
 
 
 def actor_name(user: Any) -> str:
@@ -39,5 +40,6 @@ def describe(events: list[Any]) -> list[Activity]:
             event.type, who=who, payload=event.payload or {}, names=names, actor_id=event.actor_id
         )
         if text is not None:
-            out.append(Activity(event.seq, event.type, who, text, event.created_at))
+            system = event.actor_id is None
+            out.append(Activity(event.seq, event.type, who, text, event.created_at, system))
     return out

@@ -154,6 +154,17 @@ def display_name(user: Any) -> str:
     return user.get_short_name() or user.username
 
 
+def initials(name: str) -> str:
+    """An avatar's letters: "Mia Rossi" -> "MR", "mia" -> "MI" (the first letters of the first
+    two words, or the first two of a single word)."""
+    words = [w for w in re.split(r"[\s._-]+", name.strip()) if w]
+    if not words:
+        return "?"
+    if len(words) == 1:
+        return words[0][:2].upper()
+    return (words[0][0] + words[1][0]).upper()
+
+
 def clock(seconds: float | None) -> str:
     """62.4 -> "1:02"."""
     if seconds is None:

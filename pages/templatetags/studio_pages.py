@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
 from django.utils.timesince import timesince
+
+from pages import kit
 
 register = template.Library()
 
@@ -19,3 +21,18 @@ def ago(value: datetime.datetime | None) -> str:
     if (timezone.now() - value).total_seconds() < 60:
         return "just now"
     return f"{timesince(value, depth=1)} ago"
+
+
+@register.filter
+def local_time(value: datetime.datetime | None) -> str:
+    """The full time in the viewer's zone, with the zone's abbreviation: "Tue 31 Jan 2030, 10:00
+    EST" (the zone is the one studio.timezones activated for the request)."""
+    if not value:
+        return ""
+    return dateformat.format(timezone.localtime(value), "D j M Y, H:i T")
+
+
+@register.filter
+def initials(name: str | None) -> str:
+    """An avatar's letters for a display name (pages.kit.initials)."""
+    return kit.initials(name or "")

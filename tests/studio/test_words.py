@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import dateformat
 
 from studio.errors import Invalid, SplitTotalInvalid
 from studio.models import Split
@@ -187,3 +188,65 @@ def test_the_form_refuses_33_333_with_the_rows_label(scenario, song):
     assert response["HX-Retarget"] == "#splits-master-error"
     assert "the share in row 1 has more than 2 decimal places" in response.content.decode()
     assert not Split.objects.filter(song=song).exists()
+
+
+# --- names and times in replies, and Studio's own events ------------------------------------
+def test_initials_take_the_first_letters_of_two_words():
+    from pages.kit import initials
+
+    assert initials("Mia Rossi") == "MR"
+    assert initials("mia") == "MI"
+    assert initials("jean-luc picard") == "JL"
+    assert initials("  ") == "?"
+
+
+def test_replies_show_display_names_and_their_time(scenario):
+    from sessions.services import comment_add
+    from tests.audio.authz import _mix
+
+    artist = scenario.users["artist"]
+    artist.first_name = "Ava Stone"
+    artist.save()
+    mix = _mix(scenario)
+    root = comment_add(actor=scenario.users["producer"], mix=mix, body="Louder bass", start_s=0.1)
+    reply = comment_add(actor=artist, mix=mix, body="On it", parent=root)
+    response = scenario.browser("viewer").get(
+        reverse("mix-comments", args=[mix.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    item = body[body.index(f'id="comment-{reply.pk}"') :]
+    item = item[: item.index("</li>")]
+    assert "<strong>Ava Stone</strong>" in item
+    assert f"<strong>{artist.username}</strong>" not in item
+    when = dateformat.format(reply.created_at, "D j M Y, H:i")
+    assert f'<time class="muted" datetime="{reply.created_at:%Y-%m-%d}T' in item
+    assert f'title="{when} UTC">just now</time>' in item  # the full time, with its zone
+
+
+def test_system_events_get_studio_s_mark_not_an_st_avatar(scenario, song):
+    from django.db import transaction
+
+    from eventlog.services import event_record
+    from studio.payloads import song_payload
+
+    with transaction.atomic():
+        event_record(
+            project=scenario.project.pk,
+            type="song.created",
+            payload={"song": song_payload(song)},
+            actor=None,
+        )
+    response = scenario.browser("viewer").get(
+        reverse("project-dashboard", args=[scenario.project.pk]) + "?part=activity",
+        HTTP_HX_REQUEST="true",
+    )
+    body = response.content.decode()
+    system = body[body.index('data-system="true"') :]
+    system = system[: system.index("</li>")]
+    assert 'class="avatar avatar-system"' in system
+    assert 'aria-label="Studio"' in system
+    assert ">ST<" not in body and ">St<" not in body
+    producer = scenario.users["producer"]
+    person = (producer.get_short_name() or producer.username)[:2].upper()
+    assert f">{person}</span>" in body  # people keep their initials
