@@ -5,9 +5,10 @@ htmx requests get the page's fragment, full requests the whole page."""
 
 from django.urls import include, path
 
-from pages import board, invitations, members, projects, song
+from pages import board, invitations, members, profile, projects, song
 
 urlpatterns = [
+    path("account/", profile.profile, name="profile"),
     path("p/new/", projects.project_create, name="project-create"),
     path("p/<int:project_id>/", projects.project_dashboard, name="project-dashboard"),
     path("p/<int:project_id>/board/", board.project_board, name="project-board"),

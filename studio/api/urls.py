@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from studio.api import views
+from studio.api import me, views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -14,5 +14,6 @@ router.register("sample-uses", views.SampleUseViewSet, basename="api-sampleuse")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("me/", me.MeView.as_view(), name="api-me"),
     path("", include(router.urls)),
 ]

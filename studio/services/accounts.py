@@ -1,8 +1,10 @@
 """Accounts: made from an invitation, or by open sign-up where the instance allows it
-(STUDIO_OPEN_SIGNUP, off by default). One address, one account."""
+(STUDIO_OPEN_SIGNUP, off by default). One address, one account. And a person's own profile:
+the display name (User.first_name) and the time zone their pages show times in."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
@@ -11,6 +13,9 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from studio.errors import Conflict, Invalid
+from studio.models import Profile
+
+_ZONES = frozenset(zoneinfo.available_timezones())
 
 
 def account_create(*, username: str, email: str, password: str, display_name: str = "") -> Any:
@@ -51,3 +56,61 @@ def account_create(*, username: str, email: str, password: str, display_name: st
             )
     except IntegrityError:
         raise taken from None
+
+
+# --- a person's own profile: the name others see and the zone times are shown in -------------
+DISPLAY_NAME_MAX = 150  # User.first_name's length
+
+
+def time_zone_names() -> list[str]:
+    """The zones a person may choose (the IANA names this Python knows), sorted for a select."""
+    return sorted(_ZONES)
+
+
+def profile_get(*, user: Any) -> Profile:
+    """The user's Profile, made on first use (accounts older than profiles have none)."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def profile_time_zone(*, user: Any) -> str | None:
+    """The zone a signed-in user chose, or None while they have no profile. One query; creates
+    nothing, so a page view never writes."""
+    zone = Profile.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first()
+    return zone if zone in _ZONES else None
+
+
+def profile_update(
+    *, actor: Any, display_name: str | None = None, time_zone: str | None = None
+) -> Profile:
+    """Change the actor's own display name (User.first_name) and time zone; None leaves a field
+    as it is. Invalid names the field and says why; nothing is stored unless both are valid."""
+    name = None
+    if display_name is not None:
+        if not isinstance(display_name, str):
+            raise Invalid("the display name must be text", fields={"display_name": ["not text"]})
+        name = display_name.strip()
+        if len(name) > DISPLAY_NAME_MAX:
+            raise Invalid(
+                f"the display name is too long: at most {DISPLAY_NAME_MAX} characters",
+                fields={"display_name": [f"at most {DISPLAY_NAME_MAX} characters"]},
+            )
+    zone = None
+    if time_zone is not None:
+        zone = time_zone.strip() if isinstance(time_zone, str) else ""
+        if zone not in _ZONES:
+            shown = zone[:60] or "an empty name"
+            raise Invalid(
+                f"'{shown}' is not a time zone Studio knows: choose one from the list "
+                "(for example Europe/Paris or America/New_York)",
+                fields={"time_zone": ["unknown time zone"]},
+            )
+    with transaction.atomic():
+        profile, _ = Profile.objects.select_for_update().get_or_create(user=actor)
+        if name is not None and name != actor.first_name:
+            actor.first_name = name
+            actor.save(update_fields=["first_name"])
+        if zone is not None and zone != profile.time_zone:
+            profile.time_zone = zone
+            profile.save(update_fields=["time_zone"])
+    return profile

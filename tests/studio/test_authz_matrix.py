@@ -180,6 +180,8 @@ EXTRA_ROUTES: dict[str, str] = {
     "invitation-open": "link",
     "project-list": "signed-in",
     "project-create": "signed-in",
+    "profile": "signed-in",  # one's own profile page
+    "api-me": "api-signed-in",  # one's own profile: 401 without a sign-in, no capability
 }
 
 
@@ -959,6 +961,25 @@ def test_plain_routes(name: str, scenario: Scenario, client):
         assert response.status_code == 302 and "/login/" in response["Location"]
         client.force_login(scenario.users["viewer"])
         assert method(url, posts.get(name, {})).status_code in (200, 302)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n, p in EXTRA_ROUTES.items() if p == "api-signed-in"))
+def test_own_profile_api_routes(name: str, scenario: Scenario):
+    """Anonymous gets 401; every signed-in principal, member or not, reads and changes only their
+    own profile."""
+    url = reverse(name)
+    anonymous = scenario.client(None)
+    assert anonymous.get(url).status_code == 401
+    assert anonymous.patch(url, {"display_name": "x"}, format="json").status_code == 401
+    for principal in PRINCIPALS[1:]:
+        client = scenario.client(principal)
+        assert client.get(url).json()["id"] == scenario.users[principal].pk
+        response = client.patch(url, {"display_name": principal.title()}, format="json")
+        assert response.status_code == 200, response.content
+    for principal in PRINCIPALS[1:]:
+        scenario.users[principal].refresh_from_db()
+        assert scenario.users[principal].first_name == principal.title()
 
 
 PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
