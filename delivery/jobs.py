@@ -120,7 +120,11 @@ def deliver_release(job: Job, progress: Progress, workdir: Path) -> Outcome:
     made = Delivery.objects.filter(job_id=job.pk).first()
     if made is not None:  # an earlier attempt committed
         return Outcome(result={"delivery": made.pk, "number": made.number})
-    release_row = Release.objects.get(pk=job.params["release_id"])
+    release_row = (
+        Release.objects.select_related("project").filter(pk=job.params["release_id"]).first()
+    )
+    if release_row is None:
+        raise ReleaseInvalid(["release: it was deleted while its delivery waited"])
     outdir = workdir / "out"
     with ExitStack() as stack:
         spec = _resolve(stack, job.params["spec"], job.project_id, workdir)
@@ -188,6 +192,8 @@ def deliver_release(job: Job, progress: Progress, workdir: Path) -> Outcome:
     }
 
     def apply(job: Job) -> None:
+        if not Release.objects.filter(pk=release_row.pk).exists():
+            raise ReleaseInvalid(["release: it was deleted while it was being delivered"])
         if Delivery.objects.filter(job_id=job.pk).exists():  # never a second one for a job
             for _entry, kept, _info in audio_kept:
                 transaction.on_commit(partial(_discard, kept))

@@ -137,3 +137,24 @@ def test_a_delivery_through_a_real_worker_streams_progress(
     values = [p for _, p in listener.of(job_id)]
     assert values == sorted(values) and 0 < values[-1] <= 1.0
     assert Delivery.objects.filter(job_id=job_id, release=release).exists()
+
+
+@pytest.mark.django_db
+def test_a_release_deleted_before_its_job_runs_fails_the_job_with_why(scenario: Any) -> None:
+    release = _release(scenario)
+    job_id = _deliver(scenario, release)
+    assert scenario.client("producer").delete(f"/api/releases/{release.pk}/").status_code == 204
+    assert runner.run_job(job_id) == "failed"
+    job = Job.objects.get(pk=job_id)
+    assert "deleted" in job.error and not Delivery.objects.filter(job_id=job_id).exists()
+
+
+@pytest.mark.django_db
+def test_whoever_may_deliver_may_cancel_the_delivery(scenario: Any) -> None:
+    release = _release(scenario)
+    job_id = _deliver(scenario, release)
+    assert scenario.client("artist").post(f"/api/jobs/{job_id}/cancel/").status_code == 403
+    r = scenario.client("engineer").post(f"/api/jobs/{job_id}/cancel/")
+    assert r.status_code == 200 and r.json()["state"] == "cancelled"
+    data = scenario.client("viewer").get(f"/api/releases/{release.pk}/").json()
+    assert data["delivering_job"] is None
