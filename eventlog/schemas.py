@@ -213,6 +213,8 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "member.added": wrap("member", MEMBER),
     "member.role_changed": wrap("member", MEMBER),
     "member.removed": wrap("member", MEMBER),
+    # a person's new display name (User.first_name), told in each of their projects
+    "member.renamed": obj({"member": MEMBER, "display_name": STR, "previous": STR}),
     "member.invited": wrap("invitation", INVITATION),
     "member.invitation_revoked": wrap("invitation", INVITATION),
     "song.created": wrap("song", SONG),

@@ -62,6 +62,15 @@ def _member(t: Told) -> str:
     return f"{t.who} made {name} a {role}"
 
 
+def _renamed(t: Told) -> str:
+    new = str(t.payload.get("display_name") or "")
+    previous = str(t.payload.get("previous") or "")
+    username = payload_user((t.payload.get("member") or {}).get("user"))
+    if not new:
+        return f"{previous} now goes by their user name, {username}"
+    return f"{previous} is now called {new}"
+
+
 def _invitation(t: Told) -> str:
     invitation = t.payload.get("invitation", {})
     email, role = invitation.get("email", ""), invitation.get("role", "")
@@ -170,6 +179,7 @@ def register() -> None:
     )
     for type in ("member.added", "member.role_changed", "member.removed"):
         register_event_type(type, _member)
+    register_event_type("member.renamed", _renamed)
     for type in ("member.invited", "member.invitation_revoked"):
         register_event_type(type, _invitation)
     register_event_type("song.created", _song_created)

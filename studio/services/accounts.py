@@ -12,8 +12,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from eventlog.services import event_record, project_lock
 from studio.errors import Conflict, Invalid
-from studio.models import Profile
+from studio.models import Membership, Profile
+from studio.payloads import membership_payload
 
 _ZONES = frozenset(zoneinfo.available_timezones())
 
@@ -106,11 +108,35 @@ def profile_update(
                 fields={"time_zone": ["unknown time zone"]},
             )
     with transaction.atomic():
-        profile, _ = Profile.objects.select_for_update().get_or_create(user=actor)
         if name is not None and name != actor.first_name:
-            actor.first_name = name
-            actor.save(update_fields=["first_name"])
+            _rename(actor=actor, name=name)
+        profile, _ = Profile.objects.select_for_update().get_or_create(user=actor)
         if zone is not None and zone != profile.time_zone:
             profile.time_zone = zone
             profile.save(update_fields=["time_zone"])
     return profile
+
+
+def _rename(*, actor: Any, name: str) -> None:
+    """A new display name, told to every project the person is in (`member.renamed`), so open
+    pages there re-draw it. Projects are locked first, in id order (the house's lock order),
+    then the user row is written. The time zone is the person's own and is told to no one."""
+    previous = actor.get_short_name() or actor.username
+    memberships = list(
+        Membership.objects.filter(user=actor).select_related("user").order_by("project_id")
+    )
+    for membership in memberships:
+        project_lock(membership.project_id)
+    actor.first_name = name
+    actor.save(update_fields=["first_name"])
+    for membership in memberships:
+        event_record(
+            project=membership.project_id,
+            type="member.renamed",
+            payload={
+                "member": membership_payload(membership),
+                "display_name": name,
+                "previous": previous,
+            },
+            actor=actor,
+        )

@@ -267,3 +267,74 @@ def test_system_events_get_studio_s_mark_not_an_st_avatar(scenario, song):
     producer = scenario.users["producer"]
     person = (producer.get_short_name() or producer.username)[:2].upper()
     assert f">{person}</span>" in body  # people keep their initials
+
+
+# --- a new display name reaches the team's open pages -----------------------------------------
+def test_a_new_display_name_is_told_in_each_of_the_persons_projects(
+    scenario, other_scenario, django_capture_on_commit_callbacks
+):
+    import jsonschema
+
+    from eventlog.models import Event
+    from eventlog.schemas import EVENT_SCHEMAS
+    from pages.activity import describe
+    from studio.services.accounts import profile_update
+    from studio.services.projects import member_add
+
+    viewer = scenario.users["viewer"]
+    member_add(
+        actor=other_scenario.users["producer"],
+        project=other_scenario.project,
+        username=viewer.username,
+        role="artist",
+    )
+    with django_capture_on_commit_callbacks() as callbacks:
+        profile_update(actor=viewer, display_name="  Vera Lind ", time_zone="Europe/Oslo")
+    renamed = list(Event.objects.filter(type="member.renamed").order_by("project_id"))
+    assert [e.project_id for e in renamed] == sorted(
+        [scenario.project.pk, other_scenario.project.pk]
+    )
+    assert len(callbacks) == 2  # one broadcast per project, after commit
+    for event in renamed:
+        jsonschema.validate(event.payload, EVENT_SCHEMAS["member.renamed"])
+        assert event.payload["display_name"] == "Vera Lind"
+        assert event.payload["previous"] == viewer.username
+        assert event.actor_id == viewer.pk
+        assert event.seq == event.project.last_event_seq
+    viewer.refresh_from_db()
+    assert viewer.first_name == "Vera Lind"
+    assert describe(renamed[:1])[0].text == f"{viewer.username} is now called Vera Lind"
+
+
+def test_an_unchanged_name_or_a_new_zone_alone_tells_no_one(scenario):
+    from eventlog.models import Event
+    from studio.services.accounts import profile_update
+
+    artist = scenario.users["artist"]
+    before = Event.objects.count()
+    profile_update(actor=artist, display_name=artist.first_name, time_zone="Asia/Tokyo")
+    profile_update(actor=artist, time_zone="Europe/Paris")
+    assert Event.objects.count() == before
+
+
+def test_a_refused_profile_change_tells_no_one(scenario):
+    from eventlog.models import Event
+    from studio.services.accounts import profile_update
+
+    before = Event.objects.count()
+    with pytest.raises(Invalid):
+        profile_update(actor=scenario.users["artist"], display_name="Ava", time_zone="Mars/Base")
+    assert Event.objects.count() == before
+    scenario.users["artist"].refresh_from_db()
+    assert scenario.users["artist"].first_name != "Ava"
+
+
+def test_regions_that_show_names_refetch_on_a_rename(scenario, song):
+    from tests.audio.authz import _mix
+
+    client = scenario.browser("producer")
+    sessions = client.get(reverse("song-detail", args=[song.pk])).content.decode()
+    assert "studio:member-renamed from:body" in sessions
+    mix = _mix(scenario)
+    comments = client.get(reverse("mix-comments", args=[mix.pk]), HTTP_HX_REQUEST="true")
+    assert "studio:member-renamed from:body" in comments.content.decode()
