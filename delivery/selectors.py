@@ -51,9 +51,10 @@ def release_get_for_member(
 
 
 def release_tracks(release: Release) -> list[ReleaseTrack]:
-    """The tracks in order with their songs, masters and the masters' audio."""
+    """The tracks in order with their songs, masters and the masters' audio. A deleted song's
+    track is left out (it keeps its row and place, and comes back if the song is restored)."""
     return list(
-        ReleaseTrack.objects.filter(release=release)
+        ReleaseTrack.objects.filter(release=release, song__deleted_at__isnull=True)
         .select_related("song", "master__asset", "master__mix")
         .order_by("position", "id")
     )

@@ -167,7 +167,10 @@ def _songs_of(project: Project, ids: Any) -> list[Song]:
         wanted = [int(i) for i in ids]
     except ValueError:
         raise Invalid("songs must be song ids", fields={"songs": ["a list of ids"]}) from None
-    by_id = {s.pk: s for s in Song.objects.filter(project=project, pk__in=wanted)}
+    by_id = {
+        s.pk: s
+        for s in Song.objects.filter(project=project, pk__in=wanted, deleted_at__isnull=True)
+    }
     missing = [i for i in wanted if i not in by_id]
     if missing:
         raise Invalid(

@@ -79,7 +79,8 @@ def _mastered_songs(project_id: int) -> list[Song]:
             project_id=project_id, is_approved=True, asset__isnull=False
         ).values_list("song_id", flat=True)
     )
-    return [s for s in Song.objects.filter(project_id=project_id).order_by("id") if s.pk in ids]
+    songs = Song.objects.filter(project_id=project_id, deleted_at__isnull=True).order_by("id")
+    return [s for s in songs if s.pk in ids]
 
 
 @page
@@ -236,7 +237,9 @@ def _release_context(
         addable=[s for s in _mastered_songs(release.project_id) if s.pk not in on_release]
         + [
             s
-            for s in Song.objects.filter(project_id=release.project_id).order_by("id")
+            for s in Song.objects.filter(
+                project_id=release.project_id, deleted_at__isnull=True
+            ).order_by("id")
             if s.pk not in on_release
             and not Master.objects.filter(song=s, is_approved=True).exists()
         ],
@@ -314,7 +317,9 @@ def release_track_add(request: HttpRequest, release_id: int) -> HttpResponse:
         user=request.user, release_id=release_id, capability=C.RELEASE_EDIT
     )
     song = (
-        Song.objects.filter(project_id=release.project_id, pk=request.POST.get("song") or 0).first()
+        Song.objects.filter(
+            project_id=release.project_id, pk=request.POST.get("song") or 0, deleted_at__isnull=True
+        ).first()
         if (request.POST.get("song") or "").isdigit()
         else None
     )

@@ -189,7 +189,9 @@ class ReleaseTrackViewSet(ListRetrieveMixin, ScopedViewSet):
         release = Release.objects.visible_to(request.user).filter(pk=data["release"]).first()
         if release is None:
             raise NotFound("release not found")
-        song = Song.objects.filter(project_id=release.project_id, pk=data["song"]).first()
+        song = Song.objects.filter(
+            project_id=release.project_id, pk=data["song"], deleted_at__isnull=True
+        ).first()
         if song is None:
             raise Invalid(
                 "the song is not in this release's project", fields={"song": ["not found"]}

@@ -220,3 +220,17 @@ def test_the_demo_release_holds_the_songs_with_a_master_once(scenario):
     release = seed_demo_release(project=scenario.project, users=users)
     assert list(release.tracks.values_list("song_id", "master_id")) == [(a.pk, None)]
     assert seed_demo_release(project=scenario.project, users=users) == release
+
+
+def test_a_deleted_song_leaves_the_release_and_comes_back_restored(scenario):
+    from studio.services.songs import song_delete, song_restore
+
+    a = mastered_song(scenario, "Intro", seed=1)
+    b = mastered_song(scenario, "Outro", seed=2)
+    release = _release(scenario, [a, b])
+    song_delete(actor=scenario.users["producer"], song=b)
+    assert [t["title"] for t in _tracks(scenario, release["id"])] == ["Intro"]
+    spec = scenario.client("producer").get(f"/api/releases/{release['id']}/export/").json()
+    assert [t["title"] for t in spec["tracks"]] == ["Intro"]
+    song_restore(actor=scenario.users["producer"], song=b)
+    assert [t["title"] for t in _tracks(scenario, release["id"])] == ["Intro", "Outro"]
