@@ -172,3 +172,10 @@ def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_i
         names = set(zf.namelist())
     assert {"manifest.json", "album.cue", "ddp/IMAGE.DAT", "qc.json"} <= names
     assert "wav/01 Last Ferry.wav" in names
+
+    # On a phone the page does not scroll sideways (tables scroll in their own box).
+    producer.set_viewport_size({"width": 390, "height": 844})
+    producer.reload()
+    expect(producer.locator("#qc-banner")).to_be_visible()
+    width = producer.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the release page is {width} px wide on a 390 px phone"
