@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from eventlog.models import Event
@@ -314,15 +315,28 @@ class CreditUpdateSerializer(CreditCreateSerializer):
     contributor_name = serializers.CharField(max_length=200, required=False)
 
 
+@extend_schema_field(
+    {"oneOf": [{"type": "string", "example": "50,5"}, {"type": "number", "example": 50.5}]}
+)
+class ShareField(serializers.Field):
+    """A share as a person writes it ("50.5", "50,5") or a JSON number. Only its shape is checked
+    here: the service reads and checks it (rights.split_set, by studio.parsing.decimal_text), so
+    the API, the page and the splits form's running total accept and refuse the same shares."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            raise serializers.ValidationError("give the share as a number, like 50.5 or 50,5")
+        if isinstance(data, str) and len(data) > 32:
+            raise serializers.ValidationError("at most 32 characters")
+        return data
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
 class ShareSerializer(serializers.Serializer):
     party = serializers.CharField(max_length=200)
-    share = serializers.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=Decimal("100"),
-        coerce_to_string=True,
-    )
+    share = ShareField()
 
 
 class SplitSetSerializer(serializers.Serializer):

@@ -338,3 +338,44 @@ def test_regions_that_show_names_refetch_on_a_rename(scenario, song):
     mix = _mix(scenario)
     comments = client.get(reverse("mix-comments", args=[mix.pk]), HTTP_HX_REQUEST="true")
     assert "studio:member-renamed from:body" in comments.content.decode()
+
+
+# --- the API reads shares by the same parser --------------------------------------------------
+def test_the_api_accepts_a_decimal_comma_and_a_json_number(scenario, song):
+    response = scenario.client("producer").put(
+        f"/api/songs/{song.pk}/splits/",
+        {
+            "right": "master",
+            "shares": [{"party": "A", "share": "50,5"}, {"party": "B", "share": 49.5}],
+        },
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["master"] == [
+        {"party": "A", "share": "50.50"},
+        {"party": "B", "share": "49.50"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("share", "path", "words"),
+    [
+        ("33.333", "shares[0].share", "more than 2 decimal places"),
+        (33.333, "shares[0].share", "more than 2 decimal places"),
+        ("1e2", "shares[0].share", "not a number"),
+        ("NaN", "shares[0].share", "not a number"),
+        (True, "shares", "give the share as a number"),
+        ({"n": 1}, "shares", "give the share as a number"),
+    ],
+)
+def test_the_api_refuses_shares_with_their_fields_path(scenario, song, share, path, words):
+    response = scenario.client("producer").put(
+        f"/api/songs/{song.pk}/splits/",
+        {"right": "master", "shares": [{"party": "A", "share": share}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert any(key.startswith(path) for key in body["fields"]), body
+    assert words in str(body), body
+    assert not Split.objects.exists()
