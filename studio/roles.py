@@ -32,6 +32,7 @@ class Capability(models.TextChoices):
     SESSION_EDIT = "session.edit", "schedule working sessions and mark keeper takes"
     RELEASE_EDIT = "release.edit", "create, sequence and edit releases and their ISRCs"
     RELEASE_DELIVER = "release.deliver", "deliver a release (run its deliver job)"
+    REVIEW_LINK_SEND = "review_link.send", "send, revoke and trace review links"
 
 
 P, E, A, V = Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER
@@ -55,6 +56,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.SESSION_EDIT: frozenset({P, E}),
     Capability.RELEASE_EDIT: frozenset({P}),
     Capability.RELEASE_DELIVER: frozenset({P, E}),
+    Capability.REVIEW_LINK_SEND: frozenset({P, E}),
 }
 
 

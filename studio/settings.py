@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "sessions.apps.LiveConfig",
     "audio.apps.AudioConfig",
     "delivery.apps.DeliveryConfig",
+    "reviewlinks.apps.ReviewLinksConfig",
     "pages.apps.PagesConfig",
 ]
 

@@ -46,7 +46,7 @@ def test_house_rules():
 
 # --- the layers -------------------------------------------------------------------------------
 
-PACKAGES = ("studio", "sessions", "audio", "eventlog", "pages", "delivery")
+PACKAGES = ("studio", "sessions", "audio", "eventlog", "pages", "delivery", "reviewlinks")
 
 
 def _python_files() -> list[Path]:
@@ -162,6 +162,7 @@ FUNCTION_IMPORTS_ALLOWED = {
     "audio/apps.py",
     "sessions/apps.py",
     "delivery/apps.py",
+    "reviewlinks/apps.py",
 }
 
 
