@@ -159,6 +159,18 @@ def release_missing(release: Release, tracks: Sequence[ReleaseTrack] | None = No
                     blocking=True,
                 )
             )
+        elif not t.master.is_approved:
+            pieces.append(
+                Piece(
+                    "master_unapproved",
+                    f"{t.position}. {t.title}: {t.master} is no longer approved (approve it "
+                    "again, or choose an approved master here)",
+                    "master",
+                    t.pk,
+                    t.position,
+                    blocking=True,
+                )
+            )
         elif t.master_id not in codes:
             pieces.append(
                 Piece(
@@ -174,7 +186,7 @@ def release_missing(release: Release, tracks: Sequence[ReleaseTrack] | None = No
         pieces.append(Piece("no_upc", "No UPC/EAN (a distributor refuses the release)", "upc"))
     if release.artwork_id is None:
         pieces.append(Piece("no_artwork", "No front cover (JPEG or PNG, square)", "artwork"))
-    if any(p.code == "no_master" for p in pieces):
+    if any(p.code in ("no_master", "master_unapproved") for p in pieces):
         return _ordered(pieces)
     spec = release_spec(release, tracks)
     try:

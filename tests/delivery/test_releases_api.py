@@ -234,3 +234,32 @@ def test_a_deleted_song_leaves_the_release_and_comes_back_restored(scenario):
     assert [t["title"] for t in spec["tracks"]] == ["Intro"]
     song_restore(actor=scenario.users["producer"], song=b)
     assert [t["title"] for t in _tracks(scenario, release["id"])] == ["Intro", "Outro"]
+
+
+def test_a_master_that_loses_its_approval_blocks_delivery_until_fixed(scenario):
+    from audio.models import Master
+
+    a = mastered_song(scenario, "Intro", seed=1)
+    release = _release(scenario, [a])
+    Master.objects.filter(song=a).update(is_approved=False)
+    data = scenario.client("viewer").get(f"/api/releases/{release['id']}/missing/").json()
+    assert data["deliverable"] is False
+    assert data["missing"][0]["code"] == "master_unapproved"
+    r = scenario.client("producer").post(f"/api/releases/{release['id']}/deliver/")
+    assert r.status_code == 409
+
+
+def test_a_song_is_added_at_a_position(scenario):
+    a, b, c = (mastered_song(scenario, t, seed=i) for i, t in enumerate("ABC", start=1))
+    release = _release(scenario, [a, b])
+    r = scenario.client("producer").post(
+        "/api/release-tracks/",
+        {"release": release["id"], "song": c.pk, "position": 1},
+        format="json",
+    )
+    assert r.status_code == 201, r.content
+    assert [t["title"] for t in _tracks(scenario, release["id"])] == ["C", "A", "B"]
+    again = scenario.client("producer").post(
+        "/api/release-tracks/", {"release": release["id"], "song": c.pk}, format="json"
+    )
+    assert again.status_code == 409 and again.json()["code"] == "track_exists"
