@@ -8,13 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.views.decorators.http import require_http_methods
 
 from audio.models import Asset, Job, JobState, Master, Mix, ReferenceTrack, Stem, Take
+from audio.services import assets as asset_services
 from pages.kit import clock, is_htmx, member_project, page, page_context
 from pages.review import comments_context, review_context
-from studio.errors import NotFound
+from studio.errors import Invalid, NotFound
+from studio.roles import Capability as C
 from studio.selectors import song_get_for_member
 
 PLOT_LOW, PLOT_HIGH = -40.0, 0.0  # dB range of the small loudness plot
@@ -96,10 +99,24 @@ def _song_audio_context(song: Any) -> dict[str, Any]:
     }
     return {
         "stems": [
-            {"obj": s, "a": asset_facts(s.asset), "job": running.get(s.asset_id)} for s in stems
+            {
+                "obj": s,
+                "a": asset_facts(s.asset),
+                "job": running.get(s.asset_id),
+                "key": f"stem:{s.pk}",
+                "label": s.instrument or f"Stem {s.pk}",
+            }
+            for s in stems
         ],
         "takes": [
-            {"obj": t, "a": asset_facts(t.asset), "job": running.get(t.asset_id)} for t in takes
+            {
+                "obj": t,
+                "a": asset_facts(t.asset),
+                "job": running.get(t.asset_id),
+                "key": f"take:{t.pk}",
+                "label": f"{t.part} · take {t.number}",
+            }
+            for t in takes
         ],
         "mixes": [
             {"obj": m, "a": asset_facts(m.asset), "job": running.get(m.asset_id)} for m in mixes
@@ -230,7 +247,29 @@ def mix_player(request: HttpRequest, mix_id: int) -> HttpResponse:
     )
 
 
+@page
+@require_http_methods(["GET", "POST"])
+def project_downloads(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The producers' setting of whether viewers may download the project's files (the members
+    page's "Downloads" card): GET the card, POST `viewers_may_download` = on | off."""
+    project, role = member_project(request, project_id, C.PROJECT_EDIT)
+    if request.method == "POST":
+        value = request.POST.get("viewers_may_download", "")
+        if value not in ("on", "off"):
+            raise Invalid(
+                "Viewers' downloads: choose whether viewers may download files or only play them",
+                fields={"viewers_may_download": ["on or off"]},
+            )
+        project = asset_services.project_set_viewers_may_download(
+            actor=request.user, project=project, allowed=value == "on"
+        )
+        if not is_htmx(request):
+            return redirect("project-members", project.pk)
+    return render(request, "audio/_download_setting.html", page_context(project, role))
+
+
 urlpatterns = [
+    path("p/<int:project_id>/downloads/", project_downloads, name="project-downloads"),
     path("songs/<int:song_id>/audio/", song_audio, name="song-audio"),
     path("assets/<int:asset_id>/preview/", asset_preview, name="asset-preview"),
     path("mixes/<int:mix_id>/", mix_player, name="mix-player"),

@@ -1,10 +1,13 @@
 """Serving stored files to members: HTTP Range (the browser seeks in audio), the asset's own
-media type (never an active one such as HTML), `nosniff`, a sandboxing CSP, and a fixed
-Content-Disposition (never the client's filename)."""
+media type (never an active one such as HTML), `nosniff`, a sandboxing CSP, and a
+Content-Disposition (RFC 6266) naming the file as it was uploaded, sanitised: the UTF-8 name in
+`filename*` (RFC 8187) and an ASCII fallback in `filename`."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from urllib.parse import quote
 
 from django.http import HttpResponse, StreamingHttpResponse
 
@@ -17,6 +20,16 @@ _ACTIVE = ("html", "xml", "svg", "javascript", "ecmascript", "x-shockwave")
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 STREAM_BLOCK = 256 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# A suggested name is at most this many characters (file systems allow 255 bytes; a UTF-8
+# character may take 4), its extension kept.
+NAME_MAX = 120
+# Characters no file name should carry on any common system (Windows' reserved set, both path
+# separators); control and format characters (CR, LF, NUL, bidi overrides) are dropped apart.
+_UNSAFE = re.compile(r'[<>:"/\\|?*]')
+_SPACES = re.compile(r"\s+")
+_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+# RFC 8187 attr-char: what `filename*` may hold unencoded.
+_ATTR_SAFE = "!#$&+-.^_`|~"
 
 
 class RangeNotSatisfiable(Exception):
@@ -57,13 +70,78 @@ def served_media_type(asset: Asset) -> str:
     return media_type
 
 
+def stored_extension(asset: Asset) -> str:
+    suffix = asset.storage_name.rsplit(".", 1)[-1] if "." in asset.storage_name else ""
+    return suffix.lower() if suffix.isalnum() and len(suffix) <= 8 else "bin"
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, ext = name.rpartition(".")
+    if dot and stem and ext.isalnum() and len(ext) <= 8:
+        return stem, "." + ext
+    return name, ""
+
+
+def _name_char(ch: str) -> str:
+    category = unicodedata.category(ch)
+    if category == "Cc" or category[0] == "Z":  # CR, LF, tab, NUL, line separators: a space
+        return " "
+    if category[0] == "C":  # format (bidi overrides, zero-width), unassigned, private use
+        return ""
+    return ch
+
+
+def download_name(asset: Asset) -> str:
+    """The name a browser should save the file under: the uploaded name (`original_name`), its
+    last path component only, with no control or format characters (CR, LF, NUL, bidi
+    overrides), none of the characters a file system refuses, no leading dots, NFC-normalised,
+    at most NAME_MAX characters with its extension kept, and the stored file's extension added
+    when it has none. A name with nothing left is `asset-<id>.<ext>`."""
+    raw = unicodedata.normalize("NFC", asset.original_name or "")
+    kept = "".join(_name_char(ch) for ch in raw)
+    last = [part for part in re.split(r"[/\\]", kept) if part.strip(". ")]
+    name = _SPACES.sub(" ", _UNSAFE.sub("_", last[-1] if last else "")).strip()
+    name = name.lstrip(". ").rstrip(". ")
+    ext = stored_extension(asset)
+    stem, name_ext = _split_extension(name)
+    if not name_ext:
+        stem, name_ext = name, f".{ext}"
+    if _RESERVED.match(stem):
+        stem = f"{stem}_"
+    stem = stem[: max(1, NAME_MAX - len(name_ext))].rstrip(". ")
+    if not stem.strip("_ "):
+        return f"asset-{asset.pk}.{ext}"
+    return stem + name_ext
+
+
+def ascii_fallback(name: str, asset: Asset) -> str:
+    """`name` for clients that do not read `filename*`: letters without their accents, any
+    other non-ASCII character as `_`, never a quote or a backslash."""
+    folded = unicodedata.normalize("NFKD", name)
+    out = "".join(
+        ch if 32 <= ord(ch) < 127 and ch not in '"\\%' else "_"
+        for ch in folded
+        if not unicodedata.combining(ch)
+    )
+    stem, ext = _split_extension(out)
+    if not stem.strip("_ ."):
+        return f"asset-{asset.pk}{ext or '.' + stored_extension(asset)}"
+    return out
+
+
+def content_disposition(asset: Asset, *, inline: bool) -> str:
+    """RFC 6266: `attachment; filename="<ASCII>"; filename*=UTF-8''<percent-encoded UTF-8>`."""
+    name = download_name(asset)
+    disposition = "inline" if inline else "attachment"
+    fallback = ascii_fallback(name, asset)
+    encoded = quote(name, safe=_ATTR_SAFE)
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
 def _common_headers(
     response: HttpResponse | StreamingHttpResponse, asset: Asset, inline: bool
 ) -> None:
-    suffix = asset.storage_name.rsplit(".", 1)[-1] if "." in asset.storage_name else ""
-    ext = suffix if suffix.isalnum() and len(suffix) <= 8 else "bin"
-    disposition = "inline" if inline else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="asset-{asset.pk}.{ext}"'
+    response["Content-Disposition"] = content_disposition(asset, inline=inline)
     response["X-Content-Type-Options"] = "nosniff"
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"

@@ -131,7 +131,9 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
                 "disposition",
                 OpenApiTypes.STR,
                 enum=["attachment", "inline"],
-                description="inline for playback in the page; attachment (default) to save",
+                description="inline to play in the page (every member); attachment (default) "
+                "to save under the file's uploaded name: 403 `download_off` for a viewer when "
+                "the project's producers have turned viewers' downloads off",
             ),
             OpenApiParameter(
                 "Range", OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False
@@ -146,9 +148,18 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
     )
     @action(detail=True, methods=["get"])
     def file(self, request: Request, pk: str) -> HttpResponse | StreamingHttpResponse:
-        """The stored audio, members only, with HTTP Range support."""
+        """The stored file, members only, with HTTP Range support, named as it was uploaded
+        (RFC 6266 `filename*` with an ASCII `filename`)."""
         asset = self.get_object()
-        inline = request.query_params.get("disposition") == "inline"
+        disposition = request.query_params.get("disposition", "attachment")
+        if disposition not in ("attachment", "inline"):
+            raise Invalid(
+                "disposition must be attachment (save the file) or inline (play it)",
+                fields={"disposition": ["attachment or inline"]},
+            )
+        if disposition == "attachment":
+            asset_services.asset_download_check(user=request.user, asset=asset)
+        inline = disposition == "inline"
         return asset_file_response(asset, request.headers.get("Range", ""), inline=inline)
 
 

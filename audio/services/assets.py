@@ -30,9 +30,10 @@ from audio.payloads import asset_payload, stem_payload, take_payload
 from audio.sandbox import ProbeCrashed, probe_isolated
 from audio.services import jobs
 from eventlog.services import event_record, project_lock
-from studio.errors import DomainError, Invalid
+from studio.errors import DomainError, Forbidden, Invalid
 from studio.models import Project, Song
-from studio.roles import Capability
+from studio.payloads import project_payload
+from studio.roles import Capability, Role
 from studio.selectors import require_capability
 
 logger = logging.getLogger(__name__)
@@ -477,3 +478,47 @@ def take_update(*, actor: Any, take: Take, notes: str) -> Take:
             actor=actor,
         )
     return take
+
+
+# --- downloads ---------------------------------------------------------------------------------
+VIEWERS_MAY_NOT_DOWNLOAD = (
+    "The producers of this project have turned off downloads for viewers: "
+    "you can still play every file in the player."
+)
+
+
+def may_download(*, project: Project, role: str | None) -> bool:
+    """Whether a member with `role` may save the project's files (an attachment), as against
+    playing them in the page (an inline stream, open to every member). Viewers may unless a
+    producer has turned `viewers_may_download` off."""
+    if role is None:
+        return False
+    return role != Role.VIEWER or project.viewers_may_download
+
+
+def asset_download_check(*, user: Any, asset: Asset) -> None:
+    """Forbidden (403, with the sentence) when the user may read the asset but not save it."""
+    role = require_capability(user=user, project_id=asset.project_id, capability=Capability.VIEW)
+    project = Project.objects.only("pk", "viewers_may_download").get(pk=asset.project_id)
+    if not may_download(project=project, role=role):
+        raise Forbidden(VIEWERS_MAY_NOT_DOWNLOAD, code="download_off")
+
+
+def project_set_viewers_may_download(*, actor: Any, project: Project, allowed: bool) -> Project:
+    """A producer allows or forbids viewers to download the project's files (playing them stays
+    open to viewers). Records `project.updated`, so open pages show or hide their Download
+    links; setting the value it already has records nothing."""
+    require_capability(user=actor, project_id=project.pk, capability=Capability.PROJECT_EDIT)
+    with transaction.atomic():
+        project = project_lock(project.pk)
+        if project.viewers_may_download == bool(allowed):
+            return project
+        project.viewers_may_download = bool(allowed)
+        project.save(update_fields=["viewers_may_download"])
+        event_record(
+            project=project,
+            type="project.updated",
+            payload={"project": project_payload(project)},
+            actor=actor,
+        )
+    return project

@@ -56,7 +56,10 @@ def test_u5_range_returns_the_right_bytes(scenario: Any, asset: Asset) -> None:
         assert response["Content-Length"] == str(end - start + 1)
     assert whole["Content-Type"] == "audio/wav"
     assert whole["X-Content-Type-Options"] == "nosniff"
-    assert whole["Content-Disposition"] == f'attachment; filename="asset-{asset.pk}.wav"'
+    # the uploaded name, sanitised (never the generated storage name, never markup)
+    assert whole["Content-Disposition"] == (
+        "attachment; filename=\"bass _script_.wav\"; filename*=UTF-8''bass%20_script_.wav"
+    )
     inline = client.get(url + "?disposition=inline")
     assert inline["Content-Disposition"].startswith("inline;")
 

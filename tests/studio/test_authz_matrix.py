@@ -282,6 +282,13 @@ PAGES: dict[str, Page] = {
         post="PEA", kwarg="comment_id", make="comment", form=(("body", "Edited"),)
     ),
     "comment-delete": Page(post="PEA", kwarg="comment_id", make="comment"),
+    "project-downloads": Page(
+        get="P",
+        post="P",
+        kwarg="project_id",
+        make="project",
+        form=(("viewers_may_download", "off"),),
+    ),
     "project-update": Page(
         post="P", kwarg="project_id", make="project", form=(("name", "Renamed"),)
     ),
