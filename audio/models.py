@@ -362,6 +362,9 @@ class Job(models.Model):
 class UploadState(models.TextChoices):
     ACTIVE = "active", "Receiving"
     COMPLETING = "completing", "Checking"
+    # Complete, but identical to a file already on the song: waits for the uploader to confirm
+    # (attach it anyway) or cancel (audio.services.uploads.upload_confirm / upload_cancel).
+    HELD = "held", "Identical to a file of the song"
     DONE = "done", "Completed"
     FAILED = "failed", "Refused"
 

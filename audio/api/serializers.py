@@ -459,3 +459,36 @@ class PresetSerializer(serializers.Serializer):
 
 class MasterJobSerializer(serializers.Serializer):
     job = serializers.DictField(child=serializers.JSONField())
+
+
+class IdenticalToSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["mix", "stem", "take"], allow_null=True)
+    id = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField(help_text="'Mix 1', 'the stem Bass', 'Lead vocal take 2'")
+
+
+class UploadHeldSerializer(serializers.Serializer):
+    """A held upload: complete, but identical to a file the song already has."""
+
+    id = serializers.UUIDField()
+    state = serializers.CharField(help_text="held")
+    filename = serializers.CharField()
+    kind = serializers.CharField(help_text="mix, stem or take: what the upload asked to be")
+    asset = serializers.IntegerField()
+    identical_to = IdenticalToSerializer()
+    detail = serializers.CharField(help_text="the sentence to show: 'b.wav is identical to Mix 1'")
+
+
+class AttachedSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["mix", "stem", "take"])
+    id = serializers.IntegerField()
+
+
+class UploadDoneSerializer(serializers.Serializer):
+    """A completed upload: its asset, the asset's analysis job, and what it was attached to."""
+
+    id = serializers.UUIDField()
+    state = serializers.CharField(help_text="done")
+    asset = serializers.IntegerField()
+    job = serializers.IntegerField(allow_null=True)
+    attached = AttachedSerializer(allow_null=True)

@@ -18,11 +18,12 @@ from rest_framework import viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audio.api.serializers import UploadDoneSerializer, UploadHeldSerializer
 from audio.models import Upload, UploadState
 from audio.services import uploads as upload_services
 from studio.api.errors import ErrorSerializer
 from studio.api.permissions import HasActionCapability
-from studio.errors import DomainError, Invalid
+from studio.errors import Conflict, DomainError, Invalid
 from studio.parsing import whole_number
 from studio.roles import Capability as C
 
@@ -63,6 +64,13 @@ class UploadViewSet(viewsets.GenericViewSet):
     appends a chunk at the offset (<= 8 MiB, optional Upload-Checksum); DELETE cancels.
     The completing PATCH answers 204 with Studio-Asset-Id and Studio-Job-Id headers (and
     Studio-Stem-Id / Studio-Take-Id / Studio-Mix-Id), or 422 with the reason the file was refused.
+
+    A file identical to one the song already holds in that role (the same bytes as a mix
+    version, for a mix; as a stem or take, for a stem or take) is held, not attached: the PATCH
+    (and HEAD) answers `Studio-Upload-State: held` and `Studio-Identical-To: mix:<id>` (or
+    `stem:<id>`, `take:<id>`). `GET /api/uploads/{id}/duplicate/` says what it is identical to
+    ("b.wav is identical to Mix 1"); `POST .../confirm/` attaches it all the same (200, the
+    upload with `attached`), `POST .../cancel/` drops it (204, nothing added).
     """
 
     permission_classes = [HasActionCapability]
@@ -75,10 +83,17 @@ class UploadViewSet(viewsets.GenericViewSet):
         "partial_update": C.ASSET_UPLOAD,
         "destroy": C.ASSET_UPLOAD,
         "metadata": None,  # OPTIONS: the tus capabilities, for any signed-in user
+        "duplicate": C.ASSET_UPLOAD,
+        "confirm": C.ASSET_UPLOAD,
+        "cancel": C.ASSET_UPLOAD,
     }
+    # Studio's own decisions on a held upload: plain JSON requests, not tus ones.
+    NOT_TUS = ("duplicate", "confirm", "cancel")
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        if self.action in self.NOT_TUS:
+            return
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
             raise PreconditionFailed(f"send Tus-Resumable: {TUS_VERSION}")
 
@@ -94,7 +109,15 @@ class UploadViewSet(viewsets.GenericViewSet):
         response["Upload-Offset"] = str(upload.offset)
         response["Upload-Length"] = str(upload.length)
         response["Upload-Expires"] = format_datetime(upload.expires_at, usegmt=True)
+        if upload.state == UploadState.HELD:
+            response["Studio-Upload-State"] = "held"
+            if upload.asset_id:
+                response["Studio-Asset-Id"] = str(upload.asset_id)
+            identical = upload_services.upload_identical_to(upload)
+            if identical and identical["type"]:
+                response["Studio-Identical-To"] = f"{identical['type']}:{identical['id']}"
         if upload.state == UploadState.DONE:
+            response["Studio-Upload-State"] = "done"
             if upload.asset_id:
                 response["Studio-Asset-Id"] = str(upload.asset_id)
             if upload.job_id:
@@ -182,3 +205,55 @@ class UploadViewSet(viewsets.GenericViewSet):
     def destroy(self, request: Request, upload_id: str) -> Response:
         upload_services.upload_terminate(actor=request.user, upload_id=upload_id)
         return Response(status=204)
+
+    @extend_schema(
+        request=None,
+        responses={200: UploadHeldSerializer, **_errors(403, 404, 409, 410)},
+    )
+    def duplicate(self, request: Request, upload_id: str) -> Response:
+        """What a held upload is identical to: `identical_to` {type, id, name} and `detail`,
+        the sentence the page shows ("b.wav is identical to Mix 1"). 409 when not held."""
+        upload = upload_services.upload_get_for_user(actor=request.user, upload_id=upload_id)
+        identical = upload_services.upload_identical_to(upload)
+        if identical is None:
+            raise Conflict("this upload is not waiting for a decision", code="upload_not_held")
+        return Response(_held_body(upload, identical))
+
+    @extend_schema(
+        request=None,
+        responses={200: UploadDoneSerializer, **_errors(403, 404, 409, 410)},
+    )
+    def confirm(self, request: Request, upload_id: str) -> Response:
+        """Attach a held upload as its metadata asked although the song has the same bytes:
+        a new mix version (or stem, or take), with its event. 409 when not held."""
+        upload = upload_services.upload_confirm(actor=request.user, upload_id=upload_id)
+        return Response(_done_body(upload))
+
+    @extend_schema(request=None, responses={204: None, **_errors(403, 404, 409, 410)})
+    def cancel(self, request: Request, upload_id: str) -> Response:
+        """Drop a held upload: nothing is added to the song. 409 when not held."""
+        upload_services.upload_cancel(actor=request.user, upload_id=upload_id)
+        return Response(status=204)
+
+
+def _held_body(upload: Upload, identical: dict[str, Any]) -> dict[str, Any]:
+    meta = upload.metadata or {}
+    return {
+        "id": str(upload.pk),
+        "state": upload.state,
+        "filename": meta.get("filename", ""),
+        "kind": meta.get("kind", ""),
+        "asset": upload.asset_id,
+        "identical_to": {k: identical[k] for k in ("type", "id", "name")},
+        "detail": identical["detail"],
+    }
+
+
+def _done_body(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": str(upload.pk),
+        "state": upload.state,
+        "asset": upload.asset_id,
+        "job": upload.job_id,
+        "attached": upload.attached,
+    }

@@ -26,5 +26,20 @@ urlpatterns = [
         ),
         name="api-upload-detail",
     ),
+    path(
+        "uploads/<uuid:upload_id>/duplicate/",
+        uploads.UploadViewSet.as_view({"get": "duplicate"}),
+        name="api-upload-duplicate",
+    ),
+    path(
+        "uploads/<uuid:upload_id>/confirm/",
+        uploads.UploadViewSet.as_view({"post": "confirm"}),
+        name="api-upload-confirm",
+    ),
+    path(
+        "uploads/<uuid:upload_id>/cancel/",
+        uploads.UploadViewSet.as_view({"post": "cancel"}),
+        name="api-upload-cancel",
+    ),
     *router.urls,
 ]

@@ -6,6 +6,11 @@ computed. A chunk that is short, or whose checksum does not match, is cut off ag
 only moves after the bytes are fsynced. The last chunk triggers completion: the engine probes the
 file (in the sandbox), and an accepted file becomes an Asset (deduplicated by checksum) with an
 analysis job, attached to a song when the metadata says so, all in one transaction.
+
+A file identical to one the song already has (the same bytes as a mix version, for a mix; as a
+stem or take, for a stem or take) is not attached silently: the upload is held
+(`UploadState.HELD`) until its uploader confirms (`upload_confirm`: attached as asked, with its
+event) or cancels (`upload_cancel`: nothing is added).
 """
 
 from __future__ import annotations
@@ -28,7 +33,18 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from audio import storage
-from audio.models import JOB_OVER, Asset, Job, JobKind, StoredAt, Upload, UploadState
+from audio.models import (
+    JOB_OVER,
+    Asset,
+    Job,
+    JobKind,
+    Mix,
+    Stem,
+    StoredAt,
+    Take,
+    Upload,
+    UploadState,
+)
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
@@ -234,7 +250,8 @@ def upload_get_for_user(*, actor: Any, upload_id: str | uuid.UUID) -> Upload:
         raise NotFound("upload not found") from None
     if upload.state == UploadState.FAILED:
         raise UploadGone("this upload was refused or cancelled")
-    if upload.state == UploadState.ACTIVE and upload.expires_at <= timezone.now():
+    live = (UploadState.ACTIVE, UploadState.HELD)
+    if upload.state in live and upload.expires_at <= timezone.now():
         _discard(upload, UploadState.FAILED, {"code": "upload_expired"})
         raise UploadGone("this upload expired; start again")
     return upload
@@ -265,7 +282,8 @@ def upload_write(
         )
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(pk=upload.pk)
-        if upload.state == UploadState.DONE and offset == upload.length == upload.offset:
+        complete = (UploadState.DONE, UploadState.HELD)
+        if upload.state in complete and offset == upload.length == upload.offset:
             return upload
         if upload.state != UploadState.ACTIVE:
             raise Conflict("this upload is already complete", code="upload_complete")
@@ -409,10 +427,11 @@ def upload_complete(*, actor: Any, upload: Upload) -> Upload:
                 created = True
             elif asset is None:  # the same bytes' asset was deleted meanwhile: start again
                 raise Conflict("the file's asset changed meanwhile; upload it again")
-            attached = _attach(actor, asset, meta)
+            identical = None if created else identical_on_song(asset, meta)
+            attached = None if identical else _attach(actor, asset, meta)
             analysis = Job.objects.filter(asset=asset, kind=JobKind.ANALYZE).order_by("-id")
             Upload.objects.filter(pk=upload.pk).update(
-                state=UploadState.DONE,
+                state=UploadState.HELD if identical else UploadState.DONE,
                 asset=asset,
                 job=job or analysis.first(),
                 attached=attached,
@@ -527,6 +546,87 @@ def _attach(actor: Any, asset: Asset, meta: dict[str, str]) -> dict[str, Any] | 
     return {"type": "mix", "id": mix.pk}
 
 
+def identical_on_song(asset: Asset, meta: dict[str, str]) -> dict[str, Any] | None:
+    """What of the song the upload names already has these bytes, when the upload would attach
+    them again: for a mix, its earliest mix version with this asset; for a stem or a take, its
+    first stem or take with it. {"type", "id", "name"} ("Mix 1", "the stem Bass", "Lead vocal
+    take 2"), or None (a new file, or one the song does not hold in that role)."""
+    kind = meta.get("kind", "").strip()
+    song_id = _int_meta(meta, "song")
+    if kind not in KINDS or song_id is None:
+        return None
+    if kind == "mix":
+        mix = Mix.objects.filter(song_id=song_id, asset=asset).order_by("number").first()
+        return None if mix is None else {"type": "mix", "id": mix.pk, "name": f"Mix {mix.number}"}
+    stem = Stem.objects.filter(song_id=song_id, asset=asset).order_by("id").first()
+    if stem is not None:
+        label = f"the stem {stem.instrument}" if stem.instrument else f"stem {stem.pk}"
+        return {"type": "stem", "id": stem.pk, "name": label}
+    take = Take.objects.filter(song_id=song_id, asset=asset).order_by("part", "number").first()
+    if take is not None:
+        return {"type": "take", "id": take.pk, "name": f"{take.part} take {take.number}"}
+    return None
+
+
+def upload_identical_to(upload: Upload) -> dict[str, Any] | None:
+    """For a held upload: what it is identical to, with the sentence the page shows
+    ("mix2.wav is identical to Mix 1"). None for an upload that is not held."""
+    if upload.state != UploadState.HELD or upload.asset is None:
+        return None
+    meta = upload.metadata or {}
+    found = identical_on_song(upload.asset, meta)
+    if found is None:  # what it matched is gone meanwhile: confirming simply attaches it
+        return {
+            "type": None,
+            "id": None,
+            "name": "",
+            "detail": "Nothing of the song matches this file any more: confirm to add it.",
+        }
+    name = meta.get("filename") or "This file"
+    return {**found, "detail": f"{name} is identical to {found['name']}."}
+
+
+def _held_for_decision(actor: Any, upload_id: str | uuid.UUID) -> Upload:
+    upload = upload_get_for_user(actor=actor, upload_id=upload_id)
+    require_capability(user=actor, project_id=upload.project_id, capability=Capability.ASSET_UPLOAD)
+    return upload
+
+
+def upload_confirm(*, actor: Any, upload_id: str | uuid.UUID) -> Upload:
+    """Attach a held upload as its metadata asked (a new mix version, stem or take of the song,
+    with its event), although the song already has these bytes. Confirming twice is one
+    attachment: the second answers the completed upload. 409 for an upload that is not held."""
+    upload = _held_for_decision(actor, upload_id)
+    with transaction.atomic():
+        project_lock(upload.project_id)
+        upload = (
+            Upload.objects.select_for_update(of=("self",)).select_related("asset").get(pk=upload.pk)
+        )
+        if upload.state == UploadState.DONE and upload.attached:
+            return upload
+        if upload.state != UploadState.HELD:
+            raise Conflict("this upload is not waiting for a decision", code="upload_not_held")
+        if upload.asset is None:
+            raise Conflict(
+                "the uploaded file is gone meanwhile; upload it again", code="asset_gone"
+            )
+        attached = _attach(actor, upload.asset, upload.metadata or {})
+        Upload.objects.filter(pk=upload.pk).update(state=UploadState.DONE, attached=attached)
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_cancel(*, actor: Any, upload_id: str | uuid.UUID) -> None:
+    """Drop a held upload: nothing is added to the song (the file was already in the project,
+    so no file or asset goes). 409 for an upload that is not held."""
+    upload = _held_for_decision(actor, upload_id)
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        if upload.state != UploadState.HELD:
+            raise Conflict("this upload is not waiting for a decision", code="upload_not_held")
+        Upload.objects.filter(pk=upload.pk).delete()
+
+
 def upload_terminate(*, actor: Any, upload_id: str | uuid.UUID) -> None:
     """tus termination: drop the session and its bytes (a completed upload's asset stays)."""
     upload = upload_get_for_user(actor=actor, upload_id=upload_id)
@@ -534,7 +634,7 @@ def upload_terminate(*, actor: Any, upload_id: str | uuid.UUID) -> None:
         upload = Upload.objects.select_for_update().get(pk=upload.pk)
         if upload.state == UploadState.COMPLETING:
             raise Conflict("this upload is being checked", code="upload_completing")
-        if upload.state == UploadState.DONE:
+        if upload.state in (UploadState.DONE, UploadState.HELD):  # a held one: nothing added
             Upload.objects.filter(pk=upload.pk).delete()
             return
         storage.upload_temp_path(upload.temp_name).unlink(missing_ok=True)

@@ -5,6 +5,10 @@
 // user, song, kind, name, size, lastModified -> resumeFromPreviousUpload). The completing PATCH
 // carries Studio-Asset-Id / Studio-Job-Id; the row then follows the analysis job live
 // (job.progress frames, then job.finished) and shows the waveform.
+//
+// A file identical to one the song already has (Studio-Upload-State: held) is not added
+// silently: the row says what it is identical to ("mix2.wav is identical to Mix 1.") and offers
+// to add it anyway (POST /api/uploads/<id>/confirm/) or cancel (POST .../cancel/).
 import { live } from "studio/live";
 
 const MAX_PARALLEL = 2;
@@ -138,6 +142,7 @@ export function initUploads(panel = document.querySelector("[data-upload]")) {
         const jobId = res && res.getHeader("Studio-Job-Id");
         li.dataset.asset = assetId || "";
         li.dataset.job = jobId || "";
+        if (res && res.getHeader("Studio-Upload-State") === "held") { showHeld(li, upload.url, kind); return; }
         if (!jobId) { set("done", "Uploaded."); showResult(li, assetId); return; }
         followJob(li, Number(jobId), Number(assetId));
       },
@@ -196,6 +201,48 @@ export function initUploads(panel = document.querySelector("[data-upload]")) {
       else if (job.state === "failed") ctl.failed(job.error);
       else ctl.progress(job.progress || 0);
     }).catch(() => {});
+  }
+
+  async function decide(url, method = "POST") {
+    const response = await fetch(url, { method, credentials: "same-origin", headers: { "X-CSRFToken": csrf, Accept: "application/json" } });
+    const body = response.status === 204 ? {} : await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body.detail || `the server answered ${response.status}`);
+    return body;
+  }
+
+  function showHeld(li, uploadUrl, kind) {
+    const status = li.querySelector(".status");
+    const target = li.querySelector(".result");
+    const base = new URL(uploadUrl, window.location.href).pathname.replace(/\/?$/, "/");
+    setState(li, "held");
+    status.textContent = "Uploaded. Checking it against the song…";
+    decide(`${base}duplicate/`, "GET").then((held) => {
+      li.dataset.identicalTo = `${held.identical_to.type}:${held.identical_to.id}`;
+      status.textContent = `${held.detail} Add it anyway?`;
+      target.innerHTML = `<span class="row"><button type="button" class="btn-small btn-primary" data-act="confirm"></button><button type="button" class="btn-small" data-act="drop">Cancel</button></span>`;
+      const confirmBtn = target.querySelector("[data-act=confirm]");
+      confirmBtn.textContent = kind === "mix" ? "Add as a new mix version" : `Add as a new ${kind}`;
+      const buttons = target.querySelectorAll("button");
+      const busy = (on) => buttons.forEach((b) => { b.disabled = on; });
+      confirmBtn.addEventListener("click", () => {
+        busy(true);
+        decide(`${base}confirm/`).then((done) => {
+          target.textContent = "";
+          li.dataset.asset = String(done.asset || "");
+          li.dataset.job = String(done.job || "");
+          if (done.job) followJob(li, Number(done.job), Number(done.asset));
+          else { setState(li, "done"); status.textContent = "Added."; showResult(li, done.asset); }
+        }).catch((err) => { busy(false); status.textContent = `Could not add it: ${err.message}`; });
+      });
+      target.querySelector("[data-act=drop]").addEventListener("click", () => {
+        busy(true);
+        decide(`${base}cancel/`).then(() => {
+          setState(li, "cancelled");
+          target.textContent = "";
+          status.textContent = "Cancelled: nothing was added.";
+        }).catch((err) => { busy(false); status.textContent = `Could not cancel: ${err.message}`; });
+      });
+    }).catch((err) => { setState(li, "error"); status.textContent = `Upload failed: ${err.message}`; });
   }
 
   function showResult(li, assetId) {

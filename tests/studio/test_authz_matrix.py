@@ -88,6 +88,9 @@ POLICY: dict[str, str] = {
     "HEAD api-upload-detail": "PE",
     "PATCH api-upload-detail": "PE",
     "DELETE api-upload-detail": "PE",
+    "GET api-upload-duplicate": "PE",  # a held upload: what it is identical to (its uploader's)
+    "POST api-upload-confirm": "PE",
+    "POST api-upload-cancel": "PE",
     "GET api-asset-list": "PEAV",
     "GET api-asset-detail": "PEAV",
     "GET api-asset-analysis": "PEAV",
@@ -634,6 +637,34 @@ def _upload(s: Scenario, actor: Any = None) -> Any:
     )
 
 
+def _held_upload(s: Scenario, actor: Any = None) -> Any:
+    """An upload of the principal's own (as `_upload`) held as identical to Mix 1 of a song."""
+    import io
+
+    from audio.services.uploads import upload_create, upload_write
+    from tests.audio.audiofiles import wav_bytes
+
+    owner = (
+        actor
+        if actor is not None and _may(s, actor, "POST api-upload-list")
+        else s.users["engineer"]
+    )
+    song = _song(s)
+    data = wav_bytes(seconds=0.1, seed=7)
+    meta = {"filename": "m.wav", "project": str(s.project.pk), "song": str(song.pk), "kind": "mix"}
+    for _ in range(2):
+        upload = upload_create(actor=owner, length=len(data), metadata=meta)
+        upload = upload_write(
+            actor=owner,
+            upload_id=upload.pk,
+            offset=0,
+            content_length=len(data),
+            read=io.BytesIO(data).read,
+        )
+    assert upload.state == "held", upload.state
+    return upload
+
+
 def _b64(text: str) -> str:
     import base64
 
@@ -786,6 +817,7 @@ REGISTRY: dict[str, Spec] = {
             "destroy": lambda s, o: TUS,
         },
         raw={"partial_update": ("application/offset+octet-stream", b"RIFF")},
+        makers={"duplicate": _held_upload, "confirm": _held_upload, "cancel": _held_upload},
         denied_status=(403, 404),
     ),
     # live
