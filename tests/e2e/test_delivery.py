@@ -30,7 +30,8 @@ UPC = "036000291452"
 
 @pytest.fixture(scope="module")
 def mastered(stack: Any, django_db_blocker: Any) -> dict[str, Any]:
-    """Three songs of the e2e project with approved masters, committed, their files stored in
+    """A project of its own (the e2e members in their roles, so other journeys' projects are
+    left as they are) with three songs with approved masters, committed, their files stored in
     the servers' media folder."""
     from django.contrib.auth import get_user_model
     from django.test import override_settings
@@ -39,7 +40,7 @@ def mastered(stack: Any, django_db_blocker: Any) -> dict[str, Any]:
     from audio.services.assets import asset_ingest_file
     from audio.services.mixes import mix_create
     from delivery.services import isrc_set
-    from studio.models import Project
+    from studio.services.projects import member_add, project_create
     from studio.services.songs import song_create
     from tests.audio.audiofiles import write_wav
 
@@ -49,8 +50,10 @@ def mastered(stack: Any, django_db_blocker: Any) -> dict[str, Any]:
         override_settings(MEDIA_ROOT=var / "media", UPLOAD_DIR=var / "uploads"),
     ):
         producer = get_user_model().objects.get(username="e2e-producer")
-        project = Project.objects.get(pk=stack.data["project"])
-        songs = {}
+        project = project_create(actor=producer, name="Harbour sessions")
+        for role in ("engineer", "artist", "viewer"):
+            member_add(actor=producer, project=project, username=f"e2e-{role}", role=role)
+        songs: dict[str, Any] = {"project": project.pk}
         codes = {"Harbour Lights": "GBXYZ2600001", "Last Ferry": "GBXYZ2600002"}
         for i, title in enumerate(("Harbour Lights", "Last Ferry", "Tide Tables"), start=1):
             song = song_create(actor=producer, project=project, title=title)
@@ -76,14 +79,14 @@ def _titles(page: Any) -> list[str]:
 def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_it_live(
     open_as: Any, stack: Any, shot: Any, mastered: dict[str, Any], tmp_path: Path
 ) -> None:
-    pid = stack.data["project"]
+    pid = mastered["project"]
     producer = open_as("producer")
     producer.goto(f"/p/{pid}/releases/")  # the dashboard links here (#releases-link)
     expect(producer.locator("h1", has_text="Releases")).to_be_visible()
     producer.fill("#nr-title", "Harbour EP")
     producer.fill("#nr-artist", "Ava")
     producer.fill("#nr-upc", UPC)
-    for title in mastered:
+    for title in ("Harbour Lights", "Last Ferry", "Tide Tables"):
         expect(producer.get_by_label(title)).to_be_checked()
     producer.get_by_role("button", name="Create release").click()
     expect(producer.get_by_role("heading", name=re.compile("Harbour EP"))).to_be_visible()
@@ -131,7 +134,6 @@ def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_i
     piece = producer.locator("#missing-list li[data-code=no_isrc] a")
     expect(piece).to_have_count(1)
     href = piece.get_attribute("href")
-    tides = mastered["Tide Tables"]
     assert href and href.endswith("-isrc")
     piece.click()
     field = producer.locator(href)
@@ -140,7 +142,6 @@ def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_i
     expect(producer.locator("#missing-list li[data-code=no_isrc]")).to_have_count(0)
     expect(artist.locator("#missing-list li[data-code=no_isrc]")).to_have_count(0)
     expect(producer.locator("#track-list")).to_contain_text("GBXYZ2600003")
-    assert tides
 
     # Deliver, with the progress bar; the artist's page follows the same job.
     wait_live(producer)
@@ -149,7 +150,6 @@ def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_i
     expect(progress).to_have_attribute("data-state", re.compile("running|done"))
     expect(artist.locator("#deliver-progress")).to_be_visible(timeout=SLOW)
     expect(progress).to_have_attribute("data-state", "done", timeout=SLOW)
-    assert float(producer.locator("#deliver-bar").get_attribute("value") or 0) > 0 or True
     expect(producer.locator("#qc-banner")).to_be_visible()
     expect(artist.locator("#qc-banner")).to_be_visible(timeout=30_000)
     assert_not_reloaded(artist)
