@@ -279,6 +279,12 @@ def test_download_links_beside_every_file_the_pages_list(
     player = viewer.get(f"/mixes/{mix.pk}/").content.decode()
     assert f'src="/api/assets/{mix_asset.pk}/file/?disposition=inline"' in player
     assert _links(scenario.browser("artist").get(f"/songs/{song.pk}/audio/").content.decode())
+    # open pages hear the setting change (project.updated) and refetch their lists
+    song_page = viewer.get(f"/songs/{song.pk}/").content.decode()
+    trigger = re.search(r'id="song-audio"[^>]*hx-trigger="([^"]+)"', song_page)
+    assert trigger and "studio:project-updated from:body" in trigger.group(1)
+    master_tab = viewer.get(f"/songs/{song.pk}/master/").content.decode()
+    assert master_tab.count("studio:project-updated from:body") >= 2  # masters, references
 
 
 def test_stems_and_takes_get_a_compact_player_row(scenario: Any, song: Any, tmp_path: Path) -> None:

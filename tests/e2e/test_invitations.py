@@ -95,7 +95,18 @@ def _audition_and_download(page: Any, song_url: str, shot: Any, stem_wav: Path) 
     before = page.locator("#stem-list li", has_text="Nia bass").count()
     again.get_by_role("button", name="Add as a new stem").click()
     expect(again).to_have_attribute("data-state", "done", timeout=30_000)
-    expect(page.locator("#stem-list li", has_text="Nia bass")).to_have_count(before + 1)
+    rows = page.locator("#stem-list li", has_text="Nia bass")
+    expect(rows).to_have_count(before + 1)
+
+    # Solo: playing one row stops the one playing before, so a take is heard alone.
+    first, second = (rows.nth(i).locator("[data-compact]") for i in (0, 1))
+    first.get_by_role("button", name="Play Nia bass").click()
+    expect(first).to_have_attribute("data-state", "playing")
+    second.get_by_role("button", name="Play Nia bass").click()
+    expect(second).to_have_attribute("data-state", "playing")
+    expect(first).to_have_attribute("data-state", "paused")
+    second.get_by_role("button", name="Pause Nia bass").click()
+    expect(second).to_have_attribute("data-state", "paused")
 
 
 def test_invited_engineer_joins_from_the_email(
