@@ -150,6 +150,7 @@ def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_i
     expect(progress).to_have_attribute("data-state", re.compile("running|done"))
     expect(artist.locator("#deliver-progress")).to_be_visible(timeout=SLOW)
     expect(progress).to_have_attribute("data-state", "done", timeout=SLOW)
+    expect(producer.locator("#deliver-bar")).to_have_attribute("value", "1")
     expect(producer.locator("#qc-banner")).to_be_visible()
     expect(artist.locator("#qc-banner")).to_be_visible(timeout=30_000)
     assert_not_reloaded(artist)
