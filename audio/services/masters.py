@@ -99,7 +99,9 @@ def reference_add(*, actor: Any, song: Song, asset: Asset, title: str = "") -> R
     """Attach an uploaded audio asset of the song's project as a reference of the song
     (`reference.added`). 400 for another project's asset or a file that is not audio; 409 when
     the song has that reference already."""
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.MIX_EDIT, song_id=song.pk
+    )
     if asset.project_id != song.project_id:
         raise Invalid(
             "the asset belongs to another project",
@@ -138,7 +140,12 @@ def reference_add(*, actor: Any, song: Song, asset: Asset, title: str = "") -> R
 def reference_remove(*, actor: Any, reference: ReferenceTrack) -> None:
     """Detach a reference (`reference.removed`). The asset stays (other rows may use it), and
     masters made with it keep their settings and report as they are."""
-    require_capability(user=actor, project_id=reference.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor,
+        project_id=reference.project_id,
+        capability=Capability.MIX_EDIT,
+        song_id=reference.song_id,
+    )
     with transaction.atomic():
         project_lock(reference.project_id)
         payload = reference_payload(reference)
@@ -484,7 +491,9 @@ def master_request(*, actor: Any, mix: Mix, settings: Any) -> Job:
     """Queue a `master` job of `mix` (202 in the API): the settings are checked whole (400
     naming each bad field); the mix must have audio (409 for a draft). The job makes Master N
     of the song when it finishes."""
-    require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT, song_id=mix.song_id
+    )
     song = mix.song
     rate = Asset.objects.filter(mixes=mix).values_list("sample_rate", flat=True).first()
     cleaned = master_settings_clean(song=song, data=settings, sample_rate=rate or 48000)

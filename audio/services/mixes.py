@@ -21,7 +21,9 @@ from studio.selectors import require_capability
 def mix_create(*, actor: Any, song: Song, asset: Asset, note: str = "") -> Mix:
     """A new mix version from an uploaded asset; its number is the song's next one (taken under
     the project lock, so two uploads never get the same number)."""
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.MIX_EDIT, song_id=song.pk
+    )
     if asset.project_id != song.project_id:
         raise Invalid(
             "the asset belongs to another project",

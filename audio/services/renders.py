@@ -292,7 +292,9 @@ def draft_create(
     """The song's new draft, numbered next: from a spec, from the keepers
     (`keepers_spec`), or a copy of `parent`'s spec (a version of the same song). 409 when
     the song already has a draft (fields.draft is its id)."""
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.MIX_EDIT, song_id=song.pk
+    )
     if parent is not None:
         if parent.song_id != song.pk:
             raise Invalid(
@@ -362,7 +364,9 @@ def _locked_draft(mix: Mix, doing: str) -> Mix:
 def spec_replace(*, actor: Any, mix: Mix, spec: Any, revision: int | None = None) -> Mix:
     """Replace a draft's spec (checked whole; nothing changes on a 400). With `revision`, only
     if the spec is still at that revision (409 otherwise: someone else saved meanwhile)."""
-    require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT, song_id=mix.song_id
+    )
     checked = spec_check(mix.song, spec, own=mix.pk)
     with transaction.atomic():
         project_lock(mix.project_id)
@@ -387,7 +391,9 @@ def spec_replace(*, actor: Any, mix: Mix, spec: Any, revision: int | None = None
 def draft_discard(*, actor: Any, mix: Mix) -> None:
     """Delete a draft that is not rendering (`mix.draft_discarded`); a rendered version is a
     409 (versions are never deleted here)."""
-    require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT, song_id=mix.song_id
+    )
     with transaction.atomic():
         project_lock(mix.project_id)
         locked = _locked_draft(mix, "discard it")
@@ -404,7 +410,9 @@ def draft_discard(*, actor: Any, mix: Mix) -> None:
 def render_start(*, actor: Any, mix: Mix, bit_depth: str = "32f") -> Job:
     """Queue the draft's render job (202 in the API): the spec is checked against the sources
     again, and it must have something to render. 409 when rendered or already rendering."""
-    require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT, song_id=mix.song_id
+    )
     with transaction.atomic():
         project_lock(mix.project_id)
         locked = _locked_draft(mix, "start another")
@@ -448,7 +456,9 @@ def preview_render(
     this process with the same samples as the full render over that window (the engine's
     range render), sharing the project's clip cache with the render job. Work past the time
     budget stops at the engine's next progress report: 409 `preview_too_slow`, no file."""
-    require_capability(user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT)
+    require_capability(
+        user=actor, project_id=mix.project_id, capability=Capability.MIX_EDIT, song_id=mix.song_id
+    )
     if mix.spec is None:
         raise Conflict(f"{mix} was uploaded: it has no spec to preview", code="no_spec")
     problems: dict[str, list[str]] = {}

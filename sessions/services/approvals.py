@@ -85,7 +85,9 @@ def approval_give(
     Requesting changes needs a note saying what to change."""
     version = version_of(mix, master)
     capability = Capability.MIX_APPROVE if mix is not None else Capability.MASTER_APPROVE
-    require_capability(user=actor, project_id=version.project_id, capability=capability)
+    require_capability(
+        user=actor, project_id=version.project_id, capability=capability, song_id=version.song_id
+    )
     if isinstance(version, Mix) and version.is_draft:
         raise Conflict(f"{version} has no audio yet: render it, then review it", code="mix_draft")
     if verdict not in Verdict.values:

@@ -96,7 +96,12 @@ def comment_add(
     """Comment on a version at a time (or range) in its audio, or reply to a comment on the same
     version. A reply to a reply joins the thread's root (threads are one level deep)."""
     version = version_of(mix, master)
-    require_capability(user=actor, project_id=version.project_id, capability=Capability.COMMENT)
+    require_capability(
+        user=actor,
+        project_id=version.project_id,
+        capability=Capability.COMMENT,
+        song_id=version.song_id,
+    )
     body = _clean_body(body)
     _check_times(version, start_s, end_s)
     if parent is not None:
@@ -132,7 +137,12 @@ def comment_add(
 
 
 def _own_live_comment(actor: Any, comment: Comment, verb: str) -> None:
-    require_capability(user=actor, project_id=comment.project_id, capability=Capability.COMMENT)
+    require_capability(
+        user=actor,
+        project_id=comment.project_id,
+        capability=Capability.COMMENT,
+        song_id=(comment.mix or comment.master).song_id,
+    )
     if comment.author_id != getattr(actor, "pk", None):
         raise Forbidden(f"only the author may {verb} a comment", code="not_author")
     if comment.deleted_at is not None:
@@ -179,7 +189,12 @@ def comment_delete(*, actor: Any, comment: Comment) -> Comment:
 
 
 def _set_resolved(actor: Any, comment: Comment, resolved: bool) -> Comment:
-    require_capability(user=actor, project_id=comment.project_id, capability=Capability.COMMENT)
+    require_capability(
+        user=actor,
+        project_id=comment.project_id,
+        capability=Capability.COMMENT,
+        song_id=(comment.mix or comment.master).song_id,
+    )
     with transaction.atomic():
         project_lock(comment.project_id)
         comment = Comment.objects.select_related("author", "resolved_by").get(pk=comment.pk)

@@ -45,7 +45,12 @@ def take_set_keeper(*, actor: Any, take: Take, is_keeper: bool = True) -> Take:
     call it; the takes API refuses the field). Mark (or unmark) the keeper take of a part: at
     most one keeper per song and part, so marking one clears the others. One
     `take.keeper_changed` event lists every take whose flag changed (none when nothing did)."""
-    require_capability(user=actor, project_id=take.project_id, capability=Capability.SESSION_EDIT)
+    require_capability(
+        user=actor,
+        project_id=take.project_id,
+        capability=Capability.SESSION_EDIT,
+        song_id=take.song_id,
+    )
     with transaction.atomic():
         project_lock(take.project_id)
         take = Take.objects.select_for_update(no_key=True).get(pk=take.pk)

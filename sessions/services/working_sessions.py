@@ -62,7 +62,12 @@ def session_schedule(
     participants: list[int] | None = None,
     notes: str = "",
 ) -> WorkingSession:
-    require_capability(user=actor, project_id=song.project_id, capability=Capability.SESSION_EDIT)
+    require_capability(
+        user=actor,
+        project_id=song.project_id,
+        capability=Capability.SESSION_EDIT,
+        song_id=song.pk,
+    )
     fields: dict[str, Any] = {
         "kind": kind,
         "starts_at": starts_at,
@@ -89,7 +94,10 @@ def session_schedule(
 
 def session_update(*, actor: Any, session: WorkingSession, **changes: Any) -> WorkingSession:
     require_capability(
-        user=actor, project_id=session.project_id, capability=Capability.SESSION_EDIT
+        user=actor,
+        project_id=session.project_id,
+        capability=Capability.SESSION_EDIT,
+        song_id=session.song_id,
     )
     changes = {k: v for k, v in changes.items() if k in SESSION_FIELDS}
     merged: dict[str, Any] = {
@@ -114,7 +122,10 @@ def session_update(*, actor: Any, session: WorkingSession, **changes: Any) -> Wo
 def session_delete(*, actor: Any, session: WorkingSession) -> None:
     """Cancel a session. Its takes stay attached to the song."""
     require_capability(
-        user=actor, project_id=session.project_id, capability=Capability.SESSION_EDIT
+        user=actor,
+        project_id=session.project_id,
+        capability=Capability.SESSION_EDIT,
+        song_id=session.song_id,
     )
     with transaction.atomic():
         project_lock(session.project_id)
@@ -126,7 +137,10 @@ def session_delete(*, actor: Any, session: WorkingSession) -> None:
 
 def session_add_take(*, actor: Any, session: WorkingSession, take: Take) -> WorkingSession:
     require_capability(
-        user=actor, project_id=session.project_id, capability=Capability.SESSION_EDIT
+        user=actor,
+        project_id=session.project_id,
+        capability=Capability.SESSION_EDIT,
+        song_id=session.song_id,
     )
     if take.song_id != session.song_id:
         raise invalid("take", "that take belongs to another song", code="take_other_song")
@@ -139,7 +153,10 @@ def session_add_take(*, actor: Any, session: WorkingSession, take: Take) -> Work
 
 def session_remove_take(*, actor: Any, session: WorkingSession, take: Take) -> WorkingSession:
     require_capability(
-        user=actor, project_id=session.project_id, capability=Capability.SESSION_EDIT
+        user=actor,
+        project_id=session.project_id,
+        capability=Capability.SESSION_EDIT,
+        song_id=session.song_id,
     )
     if not session.takes.filter(pk=take.pk).exists():
         raise invalid("take", "that take is not in this session", code="take_not_in_session")

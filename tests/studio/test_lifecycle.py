@@ -460,3 +460,49 @@ def test_an_open_page_hears_the_song_deleted_and_restored(scenario):
         await comm.disconnect()
 
     async_to_sync(body)()
+
+
+def test_an_archived_song_refuses_every_write_of_the_other_rooms(scenario: Any) -> None:
+    """Comments, approvals, working sessions, keepers, mixes, renders and references all check
+    the song's state: an archived song is read-only wherever the write comes from."""
+    from audio.services.masters import reference_add
+    from audio.services.mixes import mix_create
+    from audio.services.renders import draft_create
+    from sessions.services import approval_give, session_schedule, take_set_keeper
+    from tests.audio import authz
+
+    producer = scenario.users["producer"]
+    mix = authz._mix(scenario)
+    take = authz._take(scenario)
+    asset = authz._fresh_asset(scenario)
+    song = mix.song
+    comment = comment_add(actor=scenario.users["artist"], mix=mix, body="Before", start_s=0.1)
+    from sessions.services import comment_edit
+
+    song_archive(actor=producer, song=song)
+    start = timezone.now() + datetime.timedelta(days=1)
+    writes = {
+        "comment": lambda: comment_add(actor=producer, mix=mix, body="After", start_s=0.1),
+        "approval": lambda: approval_give(
+            actor=scenario.users["artist"], mix=mix, verdict="approved"
+        ),
+        "session": lambda: session_schedule(
+            actor=producer,
+            song=song,
+            kind="recording",
+            starts_at=start,
+            ends_at=start + datetime.timedelta(hours=1),
+        ),
+        "keeper": lambda: take_set_keeper(actor=producer, take=take),
+        "comment edit": lambda: comment_edit(
+            actor=scenario.users["artist"], comment=comment, body="Edited"
+        ),
+        "mix": lambda: mix_create(actor=producer, song=song, asset=asset),
+        "draft": lambda: draft_create(actor=producer, song=song, from_keepers=True),
+        "reference": lambda: reference_add(actor=producer, song=song, asset=asset, title="R"),
+    }
+    for name, write in writes.items():
+        with pytest.raises(Conflict, match="This song is archived"):
+            write()
+        print(name, "refused")
+    assert list(Comment.objects.filter(mix=mix)) == [comment]
