@@ -278,6 +278,8 @@ def test_download_links_beside_every_file_the_pages_list(
         assert _links(html) == set(), url
     player = viewer.get(f"/mixes/{mix.pk}/").content.decode()
     assert f'src="/api/assets/{mix_asset.pk}/file/?disposition=inline"' in player
+    assert 'controlslist="nodownload"' in player  # nor the native controls' own menu
+    assert "nodownload" not in scenario.browser("artist").get(f"/mixes/{mix.pk}/").content.decode()
     assert _links(scenario.browser("artist").get(f"/songs/{song.pk}/audio/").content.decode())
     # open pages hear the setting change (project.updated) and refetch their lists
     song_page = viewer.get(f"/songs/{song.pk}/").content.decode()

@@ -188,3 +188,25 @@ def test_the_schema_documents_the_decision_endpoints(scenario: Any) -> None:
     held = schema["components"]["schemas"]["UploadHeld"]
     assert {"identical_to", "detail"} <= set(held["properties"])
     assert "Studio-Identical-To" in paths["/api/uploads/{upload_id}/"]["patch"]["description"]
+
+
+def test_a_held_upload_expires_like_an_open_one(
+    tus_client: APIClient, scenario: Any, song: Any
+) -> None:
+    """Nobody decided in time: the decision endpoints answer 410 and the sweep removes it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audio.services.uploads import upload_sweep_expired
+
+    data = wav_bytes(seconds=0.2, seed=48)
+    _send(tus_client, data, song, "mix", "a.wav")
+    held = _send(tus_client, data, song, "mix", "a.wav")
+    upload_id = _upload_id(held)
+    Upload.objects.filter(pk=upload_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    gone = tus_client.post(f"/api/uploads/{upload_id}/confirm/")
+    assert gone.status_code == 410 and gone.json()["code"] == "upload_expired"
+    assert Mix.objects.count() == 1
+    upload_sweep_expired()
+    assert not Upload.objects.filter(pk=upload_id).exists()
