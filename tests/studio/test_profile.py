@@ -133,3 +133,35 @@ def test_api_me_is_for_the_signed_in(scenario):
     assert scenario.client(None).patch("/api/me/", {}, format="json").status_code == 401
     assert scenario.client("outsider").get("/api/me/").status_code == 200
     assert scenario.client("outsider").post("/api/me/", {}, format="json").status_code == 405
+
+
+# --- the outside pass, on the profile's two doors (they are not in the matrix's tables) ------
+def test_the_profile_form_given_hostile_values_never_fails(scenario):
+    from urllib.parse import urlencode
+
+    from tests.studio.test_outside_pass import HOSTILE_FORM_VALUES
+
+    client = scenario.browser("artist")
+    for field in ("display_name", "time_zone", "unexpected"):
+        for value in HOSTILE_FORM_VALUES:
+            form = {"display_name": "Ava", "time_zone": "Europe/Paris", field: value}
+            data = urlencode(form, encoding="utf-8", errors="surrogatepass")
+            response = client.generic(
+                "POST", reverse("profile"), data, content_type="application/x-www-form-urlencoded"
+            )
+            assert response.status_code in (302, 400), f"{field}={value[:30]!r}"
+
+
+def test_api_me_given_hostile_values_and_bodies_never_fails(scenario):
+    from tests.studio.test_outside_pass import HOSTILE_BODIES, HOSTILE_VALUES, _dumps
+
+    client = scenario.client("artist")
+    for field in ("display_name", "time_zone", "unexpected"):
+        for value in HOSTILE_VALUES:
+            body = _dumps({"display_name": "Ava", "time_zone": "Europe/Paris", field: value})
+            response = client.generic("PATCH", "/api/me/", body, content_type="application/json")
+            assert response.status_code in (200, 400), f"{field}={str(value)[:30]!r}"
+    for content_type, data in HOSTILE_BODIES:  # (a form of unknown fields changes nothing: 200)
+        response = client.generic("PATCH", "/api/me/", data, content_type=content_type)
+        assert response.status_code < 500, f"{content_type} {data[:30]!r}"
+    assert Profile.objects.get(user=scenario.users["artist"]).time_zone == "Europe/Paris"
