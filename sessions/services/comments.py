@@ -136,12 +136,18 @@ def comment_add(
     return comment
 
 
+def _song_id(comment: Comment) -> int | None:
+    """The song of the version the comment is on (for the archived-song check)."""
+    version = comment.mix or comment.master
+    return version.song_id if version is not None else None
+
+
 def _own_live_comment(actor: Any, comment: Comment, verb: str) -> None:
     require_capability(
         user=actor,
         project_id=comment.project_id,
         capability=Capability.COMMENT,
-        song_id=(comment.mix or comment.master).song_id,
+        song_id=_song_id(comment),
     )
     if comment.author_id != getattr(actor, "pk", None):
         raise Forbidden(f"only the author may {verb} a comment", code="not_author")
@@ -193,7 +199,7 @@ def _set_resolved(actor: Any, comment: Comment, resolved: bool) -> Comment:
         user=actor,
         project_id=comment.project_id,
         capability=Capability.COMMENT,
-        song_id=(comment.mix or comment.master).song_id,
+        song_id=_song_id(comment),
     )
     with transaction.atomic():
         project_lock(comment.project_id)
