@@ -33,6 +33,20 @@ def local_time(value: datetime.datetime | None) -> str:
 
 
 @register.filter
+def short_time(value: datetime.datetime | None) -> str:
+    """A short time in the viewer's zone, as much as tells it apart: "14:05" today, "2 Dec, 14:05"
+    this year, "2 Dec 2025" before (a <time> element's title holds the full `local_time`)."""
+    if not value:
+        return ""
+    local, today = timezone.localtime(value), timezone.localdate()
+    if local.date() == today:
+        return dateformat.format(local, "H:i")
+    if local.year == today.year:
+        return dateformat.format(local, "j M, H:i")
+    return dateformat.format(local, "j M Y")
+
+
+@register.filter
 def initials(name: str | None) -> str:
     """An avatar's letters for a display name (pages.kit.initials)."""
     return kit.initials(name or "")

@@ -165,3 +165,48 @@ def test_api_me_given_hostile_values_and_bodies_never_fails(scenario):
         response = client.generic("PATCH", "/api/me/", data, content_type=content_type)
         assert response.status_code < 500, f"{content_type} {data[:30]!r}"
     assert Profile.objects.get(user=scenario.users["artist"]).time_zone == "Europe/Paris"
+
+
+# --- comment times ----------------------------------------------------------------------------
+def test_short_times_say_as_much_as_tells_them_apart():
+    import datetime
+
+    from django.utils import timezone
+
+    from pages.templatetags.studio_pages import local_time, short_time
+
+    now = timezone.now()
+    with timezone.override("Asia/Tokyo"):
+        here = timezone.localtime(now)
+        assert short_time(now) == here.strftime("%H:%M")
+        assert local_time(now).endswith(" JST")
+    old = datetime.datetime(2020, 3, 4, 23, 30, tzinfo=datetime.UTC)
+    with timezone.override("Asia/Tokyo"):
+        assert short_time(old) == "5 Mar 2020"  # already the 5th in Tokyo
+        assert local_time(old) == "Thu 5 Mar 2020, 08:30 JST"
+    assert short_time(None) == ""
+
+
+def test_a_comment_and_its_reply_show_their_time_in_the_viewers_zone(scenario):
+    from django.utils import dateformat, timezone
+
+    from sessions.services import comment_add
+    from tests.audio.authz import _mix
+
+    Profile.objects.create(user=scenario.users["viewer"], time_zone="America/New_York")
+    mix = _mix(scenario)
+    root = comment_add(actor=scenario.users["producer"], mix=mix, body="Louder", start_s=0.1)
+    reply = comment_add(actor=scenario.users["artist"], mix=mix, body="Done", parent=root)
+    body = (
+        scenario.browser("viewer")
+        .get(reverse("mix-comments", args=[mix.pk]), HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    with timezone.override("America/New_York"):
+        for comment in (root, reply):
+            local = timezone.localtime(comment.created_at)
+            full = dateformat.format(local, "D j M Y, H:i T")
+            assert f'datetime="{local.isoformat()}"' in body
+            assert f'title="{full}">' in body
+    assert " EST" in body or " EDT" in body
+    assert " UTC" not in body
