@@ -185,6 +185,14 @@ EXTRA_ROUTES: dict[str, str] = {
     "project-create": "signed-in",
     "profile": "signed-in",  # one's own profile page
     "api-me": "api-signed-in",  # one's own profile: 401 without a sign-in, no capability
+    # A review link's holder has no account; the token travels in the fragment and a cookie
+    # (tests/reviewlinks/test_pages.py covers every refusal).
+    "review-public": "public",
+    "review-public-open": "public",
+    "review-public-audio": "public",
+    "review-public-download": "public",
+    "review-public-listen": "public",
+    "review-public-comment": "public",
 }
 
 
@@ -375,6 +383,16 @@ PAGES: dict[str, Page] = {
     ),
     "release-track-remove": Page(post="P", kwarg="track_id", make="release_track"),
     "release-songs-deliver": Page(post="P", kwarg="release_id", make="release"),
+    # review links
+    "review-links": Page(get="PE", kwarg="project_id", make="project"),
+    "review-link-send": Page(
+        post="PE",
+        kwarg="project_id",
+        make="project",
+        form=(("recipient_name", "A&R"), ("recipient_email", "ar@example.test")),
+    ),
+    "review-link-revoke": Page(post="PE", kwarg="link_id", make="review_link"),
+    "review-trace": Page(post="PE", kwarg="project_id", make="project"),
 }
 
 
@@ -545,6 +563,15 @@ def _audio(name: str) -> Callable[[Scenario, Any], Any]:
 def _delivery_maker(name: str) -> Callable[[Scenario, Any], Any]:
     def make(s: Scenario, actor: Any = None) -> Any:
         from tests.delivery import authz
+
+        return getattr(authz, name)(s)
+
+    return make
+
+
+def _reviewlinks_maker(name: str) -> Callable[[Scenario, Any], Any]:
+    def make(s: Scenario, actor: Any = None) -> Any:
+        from tests.reviewlinks import authz
 
         return getattr(authz, name)(s)
 
@@ -1040,6 +1067,7 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "master": _audio("_master"),
     "release": _delivery_maker("_release"),
     "release_track": _delivery_maker("_track"),
+    "review_link": _reviewlinks_maker("_review_link"),
 }
 PAGE_CASES = [
     (name, method)
