@@ -1,5 +1,6 @@
-"""Refuse text no column can hold before any view sees it: a NUL character in a query string or
-a form field. PostgreSQL text cannot contain NUL, so such a value broke the query that looked it
+"""Refuse text no column can hold before any view sees it: a NUL character in a query string, a
+cookie (the session key is looked up in the database), the Authorization header (so is a token)
+or a form field. PostgreSQL text cannot contain NUL, so such a value broke the query that looked it
 up or the row that stored it (a 500 on the page forms, found by tests/studio/test_outside_pass.py).
 The API's JSON parser refuses it in bodies (studio/api/parsers.py)."""
 
@@ -16,6 +17,10 @@ def holds_nul(request: HttpRequest) -> bool:
     if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get(
         "QUERY_STRING", ""
     ):
+        return True
+    if any("\x00" in value for value in request.COOKIES.values()):
+        return True
+    if "\x00" in request.META.get("HTTP_AUTHORIZATION", ""):
         return True
     if request.method in ("POST", "PUT", "PATCH") and request.content_type in (
         "application/x-www-form-urlencoded",

@@ -437,3 +437,14 @@ def test_outside_pass_hostile_queries_and_frames_as_each_identity(scenario, othe
         await comm.disconnect()
 
     run(body)
+
+
+def test_a_nul_in_the_session_cookie_is_refused_not_a_server_error(scenario):
+    async def body() -> None:
+        headers = [(b"host", b"testserver"), (b"origin", ORIGIN), (b"cookie", b"sessionid=a\x00b")]
+        comm = WebsocketCommunicator(application, f"/ws/projects/{scenario.project.pk}/", headers)
+        accepted, _ = await comm.connect()
+        if accepted:
+            assert await _close_code(comm) == 4401
+
+    run(body)

@@ -253,3 +253,19 @@ def test_every_page_form_with_hostile_values(
             )
             where = f"POST {name} as {who} with {field_name}={value[:30]!r}"
             assert response.status_code < 500, f"{where}: {response.status_code}"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_COOKIE": "sessionid=ab\x00cd"},
+        {"HTTP_AUTHORIZATION": "Token ab\x00cd"},
+    ],
+    ids=["session cookie", "token"],
+)
+def test_a_nul_in_the_credentials_is_a_400(headers: dict[str, str], client: Any) -> None:
+    """The session key and the token are looked up in PostgreSQL, which cannot hold NUL: such a
+    request is refused before any lookup (schemathesis found the 500 by fuzzing the cookie)."""
+    for path in ("/api/songs/", "/"):
+        response = client.get(path, **headers)
+        assert response.status_code == 400, (path, response.status_code)
