@@ -1050,7 +1050,11 @@ def test_own_profile_api_routes(name: str, scenario: Scenario):
 
 PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "project": lambda s, a: s.project,
+    "archived_project": _archived_project,
+    "deleted_project": _deleted_project,
     "song": _song,
+    "archived_song": _archived_song,
+    "deleted_song": _deleted_song,
     "task": _task,
     "membership": _membership,
     "invitation": _invitation,
