@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
 from reviewlinks import pages, public
 
 urlpatterns = [
+    path("api/", include("reviewlinks.api.urls")),
     path("r/", public.link_page, name="review-public"),
     path("r/open/", public.link_open, name="review-public-open"),
     path("r/audio/", public.link_audio, name="review-public-audio"),

@@ -21,3 +21,37 @@ def _review_link(s: Any) -> Any:
         recipient_email="listener@example.test",
     )
     return link
+
+
+def _leak_trace(s: Any) -> Any:
+    """A trace of a short WAV (its job not run)."""
+    import tempfile
+    from pathlib import Path
+
+    from reviewlinks.services import trace_start
+    from tests.audio.audiofiles import write_wav
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_wav(Path(tmp) / "found.wav", seconds=1.0, seed=9)
+        return trace_start(actor=s.users["producer"], project=s.project, path=path)
+
+
+def found_file_body() -> tuple[str, bytes]:
+    """A multipart body carrying a short WAV as `file`."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.audio.audiofiles import write_wav
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_wav(Path(tmp) / "found.wav", seconds=0.5, seed=11).read_bytes()
+    boundary = "reviewlinksmatrix"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.wav"\r\n'
+            "Content-Type: audio/wav\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return f"multipart/form-data; boundary={boundary}", body

@@ -161,6 +161,14 @@ POLICY: dict[str, str] = {
     "PATCH api-releasetrack-detail": "P",
     "DELETE api-releasetrack-detail": "P",
     "POST api-releasetrack-move": "P",
+    # review links: producer and engineer send, read the stats, revoke and trace leaks
+    "GET api-reviewlink-list": "PE",
+    "POST api-reviewlink-list": "PE",  # queues a watermark job
+    "GET api-reviewlink-detail": "PE",
+    "POST api-reviewlink-revoke": "PE",
+    "GET api-leaktrace-list": "PE",
+    "POST api-leaktrace-list": "PE",  # stores the found file, queues a wmtrace job
+    "GET api-leaktrace-detail": "PE",
     "GET api-delivery-list": "PEAV",
     "GET api-delivery-detail": "PEAV",
 }
@@ -578,6 +586,12 @@ def _reviewlinks_maker(name: str) -> Callable[[Scenario, Any], Any]:
     return make
 
 
+def _reviewlinks_body() -> tuple[str, bytes]:
+    from tests.reviewlinks import authz
+
+    return authz.found_file_body()
+
+
 def _artwork_body() -> tuple[str, bytes]:
     from tests.delivery import authz
 
@@ -909,6 +923,26 @@ REGISTRY: dict[str, Spec] = {
         list_query="",
     ),
     "DeliveryViewSet": Spec(make=_delivery_maker("_delivery")),
+    # review links
+    "ReviewLinkViewSet": Spec(
+        make=_reviewlinks_maker("_review_link"),
+        bodies={
+            "create": lambda s, o: {
+                "master": o.master_id,
+                "recipient_name": "Press",
+                "recipient_email": "press@example.test",
+            }
+        },
+        outsider_list_status=404,
+        paginated=False,
+    ),
+    "LeakTraceViewSet": Spec(
+        make=_reviewlinks_maker("_leak_trace"),
+        raw={"create": _reviewlinks_body()},
+        queries={"create": lambda s, o: f"?project={s.project.pk}"},
+        outsider_list_status=404,
+        paginated=False,
+    ),
 }
 
 
