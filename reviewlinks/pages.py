@@ -1,4 +1,4 @@
-"""The team's page of review links (`/projects/<id>/review-links/`): send a version to a
+"""The team's page of review links (`/p/<id>/review-links/`): send a version to a
 listener, see per link when it was opened, how many plays, how far they listened and their
 comments (live: the region refetches on the links' events), revoke, and trace a file found in
 the wild. Thin: reads through reviewlinks.selectors, writes through reviewlinks.services."""

@@ -10,8 +10,8 @@ urlpatterns = [
     path("r/download/", public.link_download, name="review-public-download"),
     path("r/listen/", public.link_listen, name="review-public-listen"),
     path("r/comments/", public.link_comment, name="review-public-comment"),
-    path("projects/<int:project_id>/review-links/", pages.links_page, name="review-links"),
-    path("projects/<int:project_id>/review-links/send/", pages.link_send, name="review-link-send"),
+    path("p/<int:project_id>/review-links/", pages.links_page, name="review-links"),
+    path("p/<int:project_id>/review-links/send/", pages.link_send, name="review-link-send"),
     path("review-links/<int:link_id>/revoke/", pages.link_revoke, name="review-link-revoke"),
-    path("projects/<int:project_id>/review-links/trace/", pages.trace_upload, name="review-trace"),
+    path("p/<int:project_id>/review-links/trace/", pages.trace_upload, name="review-trace"),
 ]

@@ -50,7 +50,7 @@ def _send(s: Any, *, who: str = "producer", **form: str) -> tuple[ReviewLink, st
         "expires_in_days": "30",
         **form,
     }
-    r = _member(s, who).post(f"/projects/{s.project.pk}/review-links/send/", data)
+    r = _member(s, who).post(f"/p/{s.project.pk}/review-links/send/", data)
     assert r.status_code == 200, r.content
     url = re.search(rb'id="sent-url" readonly value="([^"]+)"', r.content)
     assert url is not None, r.content.decode()[:2000]
@@ -102,7 +102,7 @@ def test_the_holder_hears_only_their_watermarked_copy_and_comments_reach_the_tea
     assert holder.post("/r/comments/", {"body": " ", "start": "1"}).status_code == 400
     event = Event.objects.get(project=scenario.project, type="review_link.commented")
     assert event.payload["comment"]["from_outside"] is True
-    team = _member(scenario, "engineer").get(f"/projects/{scenario.project.pk}/review-links/")
+    team = _member(scenario, "engineer").get(f"/p/{scenario.project.pk}/review-links/")
     assert team.status_code == 200
     assert b"The bridge is great" in team.content and b"(outside)" in team.content
     assert re.search(rb'class="plays">1<', team.content)
@@ -168,8 +168,8 @@ def test_a_link_holder_reaches_nothing_else(scenario: Any) -> None:
     ):
         assert holder.get(path).status_code in (401, 403, 404), path
     for path in (
-        f"/projects/{scenario.project.pk}/review-links/",
-        f"/projects/{scenario.project.pk}/",
+        f"/p/{scenario.project.pk}/review-links/",
+        f"/p/{scenario.project.pk}/",
         f"/masters/{link.master_id}/",
     ):
         r = holder.get(path)
@@ -212,18 +212,18 @@ def test_a_leaked_copy_uploaded_on_the_page_names_its_recipient(scenario: Any) -
     link.refresh_from_db()
     engineer = _member(scenario, "engineer")
     with storage.asset_path(link.marked_asset) as path, path.open("rb") as fh:
-        r = engineer.post(f"/projects/{scenario.project.pk}/review-links/trace/", {"file": fh})
+        r = engineer.post(f"/p/{scenario.project.pk}/review-links/trace/", {"file": fh})
     assert r.status_code == 302
     trace_job = Event.objects.filter(type="leak_trace.started").get().payload["job"]
     assert runner.run_job(trace_job) == "done"
-    page = engineer.get(f"/projects/{scenario.project.pk}/review-links/")
+    page = engineer.get(f"/p/{scenario.project.pk}/review-links/")
     assert re.search(rb'data-found="yes"', page.content)
     assert b"confidence" in page.content and b"Ana (A&amp;R)" in page.content
-    r = engineer.post(f"/projects/{scenario.project.pk}/review-links/trace/", {})
+    r = engineer.post(f"/p/{scenario.project.pk}/review-links/trace/", {})
     assert r.status_code == 200 and b"choose the file you found" in r.content
-    artist = _member(scenario, "artist").get(f"/projects/{scenario.project.pk}/review-links/")
+    artist = _member(scenario, "artist").get(f"/p/{scenario.project.pk}/review-links/")
     assert artist.status_code == 403
-    outsider = _member(scenario, "outsider").get(f"/projects/{scenario.project.pk}/review-links/")
+    outsider = _member(scenario, "outsider").get(f"/p/{scenario.project.pk}/review-links/")
     assert outsider.status_code == 404
 
 
@@ -234,6 +234,6 @@ def test_the_player_offers_a_review_copy_to_who_may_send_one(scenario: Any) -> N
     assert b'id="send-review-copy"' in _member(scenario, "engineer").get(url).content
     assert b'id="send-review-copy"' not in _member(scenario, "artist").get(url).content
     form = _member(scenario, "producer").get(
-        f"/projects/{scenario.project.pk}/review-links/?version=master:{master.pk}"
+        f"/p/{scenario.project.pk}/review-links/?version=master:{master.pk}"
     )
     assert f'value="master:{master.pk}" selected'.encode() in form.content
