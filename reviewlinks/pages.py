@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from audio.models import Master, Mix
 from pages.kit import member_project, page, page_context
 from reviewlinks import selectors, services
+from reviewlinks.models import ReviewSettings
 from studio.errors import Invalid
 from studio.roles import Capability as C
 
@@ -57,6 +58,7 @@ def _render(
         errors=errors or {},
         posted=request.POST if errors else {},
         sent_url=sent_url,
+        rules=ReviewSettings.objects.filter(project_id=project.pk).first(),
     )
     template = "reviewlinks/_links.html" if request.GET.get("part") else "reviewlinks/links.html"
     return render(request, template, ctx, status=status)
@@ -116,6 +118,19 @@ def link_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
     link = selectors.link_get_for_member(user=request.user, link_id=link_id)
     services.link_revoke(actor=request.user, link=link)
     return redirect("review-links", project_id=link.project_id)
+
+
+@page
+@require_POST
+def settings_update(request: HttpRequest, project_id: int) -> HttpResponse:
+    """The project's rule: links stop working when their sender loses the role (default on)."""
+    project, _role = member_project(request, project_id, C.MEMBERS_MANAGE)
+    services.settings_update(
+        actor=request.user,
+        project=project,
+        stop_on_role_loss=request.POST.get("stop_on_role_loss") == "1",
+    )
+    return redirect("review-links", project_id=project.pk)
 
 
 @page

@@ -12,6 +12,11 @@ urlpatterns = [
     path("r/comments/", public.link_comment, name="review-public-comment"),
     path("p/<int:project_id>/review-links/", pages.links_page, name="review-links"),
     path("p/<int:project_id>/review-links/send/", pages.link_send, name="review-link-send"),
+    path(
+        "p/<int:project_id>/review-links/settings/",
+        pages.settings_update,
+        name="review-settings",
+    ),
     path("review-links/<int:link_id>/revoke/", pages.link_revoke, name="review-link-revoke"),
     path("p/<int:project_id>/review-links/trace/", pages.trace_upload, name="review-trace"),
 ]

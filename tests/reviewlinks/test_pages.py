@@ -21,7 +21,8 @@ from audio import storage
 from audio.jobs import runner
 from eventlog.models import Event
 from reviewlinks import public
-from reviewlinks.models import ReviewAccess, ReviewLink
+from reviewlinks.models import ReviewAccess, ReviewLink, ReviewSettings
+from studio.models import Membership
 from tests.delivery.helpers import mastered_song
 
 pytestmark = pytest.mark.timeout(300)
@@ -237,3 +238,20 @@ def test_the_player_offers_a_review_copy_to_who_may_send_one(scenario: Any) -> N
         f"/p/{scenario.project.pk}/review-links/?version=master:{master.pk}"
     )
     assert f'value="master:{master.pk}" selected'.encode() in form.content
+
+
+@pytest.mark.django_db
+def test_the_producer_sets_whether_links_outlive_their_senders_role(scenario: Any) -> None:
+    link, token = _send(scenario, who="engineer")
+    Membership.objects.filter(project=scenario.project, user=scenario.users["engineer"]).update(
+        role="viewer"
+    )
+    assert Client().post("/r/open/", {"token": token}).status_code == 404
+    url = f"/p/{scenario.project.pk}/review-links/settings/"
+    assert _member(scenario, "producer").post(url, {}).status_code == 302  # box unticked
+    assert ReviewSettings.objects.get(project=scenario.project).stop_on_role_loss is False
+    assert Client().post("/r/open/", {"token": token}).status_code == 204
+    assert Event.objects.filter(type="review_settings.changed").count() == 1
+    assert _member(scenario, "engineer").post(url, {"stop_on_role_loss": "1"}).status_code == 403
+    page = _member(scenario, "producer").get(f"/p/{scenario.project.pk}/review-links/")
+    assert b'name="stop_on_role_loss" value="1"  ' in page.content  # shown unticked

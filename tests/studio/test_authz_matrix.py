@@ -401,6 +401,9 @@ PAGES: dict[str, Page] = {
     ),
     "review-link-revoke": Page(post="PE", kwarg="link_id", make="review_link"),
     "review-trace": Page(post="PE", kwarg="project_id", make="project"),
+    "review-settings": Page(
+        post="P", kwarg="project_id", make="project", form=(("stop_on_role_loss", "1"),)
+    ),
 }
 
 
