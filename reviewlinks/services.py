@@ -50,6 +50,7 @@ MAX_NOTE = 2000
 MAX_COMMENT = 2000
 MAX_EXPIRY_DAYS = 365
 TRACE_MAX_BYTES = 500 * 1024 * 1024
+OPENED_QUIET_S = 300
 
 
 def token_sha256(token: str) -> str:
@@ -209,6 +210,9 @@ def link_usable(link: ReviewLink) -> bool:
         return False
     if link.project.deleted_at is not None:
         return False
+    version = link.master if link.master_id else link.mix
+    if version is None or version.song.deleted_at is not None:
+        return False
     rules = ReviewSettings.objects.filter(project_id=link.project_id).first()
     if rules is None or rules.stop_on_role_loss:
         if link.created_by is None:
@@ -226,7 +230,9 @@ def link_for_token(token: str) -> ReviewLink:
         raise NotFound("this link does not work")
     digest = token_sha256(token)
     link = (
-        ReviewLink.objects.select_related("project", "mix", "master", "created_by")
+        ReviewLink.objects.select_related(
+            "project", "mix__song", "master__song", "created_by", "marked_asset"
+        )
         .filter(token_sha256=digest)
         .first()
     )
@@ -248,19 +254,25 @@ def plays_left(link: ReviewLink) -> int | None:
 def access_record(
     *, link: ReviewLink, kind: str, position_s: float | None = None, address: str = ""
 ) -> ReviewAccess:
-    """Log one access. Opening, a play and a listening report are events too (the team sees
-    them live); media requests are logged rows only (a player sends many)."""
+    """Log one access. A play and a listening report are events too (the team sees them
+    live), and so is an opening unless the link was opened in the last OPENED_QUIET_S (a page
+    that waits for its copy reloads itself); media requests are logged rows only (a player
+    sends many)."""
     if kind not in AccessKind.values:
         raise Invalid("unknown access", fields={"kind": list(AccessKind.values)})
     if position_s is not None and not (0.0 <= position_s <= 24 * 3600):
         raise Invalid("position out of range", fields={"position": ["0 to 86400 seconds"]})
+    told = kind in (AccessKind.PLAY, AccessKind.PROGRESS)
+    if kind == AccessKind.OPENED:
+        since = timezone.now() - datetime.timedelta(seconds=OPENED_QUIET_S)
+        told = not ReviewAccess.objects.filter(link=link, kind=kind, at__gte=since).exists()
     with transaction.atomic():
-        if kind in (AccessKind.OPENED, AccessKind.PLAY, AccessKind.PROGRESS):
+        if told:
             project_lock(link.project_id)
         access = ReviewAccess.objects.create(
             link=link, kind=kind, position_s=position_s, address=address[:64]
         )
-        if kind in (AccessKind.OPENED, AccessKind.PLAY, AccessKind.PROGRESS):
+        if told:
             event_record(
                 project=link.project_id,
                 type="review_link.accessed",

@@ -55,7 +55,7 @@ function player() {
     post(listen, { kind: "play", position: audio.currentTime.toFixed(2) });
   });
   audio.addEventListener("timeupdate", () => {
-    if (audio.currentTime - reported < 10) return;
+    if (audio.currentTime - reported < 30) return;
     reported = audio.currentTime;
     post(listen, { kind: "progress", position: audio.currentTime.toFixed(2) });
   });

@@ -242,7 +242,7 @@ def test_the_player_offers_a_review_copy_to_who_may_send_one(scenario: Any) -> N
 
 @pytest.mark.django_db
 def test_the_producer_sets_whether_links_outlive_their_senders_role(scenario: Any) -> None:
-    link, token = _send(scenario, who="engineer")
+    _link, token = _send(scenario, who="engineer")
     Membership.objects.filter(project=scenario.project, user=scenario.users["engineer"]).update(
         role="viewer"
     )

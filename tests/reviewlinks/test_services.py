@@ -21,7 +21,7 @@ from eventlog.models import Event
 from reviewlinks import services
 from reviewlinks.models import LeakTrace, ReviewAccess, ReviewLink, ReviewSettings
 from studio.errors import Forbidden, Invalid, NotFound
-from studio.models import Membership
+from studio.models import Membership, Song
 from tests.audio.audiofiles import write_wav
 from tests.delivery.helpers import mastered_song
 
@@ -117,6 +117,11 @@ def test_a_link_stops_working_when_revoked_expired_or_its_sender_loses_the_role(
         services.link_for_token(token)
     ReviewSettings.objects.filter(project=scenario.project).update(stop_on_role_loss=False)
     assert services.link_for_token(token).pk == link.pk
+    song = link.master.song
+    Song.objects.filter(pk=song.pk).update(deleted_at=timezone.now())
+    with pytest.raises(NotFound):
+        services.link_for_token(token)  # its song was deleted
+    Song.objects.filter(pk=song.pk).update(deleted_at=None)
     Membership.objects.filter(project=scenario.project, user=scenario.users["producer"]).update(
         role="producer"
     )
@@ -131,15 +136,16 @@ def test_a_link_stops_working_when_revoked_expired_or_its_sender_loses_the_role(
 def test_accesses_and_outside_comments_are_logged_and_told_live(scenario: Any) -> None:
     link, _ = _send(scenario)
     services.access_record(link=link, kind="opened", address="192.0.2.1")
+    services.access_record(link=link, kind="opened", address="192.0.2.1")  # a reload: no event
     services.access_record(link=link, kind="play", position_s=0.0)
     services.access_record(link=link, kind="stream")
-    assert ReviewAccess.objects.filter(link=link).count() == 3
+    assert ReviewAccess.objects.filter(link=link).count() == 4
     assert services.plays(link) == 1
     comment = services.comment_add(link=link, body="Love the bridge", start_s=12.5)
     assert comment.author_name == "Ana (A&R)"
     event = Event.objects.get(project=scenario.project, type="review_link.commented")
     assert event.payload["comment"]["from_outside"] is True and event.actor is None
-    assert Event.objects.filter(type="review_link.accessed").count() == 2
+    assert Event.objects.filter(type="review_link.accessed").count() == 2  # opened, play
     with pytest.raises(Invalid):
         services.comment_add(link=link, body="  ", start_s=1.0)
     with pytest.raises(Invalid):
