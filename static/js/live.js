@@ -45,36 +45,48 @@ function emit(type, frame) {
 }
 
 // Live regions refetch on `studio:*` events (`hx-trigger="studio:x from:body delay:..."`). An
-// event that arrives while a region's request is in flight is queued by htmx on the element (or
-// waits in its delay timer), and an outerHTML swap replaces that element: the queued refetch dies
-// with it, and the region shows the state from before the event. So a region that heard one of
-// its events during its request is fetched once more, through the element that replaced it.
-const regionsInFlight = new Map(); // element -> heard one of its events since the request began
+// outerHTML swap replaces the region's element, and an event can fall between the two: one that
+// arrives while the refetch is in flight is queued on (or waits in a delay timer of) the element
+// the swap throws away, and one that arrives after the swap but before htmx settles the new
+// element (its listeners are attached then) reaches no listener at all. Either way the region
+// would keep the state from before the event. So when a region's element was replaced, and one of
+// its events arrived after its request began, the new element is fetched once more, unless a
+// request of its own began after that event (a later trigger already covers it). The check waits
+// out the longest trigger delay, so it rarely races a trigger of the region's own.
+const RECHECK_MS = 500; // htmx settles 20 ms after a swap; the longest trigger delay is 400 ms
+const eventSeenAt = new Map(); // "studio:x" -> when it last arrived
+const regionRequests = new Map(); // region element -> its id and when its refetch began
+const regionLastBegan = new Map(); // region id -> when its latest refetch began
 function regionEvents(el) {
   return new Set((el.getAttribute("hx-trigger") || "").match(/studio:[\w-]+/g) || []);
 }
 function markLateEvent(name, durable) {
-  for (const el of regionsInFlight.keys()) {
-    const events = regionEvents(el);
-    if (events.has(name) || (durable && events.has("studio:event"))) regionsInFlight.set(el, true);
-  }
+  const now = performance.now();
+  eventSeenAt.set(name, now);
+  if (durable) eventSeenAt.set("studio:event", now);
 }
 body.addEventListener("htmx:beforeRequest", (ev) => {
   const el = ev.detail.elt;
-  if (el && el.id && regionEvents(el).size) regionsInFlight.set(el, false);
+  if (!el || !el.id || !regionEvents(el).size) return;
+  const began = performance.now();
+  regionRequests.set(el, { id: el.id, began });
+  regionLastBegan.set(el.id, began);
 });
 body.addEventListener("htmx:afterRequest", (ev) => {
-  const el = ev.detail.elt;
-  if (!el || !regionsInFlight.has(el)) return;
-  const late = regionsInFlight.get(el);
-  regionsInFlight.delete(el);
-  if (!late) return;
+  // When the element was swapped out, htmx re-fires afterRequest on an ancestor still in the
+  // page and `detail.elt` names that ancestor; the request's own element is in requestConfig.
+  const old = (ev.detail.requestConfig && ev.detail.requestConfig.elt) || ev.detail.elt;
+  if (!old || !regionRequests.has(old)) return;
+  const { id, began } = regionRequests.get(old); // the id now: htmx clears the replaced one's
+  regionRequests.delete(old);
   setTimeout(() => {
-    if (el.isConnected) return; // still on the page: htmx runs its own queued request
-    const fresh = document.getElementById(el.id);
-    const path = fresh && fresh.getAttribute("hx-get");
-    if (path && window.htmx) window.htmx.ajax("GET", path, { source: fresh });
-  }, 0);
+    const fresh = document.getElementById(id);
+    if (!fresh || fresh === old) return; // not replaced: htmx runs its own queued request
+    const lastEvent = Math.max(-1, ...[...regionEvents(fresh)].map((n) => eventSeenAt.get(n) || -1));
+    if (lastEvent <= began || (regionLastBegan.get(id) || -1) > lastEvent) return;
+    const path = fresh.getAttribute("hx-get");
+    if (path && window.htmx) window.htmx.ajax("GET", path, { source: fresh }).catch(() => {});
+  }, RECHECK_MS);
 });
 
 function url() {
