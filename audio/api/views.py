@@ -17,6 +17,7 @@ from audio.api import serializers as s
 from audio.api.files import asset_file_response
 from audio.engine.formats import NAMES as FORMAT_NAMES
 from audio.engine.mastering.presets import PRESETS
+from audio.jobs.registry import RegisteredKindNames
 from audio.models import (
     JOB_OVER,
     Asset,
@@ -479,7 +480,7 @@ class JobViewSet(ListRetrieveMixin, ScopedViewSet):
     filters = {"project": "project_id", "asset": "asset_id"}
     choice_filters = {
         "state": ("state", JobState.values),
-        "kind": ("kind", JobKind.values),
+        "kind": ("kind", RegisteredKindNames()),
     }
     # cancel: the route lets members through; the service asks the capability the job's kind
     # declares (whoever may create that kind of job may cancel it)

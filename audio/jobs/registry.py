@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,6 +207,14 @@ def registered(name: str) -> JobKindSpec | None:
 
 def kind_names() -> list[str]:
     return sorted(_KINDS)
+
+
+class RegisteredKindNames:
+    """The registered kinds' names, read when iterated: a query filter built at import time
+    still knows the kinds that other apps (delivery, review links) register later."""
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(kind_names())
 
 
 def longest_hard_limit_s() -> float:

@@ -18,7 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -36,6 +37,12 @@ from studio.roles import Capability as C
 from studio.selectors import project_get_for_member
 
 _ERRORS = {400: ErrorSerializer, 403: ErrorSerializer, 404: ErrorSerializer}
+
+
+# The lists are a project's (who may see links is a role in that project), so `project` is required.
+PROJECT_PARAM = OpenApiParameter(
+    "project", OpenApiTypes.INT, OpenApiParameter.QUERY, required=True, description="project id"
+)
 
 
 def _project_param(request: Request) -> int:
@@ -62,7 +69,9 @@ class ReviewLinkViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
     def get_serializer_class(self) -> Any:
         return s.ReviewLinkDetailSerializer if self.action == "retrieve" else s.ReviewLinkSerializer
 
-    @extend_schema(responses={200: s.ReviewLinkSerializer(many=True), **_ERRORS})
+    @extend_schema(
+        parameters=[PROJECT_PARAM], responses={200: s.ReviewLinkSerializer(many=True), **_ERRORS}
+    )
     def list(self, request: Request) -> Response:
         links = selectors.links_for_member(user=request.user, project_id=_project_param(request))
         return Response(s.ReviewLinkSerializer(links, many=True).data)
@@ -106,7 +115,9 @@ class LeakTraceViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
     }
     http_method_names = ["get", "post", "head", "options"]
 
-    @extend_schema(responses={200: s.LeakTraceSerializer(many=True), **_ERRORS})
+    @extend_schema(
+        parameters=[PROJECT_PARAM], responses={200: s.LeakTraceSerializer(many=True), **_ERRORS}
+    )
     def list(self, request: Request) -> Response:
         traces = selectors.traces_for_member(user=request.user, project_id=_project_param(request))
         return Response(s.LeakTraceSerializer(traces, many=True).data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
@@ -37,7 +38,7 @@ class ScopedViewSet(viewsets.GenericViewSet):
     model: ClassVar[Any]
     action_capabilities: ClassVar[dict[str, str | None]] = {}
     filters: ClassVar[dict[str, str]] = {}
-    choice_filters: ClassVar[dict[str, tuple[str, list[str]]]] = {}
+    choice_filters: ClassVar[dict[str, tuple[str, Iterable[str]]]] = {}
     select: ClassVar[tuple[str, ...]] = ()
 
     def base_queryset(self) -> Any:

@@ -140,7 +140,8 @@ def _documented(cls: type, operation: dict) -> set[str]:
 def test_every_list_documents_exactly_the_filters_it_declares():
     """The schema's query parameters of each list are the viewset's declared filters, no more
     and no fewer (today's regression: /api/assets/ documented no `project`). Lists with their own
-    `list` (not the generic one) document their parameters by hand; there is one."""
+    `list` (not the generic one) document their parameters by hand: presence, and the review
+    links and leak traces of one project (`project` required)."""
     from rest_framework.mixins import ListModelMixin
 
     operations = _list_operations()
@@ -152,7 +153,10 @@ def test_every_list_documents_exactly_the_filters_it_declares():
         if _documented(cls, op) != _declared(cls)
     }
     assert mismatched == {}
-    assert {p for p, c, _ in operations if c.list is not ListModelMixin.list} == {"/api/presence/"}
+    custom = {p: (c, o) for p, c, o in operations if c.list is not ListModelMixin.list}
+    assert set(custom) == {"/api/presence/", "/api/review-links/", "/api/leak-traces/"}
+    for path in ("/api/review-links/", "/api/leak-traces/"):
+        assert "project" in _documented(*custom[path])
     assets = next((c, o) for path, c, o in operations if path == "/api/assets/")
     assert "project" in _documented(*assets)
 
@@ -173,7 +177,8 @@ def test_every_documented_filter_is_applied(scenario, song):
             if response.status_code != 400 or name not in response.json().get("fields", {}):
                 refused.append(f"{path}?{name}=not-a-value: {response.status_code}")
             choice = getattr(cls, "choice_filters", {}).get(name)
-            value = "0" if choice is None else choice[1][0]  # an id nothing has; a real choice
+            # an id nothing has; a real choice
+            value = "0" if choice is None else next(iter(choice[1]))
             response = client.get(f"{path}?{name}={value}")
             if response.status_code != 200 or (choice is None and response.json()["results"]):
                 ignored.append(f"{path}?{name}={value}: {response.status_code}")
