@@ -10,7 +10,7 @@ from delivery.models import Release
 from delivery.services import release_create
 from studio.models import Project
 
-DEMO_UPC = "036000291452"  # a valid UPC-A (GS1 check digit), the example of ENGINE.md
+DEMO_UPC = "036000291452"  # a valid UPC-A (its GS1 check digit is right)
 
 
 def seed_demo_release(*, project: Project, users: dict[str, Any]) -> Release:

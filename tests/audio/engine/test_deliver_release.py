@@ -64,7 +64,7 @@ def problems(data: Any) -> list[str]:
 
 
 def test_the_contract_example_round_trips() -> None:
-    """The ENGINE.md example parses; to_dict/from_dict and to_json are stable."""
+    """The release example of the deliver contract parses; dict and JSON round trips hold."""
     r = Release.from_dict(release())
     assert r.tracks[1].isrc == "USRC17607840"
     assert r.tracks[1].artist == "Ava"  # the release's artist by default
