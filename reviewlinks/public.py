@@ -30,7 +30,7 @@ from audio.api.views import peaks_for_width
 from audio.models import Asset
 from reviewlinks import services
 from reviewlinks.models import AccessKind, ReviewLink
-from studio.errors import Invalid, NotFound
+from studio.errors import Conflict, Invalid, NotFound
 from studio.services.sign_in import client_address
 
 COOKIE = "review_link"
@@ -245,7 +245,7 @@ def link_comment(request: HttpRequest) -> HttpResponse:
             body=str(request.POST.get("body", "")),
             start_s=_seconds(request.POST.get("start", "0")),
         )
-    except Invalid as error:
+    except (Invalid, Conflict) as error:
         return _bad(str(error))
     return render(
         request,

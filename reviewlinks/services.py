@@ -39,7 +39,7 @@ from reviewlinks.models import (
     ReviewSettings,
 )
 from reviewlinks.payloads import comment_payload, link_payload, trace_payload
-from studio.errors import Invalid, NotFound
+from studio.errors import Conflict, Invalid, NotFound
 from studio.models import Project
 from studio.roles import Capability, role_can
 from studio.selectors import member_role, require_capability
@@ -290,6 +290,10 @@ def comment_add(*, link: ReviewLink, body: str, start_s: float) -> ReviewComment
         fields["start"] = ["a time from 0:00 on"]
     if fields:
         raise Invalid(next(iter(fields.values()))[0], fields=fields)
+    version = link.mix or link.master
+    if link.project.archived_at is not None or (version and version.song.archived_at is not None):
+        # The team's own comments stop there too: an archived song is read-only.
+        raise Conflict("This song is archived: comments are closed", code="archived")
     with transaction.atomic():
         project_lock(link.project_id)
         comment = ReviewComment.objects.create(

@@ -179,3 +179,17 @@ def test_a_leaked_copy_is_traced_to_its_link_and_a_clean_file_is_not(scenario: A
             project=scenario.project,
             path=write_wav(Path(tmp) / "a.wav", seconds=1.0),
         )
+
+
+def test_an_archived_song_takes_no_outside_comment(scenario: Any) -> None:
+    """An archived song is read-only for the team, and so for the listeners it was sent to."""
+    from studio.errors import Conflict
+    from studio.services.songs import song_archive
+
+    link, _ = _send(scenario)
+    version = link.mix or link.master
+    song_archive(actor=scenario.users["producer"], song=version.song)
+    link.refresh_from_db()
+    with pytest.raises(Conflict, match="archived"):
+        services.comment_add(link=link, body="Too late?", start_s=1.0)
+    assert not link.comments.exists()
