@@ -144,13 +144,13 @@ def session_worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Wor
 
 
 @pytest.fixture
-def celery_worker_proc(session_worker: Worker, transactional_db: Any) -> Iterator[Worker]:
-    """The session's worker, for one test. Afterwards no job of the test is left to run: queued
-    ones are cancelled, running ones are cancelled and waited for (their work folder goes when
-    the handler stops). Set up after `transactional_db`, so this runs before its flush: a job
-    still writing (the analysis of a long mix, a cancelled master's last pass) deadlocked with
-    the flush's TRUNCATE and left the next test's worker busy."""
-    yield session_worker
+def no_job_left_running(transactional_db: Any) -> Iterator[None]:
+    """After the test, no job of it is left to run: queued ones are cancelled, running ones are
+    cancelled and waited for (their work folder goes when the handler stops). Set up after
+    `transactional_db`, so this runs before its flush: a job still writing (the analysis of a
+    long mix, a cancelled master's last pass, a review link's watermark picked up by the
+    session's worker) deadlocked with the flush's TRUNCATE and left the next test's worker busy."""
+    yield
     from audio.jobs.workdir import workdir_path
     from audio.models import Job, JobState
 
@@ -160,6 +160,12 @@ def celery_worker_proc(session_worker: Worker, transactional_db: Any) -> Iterato
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(workdir_path(pk).exists() for pk in running):
         time.sleep(0.1)
+
+
+@pytest.fixture
+def celery_worker_proc(session_worker: Worker, no_job_left_running: None) -> Iterator[Worker]:
+    """The session's worker, for one test, leaving no job of the test running."""
+    yield session_worker
 
 
 @pytest.fixture

@@ -1,3 +1,7 @@
 """The delivery tests use the audio tests' real worker (tests/audio/conftest.py)."""
 
-from tests.audio.conftest import celery_worker_proc, session_worker  # noqa: F401
+from tests.audio.conftest import (  # noqa: F401
+    celery_worker_proc,
+    no_job_left_running,
+    session_worker,
+)

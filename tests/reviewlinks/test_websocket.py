@@ -10,11 +10,14 @@ from channels.testing import WebsocketCommunicator
 
 from reviewlinks import public, services
 from studio.asgi import application
+from tests.audio.conftest import no_job_left_running  # noqa: F401
 from tests.delivery.helpers import mastered_song
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+# Creating the link queues its watermark job, which the session's worker may pick up.
+@pytest.mark.usefixtures("no_job_left_running")
 def test_a_link_holder_gets_no_project_socket(scenario: Any) -> None:
     master = mastered_song(scenario, "Intro", seconds=2.0).masters.get()
     _link, token = services.link_create(
