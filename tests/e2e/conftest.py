@@ -256,6 +256,13 @@ class Watch:
         page.on("pageerror", lambda err: self._add(f"[{who}] page error: {err} ({page.url})"))
 
     def _add(self, text: str) -> None:
+        if "console error: htmx:sendAbort" in text:
+            # A request a live region's `hx-sync="this:replace"` aborted for a newer one: htmx
+            # logs it as an error (with an afterRequest error just before it), by design.
+            paired = text.replace("htmx:sendAbort", "htmx:afterRequest")
+            if self.errors and self.errors[-1] == paired:
+                self.errors.pop()
+            return
         if not any(p.search(text) for p in self.allowed):
             self.errors.append(text)
 
