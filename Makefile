@@ -49,7 +49,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy studio sessions audio eventlog pages delivery reviewlinks
+	$(VENV)/bin/mypy studio sessions audio eventlog pages delivery reviewlinks songsheet bookings timesheets notifications
 	$(VENV)/bin/mypy --strict audio/engine
 	@bash scripts/lint-rules.sh
 

@@ -60,6 +60,10 @@ INSTALLED_APPS = [
     "audio.apps.AudioConfig",
     "delivery.apps.DeliveryConfig",
     "reviewlinks.apps.ReviewLinksConfig",
+    "songsheet.apps.SongSheetConfig",
+    "bookings.apps.BookingsConfig",
+    "timesheets.apps.TimesheetsConfig",
+    "notifications.apps.NotificationsConfig",
     "pages.apps.PagesConfig",
 ]
 

@@ -46,7 +46,19 @@ def test_house_rules():
 
 # --- the layers -------------------------------------------------------------------------------
 
-PACKAGES = ("studio", "sessions", "audio", "eventlog", "pages", "delivery", "reviewlinks")
+PACKAGES = (
+    "studio",
+    "sessions",
+    "audio",
+    "eventlog",
+    "pages",
+    "delivery",
+    "reviewlinks",
+    "songsheet",
+    "bookings",
+    "timesheets",
+    "notifications",
+)
 
 
 def _python_files() -> list[Path]:
@@ -163,6 +175,10 @@ FUNCTION_IMPORTS_ALLOWED = {
     "sessions/apps.py",
     "delivery/apps.py",
     "reviewlinks/apps.py",
+    "songsheet/apps.py",
+    "bookings/apps.py",
+    "timesheets/apps.py",
+    "notifications/apps.py",
 }
 
 

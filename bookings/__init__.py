@@ -1,0 +1,2 @@
+"""A project's rooms and equipment, booked for working sessions without double booking, the
+week calendar and each member's private ICS feed."""

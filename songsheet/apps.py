@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SongSheetConfig(AppConfig):
+    name = "songsheet"
+    label = "songsheet"
+    verbose_name = "Song sheet"

@@ -1,0 +1,2 @@
+"""Time planned against time spent: estimates, time logged by members, the totals per song and
+per stage."""
