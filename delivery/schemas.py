@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventlog.schemas import EVENT_SCHEMAS, FRAME_SCHEMA, ID, INT, OPT_ID, STR, obj, wrap
+from eventlog.schemas import ID, INT, OPT_ID, STR, obj, register_schemas, wrap
 
 RELEASE = obj(
     {"id": ID, "project": ID, "title": STR, "artist": STR, "upc": STR, "artwork": OPT_ID},
@@ -41,6 +41,4 @@ DELIVERY_EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def register() -> None:
-    """Add the types to EVENT_SCHEMAS and to the frame schema's list of types."""
-    EVENT_SCHEMAS.update(DELIVERY_EVENT_SCHEMAS)
-    FRAME_SCHEMA["properties"]["type"]["enum"] = sorted(EVENT_SCHEMAS)
+    register_schemas(DELIVERY_EVENT_SCHEMAS)

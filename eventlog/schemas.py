@@ -287,3 +287,13 @@ FRAME_SCHEMA: dict[str, Any] = obj(
         "at": STR,
     }
 )
+
+
+def register_schemas(schemas: dict[str, dict[str, Any]]) -> None:
+    """Add an app's event types (the apps above call this from AppConfig.ready; eventlog is the
+    bottom layer and knows no app). A type registered twice with another schema is a mistake."""
+    for type, schema in schemas.items():
+        if EVENT_SCHEMAS.get(type, schema) != schema:
+            raise ValueError(f"event type {type} is already registered with another schema")
+    EVENT_SCHEMAS.update(schemas)
+    FRAME_SCHEMA["properties"]["type"]["enum"] = sorted(EVENT_SCHEMAS)

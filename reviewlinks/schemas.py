@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventlog.schemas import BOOL, EVENT_SCHEMAS, FRAME_SCHEMA, ID, OPT_ID, OPT_NUM, STR, obj, wrap
+from eventlog.schemas import (
+    BOOL,
+    ID,
+    OPT_ID,
+    OPT_NUM,
+    STR,
+    obj,
+    register_schemas,
+    wrap,
+)
 
 LINK = obj(
     {
@@ -50,6 +59,4 @@ REVIEW_EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
 
 
 def register() -> None:
-    """Add the types to EVENT_SCHEMAS and to the frame schema's list of types."""
-    EVENT_SCHEMAS.update(REVIEW_EVENT_SCHEMAS)
-    FRAME_SCHEMA["properties"]["type"]["enum"] = sorted(EVENT_SCHEMAS)
+    register_schemas(REVIEW_EVENT_SCHEMAS)
