@@ -721,3 +721,23 @@ def write_mp3(
     with AudioFile(os.fspath(path), "w", sample_rate, arr.shape[0], quality=quality) as f:
         for start in range(0, arr.shape[1], BLOCK_FRAMES):
             f.write(np.ascontiguousarray(arr[:, start : start + BLOCK_FRAMES]))
+
+
+def read_spec_file(path: Path, *, limit: int, what: str) -> bytes:
+    """The bytes of a small JSON file a command reads (a mix spec, a release), checked before
+    reading: missing, unreadable, a folder or over `limit` bytes each get their own sentence,
+    which names `what` the file should be."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise FileMissing(f"{path}: file not found") from None
+    except OSError as exc:
+        raise Unreadable(f"{path}: cannot read ({exc.strerror})") from None
+    if size > limit:
+        raise TooLarge(f"{path}: {size} bytes, over the {limit}-byte limit of a {what}")
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise Unreadable(f"{path}: is a folder, not a {what} file") from None
+    except OSError as exc:
+        raise Unreadable(f"{path}: cannot read ({exc.strerror})") from None

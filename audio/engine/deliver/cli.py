@@ -14,7 +14,8 @@ from typing import Any
 
 from audio.engine.deliver.release import FORMATS, MP3_BITRATES, Release, ReleaseInvalid
 from audio.engine.deliver.run import deliver
-from audio.engine.errors import AudioError, FileMissing, TooLarge, Unreadable
+from audio.engine.errors import AudioError
+from audio.engine.io import read_spec_file
 from audio.engine.progress_lines import ProgressPrinter
 
 MAX_RELEASE_BYTES = 4 * 1024 * 1024
@@ -51,20 +52,7 @@ def add_parser(commands: Any) -> None:
 
 
 def read_release(path: Path) -> Release:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise FileMissing(f"{path}: file not found") from None
-    except OSError as exc:
-        raise Unreadable(f"{path}: cannot read ({exc.strerror})") from None
-    if size > MAX_RELEASE_BYTES:
-        raise TooLarge(f"{path}: {size} bytes, over the {MAX_RELEASE_BYTES}-byte limit")
-    try:
-        return Release.from_json(path.read_bytes())
-    except IsADirectoryError:
-        raise Unreadable(f"{path}: is a folder, not a release file") from None
-    except OSError as exc:
-        raise Unreadable(f"{path}: cannot read ({exc.strerror})") from None
+    return Release.from_json(read_spec_file(path, limit=MAX_RELEASE_BYTES, what="release"))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from audio.engine.errors import AudioError, FileMissing, TooLarge, Unreadable
+from audio.engine.errors import AudioError, Unreadable
+from audio.engine.io import read_spec_file
 from audio.engine.progress_lines import ProgressPrinter
 from audio.engine.render import BIT_DEPTHS, MixSpec, RangeInvalid, SpecInvalid, render
 from audio.engine.render.spec import MAX_BUSES, MAX_CLIPS, MAX_MINUTES, MAX_TRACKS
@@ -66,20 +67,7 @@ def add_parser(commands: Any) -> None:
 
 
 def _read_spec(path: Path) -> MixSpec:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise FileMissing(f"{path}: file not found") from None
-    except OSError as exc:
-        raise Unreadable(f"{path}: cannot read ({exc.strerror})") from None
-    if size > MAX_SPEC_BYTES:
-        raise TooLarge(f"{path}: {size} bytes, over the {MAX_SPEC_BYTES}-byte limit of a spec")
-    try:
-        return MixSpec.from_json(path.read_bytes())
-    except IsADirectoryError:
-        raise Unreadable(f"{path}: is a folder, not a spec file") from None
-    except OSError as exc:
-        raise Unreadable(f"{path}: cannot read ({exc.strerror})") from None
+    return MixSpec.from_json(read_spec_file(path, limit=MAX_SPEC_BYTES, what="spec"))
 
 
 def _parse_range(text: str | None) -> tuple[int, int] | None:
