@@ -19,7 +19,7 @@ from pages.kit import (
     page_context,
 )
 from studio.errors import Invalid, NotFound
-from studio.gates import PROJECT_CHECKS, STAGES, song_can_enter_stage
+from studio.gates import PROJECT_CHECK_LEAVES, PROJECT_CHECKS, STAGES, song_can_enter_stage
 from studio.models import (
     Membership,
     Stage,
@@ -154,7 +154,7 @@ def project_dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
         "studio/dashboard.html",
         ctx
         | {
-            "gate_options": sorted(PROJECT_CHECKS.items()),
+            "gate_options": _gate_options(),
             "columns": _songs_by_stage(project),
             "activity": _activity(project),
             "members": members,
@@ -162,6 +162,14 @@ def project_dashboard(request: HttpRequest, project_id: int) -> HttpResponse:
         | _head_context(request, project, role)
         | song_shelf(project),
     )
+
+
+def _gate_options() -> list[tuple[str, str, str]]:
+    """The checks a project may add: (name, what it asks, the stage a song leaves after it)."""
+    return [
+        (name, label, STAGE_LABELS[PROJECT_CHECK_LEAVES[name]].lower())
+        for name, label in sorted(PROJECT_CHECKS.items())
+    ]
 
 
 @page
@@ -176,7 +184,7 @@ def project_gates(request: HttpRequest, project_id: int) -> HttpResponse:
         return form_error(request, error, "#gate-settings-error")
     if not is_htmx(request):
         return redirect("project-dashboard", project.pk)
-    ctx = page_context(project, role, gate_options=sorted(PROJECT_CHECKS.items()), saved=True)
+    ctx = page_context(project, role, gate_options=_gate_options(), saved=True)
     return render(request, "studio/_gate_settings.html", ctx)
 
 

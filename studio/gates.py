@@ -25,10 +25,16 @@ STAGE_LABELS = {
 RIGHTS = ("composition", "master")
 
 # Checks a project may add to its gates (Project.gate_checks): name -> what it asks. Each applies
-# to every move out of recording (into editing or later).
+# to every move out of the stage PROJECT_CHECK_LEAVES names (into the next one or later).
 PROJECT_CHECKS = {
     "stems_uploaded": "stems or takes uploaded",
     "keeper_for_every_part": "a keeper take for every part",
+    "sections_written": "arrangement sections written",
+}
+PROJECT_CHECK_LEAVES = {
+    "stems_uploaded": "recording",
+    "keeper_for_every_part": "recording",
+    "sections_written": "pre_production",
 }
 
 
@@ -45,6 +51,7 @@ class SongFacts:
     stems_and_takes: int = 0
     parts_without_keeper: int = 0
     project_checks: frozenset[str] = frozenset()  # names from PROJECT_CHECKS
+    sections: int = 0  # arrangement sections on the song sheet
 
 
 def is_forward(from_stage: str, to_stage: str) -> bool:
@@ -88,6 +95,14 @@ def gate_checks(facts: SongFacts, to_stage: str) -> list[GateCheck]:
                 n == 0,
                 f"{n} open {label} task{'s' if n != 1 else ''}",
                 overridable=True,
+            )
+        )
+    if target > STAGES.index("pre_production") and "sections_written" in facts.project_checks:
+        checks.append(
+            GateCheck(
+                PROJECT_CHECKS["sections_written"],
+                facts.sections > 0,
+                "no arrangement sections written on the song sheet yet",
             )
         )
     if target > STAGES.index("recording"):

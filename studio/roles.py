@@ -33,6 +33,7 @@ class Capability(models.TextChoices):
     RELEASE_EDIT = "release.edit", "create, sequence and edit releases and their ISRCs"
     RELEASE_DELIVER = "release.deliver", "deliver a release (run its deliver job)"
     REVIEW_LINK_SEND = "review_link.send", "send, revoke and trace review links"
+    SHEET_EDIT = "sheet.edit", "edit the song sheet (sections, lyrics, palette, influences)"
 
 
 P, E, A, V = Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER
@@ -57,6 +58,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.RELEASE_EDIT: frozenset({P}),
     Capability.RELEASE_DELIVER: frozenset({P, E}),
     Capability.REVIEW_LINK_SEND: frozenset({P, E}),
+    Capability.SHEET_EDIT: frozenset({P, A}),
 }
 
 

@@ -192,4 +192,6 @@ def song_facts(song: Song) -> SongFacts:
         .filter(keepers=0)
         .count(),
         project_checks=frozenset(song.project.gate_checks or ()),
+        # The song sheet's sections (songsheet sits above: read through the reverse relation).
+        sections=song.sections.count(),
     )

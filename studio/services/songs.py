@@ -7,6 +7,7 @@ RESTORE_DAYS days), then purged for good by `song_purge_expired` (the periodic p
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -45,6 +46,45 @@ def song_update(*, actor: Any, song: Song, **fields: Any) -> Song:
         for name, value in changes.items():
             setattr(song, name, value)
         song.save()
+        event_record(
+            project=song.project_id,
+            type="song.updated",
+            payload={"song": song_payload(song)},
+            actor=actor,
+        )
+    return song
+
+
+TEMPO_MIN, TEMPO_MAX = Decimal("1"), Decimal("999.99")
+
+
+def song_key_tempo_set(*, actor: Any, song: Song, key: Any, tempo_bpm: Any) -> Song:
+    """The song's key and tempo from its sheet (SHEET_EDIT: producers and artists write the
+    sheet, while renaming a song stays SONG_EDIT). One `song.updated`, as `song_update` records.
+    The tempo is a number of quarter notes per minute from 1 to 999.99, or None for none yet."""
+    require_capability(
+        user=actor, project_id=song.project_id, capability=Capability.SHEET_EDIT, song_id=song.pk
+    )
+    key_text = " ".join(str(key or "").split())
+    if len(key_text) > 20:
+        raise Invalid("the key is at most 20 characters", fields={"key": ["at most 20"]})
+    tempo: Decimal | None = None
+    if tempo_bpm not in (None, ""):
+        try:
+            tempo = Decimal(str(tempo_bpm).strip().replace(",", "."))
+        except InvalidOperation:
+            tempo = None
+        if tempo is None or not tempo.is_finite() or not TEMPO_MIN <= tempo <= TEMPO_MAX:
+            raise Invalid(
+                "the tempo is a number of BPM from 1 to 999.99",
+                fields={"tempo_bpm": ["from 1 to 999.99"]},
+            )
+        tempo = tempo.quantize(Decimal("0.01"))
+    with transaction.atomic():
+        project_lock(song.project_id)
+        song = Song.objects.get(pk=song.pk)
+        song.key, song.tempo_bpm = key_text, tempo
+        song.save(update_fields=["key", "tempo_bpm", "updated_at"])
         event_record(
             project=song.project_id,
             type="song.updated",
