@@ -316,6 +316,7 @@ SPECTACULAR_SETTINGS = {
         "TaskStatusEnum": "studio.models.task.TaskStatus",
         "SessionKindEnum": "sessions.models.SessionKind",
         "SampleKindEnum": "studio.models.rights.SampleKind",
+        "PaletteStatusEnum": "songsheet.models.PaletteStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -171,6 +171,27 @@ POLICY: dict[str, str] = {
     "GET api-leaktrace-detail": "PE",
     "GET api-delivery-list": "PEAV",
     "GET api-delivery-detail": "PEAV",
+    # the song sheet: producers and artists write it, everyone reads it; a sample use recorded
+    # from an influence is rights (producers)
+    "GET api-songsheet-detail": "PEAV",
+    "PUT api-songsheet-detail": "PA",
+    "GET api-section-list": "PEAV",
+    "POST api-section-list": "PA",
+    "GET api-section-detail": "PEAV",
+    "PATCH api-section-detail": "PA",
+    "DELETE api-section-detail": "PA",
+    "POST api-section-move": "PA",
+    "GET api-paletteitem-list": "PEAV",
+    "POST api-paletteitem-list": "PA",
+    "GET api-paletteitem-detail": "PEAV",
+    "PATCH api-paletteitem-detail": "PA",
+    "DELETE api-paletteitem-detail": "PA",
+    "GET api-influence-list": "PEAV",
+    "POST api-influence-list": "PA",
+    "GET api-influence-detail": "PEAV",
+    "PATCH api-influence-detail": "PA",
+    "DELETE api-influence-detail": "PA",
+    "POST api-influence-record-sample": "P",
 }
 
 # Routes that are not DRF viewsets and not pages: name -> who may use them.
@@ -589,6 +610,15 @@ def _reviewlinks_maker(name: str) -> Callable[[Scenario, Any], Any]:
     return make
 
 
+def _sheet_maker(name: str) -> Callable[[Scenario, Any], Any]:
+    def make(s: Scenario, actor: Any = None) -> Any:
+        from tests.songsheet import authz
+
+        return getattr(authz, name)(s)
+
+    return make
+
+
 def _reviewlinks_body() -> tuple[str, bytes]:
     from tests.reviewlinks import authz
 
@@ -939,6 +969,34 @@ REGISTRY: dict[str, Spec] = {
         outsider_list_status=404,
         paginated=False,
     ),
+    # the song sheet
+    "SongSheetViewSet": Spec(
+        make=_sheet_maker("_song"),
+        bodies={"update": lambda s, o: {"genre": "synth-pop", "time_signature": "6/8"}},
+    ),
+    "SectionViewSet": Spec(
+        make=_sheet_maker("_section"),
+        bodies={
+            "create": lambda s, o: {"song": o.song_id, "name": "chorus", "bars": 8},
+            "partial_update": lambda s, o: {"lyrics": "Night drive, night drive"},
+            "move": lambda s, o: {"position": 1},
+        },
+    ),
+    "PaletteItemViewSet": Spec(
+        make=_sheet_maker("_palette_item"),
+        bodies={
+            "create": lambda s, o: {"song": o.song_id, "name": "808", "source": "sample library"},
+            "partial_update": lambda s, o: {"status": "sourced"},
+        },
+    ),
+    "InfluenceViewSet": Spec(
+        make=_sheet_maker("_influence"),
+        bodies={
+            "create": lambda s, o: {"song": o.song_id, "work": "Teardrop", "taken": ["feel"]},
+            "partial_update": lambda s, o: {"notes": "the bass line"},
+            "record_sample": lambda s, o: {"kind": "interpolation", "clearance": "pending"},
+        },
+    ),
     "LeakTraceViewSet": Spec(
         make=_reviewlinks_maker("_leak_trace"),
         raw={"create": _reviewlinks_body()},
@@ -953,7 +1011,7 @@ def db_fingerprint() -> dict[str, str]:
     """A hash of every row of every project table, to prove denied writes change nothing."""
     tables = [
         m._meta.db_table
-        for label in ("studio", "live", "audio", "delivery", "auth", "authtoken")
+        for label in ("studio", "live", "audio", "delivery", "songsheet", "auth", "authtoken")
         for m in apps.get_app_config(label).get_models()
     ]
     existing = set(connection.introspection.table_names())
