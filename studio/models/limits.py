@@ -8,20 +8,49 @@ socket. The check runs before each save of the project's own models (see StudioC
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.db import models
 
 from studio.errors import Invalid
 
-CHECKED_APPS = frozenset({"studio", "live", "audio", "eventlog"})
+M = TypeVar("M", bound=models.Model)
+
+# Every app of Studio's own (Django's and third parties' models keep their own rules).
+CHECKED_APPS = frozenset(
+    {
+        "studio",
+        "live",
+        "audio",
+        "eventlog",
+        "delivery",
+        "reviewlinks",
+        "songsheet",
+        "bookings",
+        "timesheets",
+        "notifications",
+    }
+)
 
 
 def text_lengths_check(sender: type[models.Model], instance: models.Model, **_: Any) -> None:
     """pre_save receiver: Invalid naming the field when a text is over its max_length."""
-    if sender._meta.app_label not in CHECKED_APPS:
-        return
-    for field in sender._meta.concrete_fields:
+    if sender._meta.app_label in CHECKED_APPS:
+        _check(instance)
+
+
+def text_lengths_check_rows(rows: Iterable[M]) -> list[M]:
+    """The same check for rows about to go through `bulk_create`, which sends no pre_save: call
+    it on the rows first (`Model.objects.bulk_create(text_lengths_check_rows(rows))`)."""
+    checked = list(rows)
+    for row in checked:
+        _check(row)
+    return checked
+
+
+def _check(instance: models.Model) -> None:
+    for field in instance._meta.concrete_fields:
         if not isinstance(field, models.CharField | models.TextField) or not field.max_length:
             continue
         value = getattr(instance, field.attname, None)

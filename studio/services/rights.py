@@ -11,6 +11,7 @@ from django.db import transaction
 from eventlog.services import event_record, project_lock
 from studio.errors import Invalid, SplitTotalInvalid
 from studio.models import Clearance, Right, SampleKind, SampleUse, Song, Split
+from studio.models.limits import text_lengths_check_rows
 from studio.parsing import decimal_text
 from studio.payloads import sample_use_payload
 from studio.roles import Capability
@@ -49,12 +50,6 @@ def _party(item: dict[str, Any], index: int) -> str:
         raise Invalid(
             f"shares[{index}].party is empty",
             fields={f"shares[{index}].party": ["name the party"]},
-        )
-    limit = Split._meta.get_field("party").max_length or 0
-    if len(party) > limit:  # bulk_create skips the pre_save length check
-        raise Invalid(
-            f"the party's name is too long: at most {limit} characters",
-            fields={f"shares[{index}].party": [f"at most {limit} characters"]},
         )
     return party
 
@@ -135,13 +130,14 @@ def split_set(*, actor: Any, song: Song, right: str, shares: list[dict[str, Any]
             f"{right} shares total {total:.2f}, they must total exactly 100.00",
             fields={"shares": [f"total is {total:.2f}, not 100.00"], "total": [f"{total:.2f}"]},
         )
+    rows = text_lengths_check_rows(
+        Split(song=song, right=right, party=party, share=share, position=i)
+        for i, (party, share) in enumerate(parsed)
+    )
     with transaction.atomic():
         project_lock(song.project_id)
         Split.objects.filter(song=song, right=right).delete()
-        splits = Split.objects.bulk_create(
-            Split(song=song, right=right, party=party, share=share, position=i)
-            for i, (party, share) in enumerate(parsed)
-        )
+        splits = Split.objects.bulk_create(rows)
         event_record(
             project=song.project_id,
             type="splits.set",

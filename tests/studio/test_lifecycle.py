@@ -504,5 +504,4 @@ def test_an_archived_song_refuses_every_write_of_the_other_rooms(scenario: Any) 
     for name, write in writes.items():
         with pytest.raises(Conflict, match="This song is archived"):
             write()
-        print(name, "refused")
     assert list(Comment.objects.filter(mix=mix)) == [comment]

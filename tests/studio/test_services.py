@@ -206,6 +206,14 @@ def test_split_parties_named_once_and_rights_known(scenario, song):
         )
     with pytest.raises(Invalid, match="unknown right"):
         rights.split_set(actor=producer, song=song, right="sync", shares=[])
+    rights.split_set(
+        actor=producer, song=song, right="master", shares=[{"party": "Ava", "share": "100"}]
+    )
+    with pytest.raises(Invalid, match="too long"):  # bulk_create sends no pre_save: checked first
+        rights.split_set(
+            actor=producer, song=song, right="master", shares=[{"party": "x" * 201, "share": "100"}]
+        )
+    assert list(song.splits.values_list("party", flat=True)) == ["Ava"]  # nothing lost
 
 
 def test_engineers_may_not_edit_rights(scenario, song):
