@@ -61,4 +61,5 @@ urlpatterns = [
     path("", include("pages.mixer")),
     path("", include("pages.masters")),
     path("", include("pages.releases")),
+    path("", include("pages.sheet")),
 ]

@@ -425,6 +425,39 @@ PAGES: dict[str, Page] = {
     "review-settings": Page(
         post="P", kwarg="project_id", make="project", form=(("stop_on_role_loss", "1"),)
     ),
+    # the song sheet: producers and artists write it; a sample use is rights (producers)
+    "song-sheet": Page(get="PEAV", kwarg="song_id", make="sheet_song"),
+    "sheet-update": Page(
+        post="PA",
+        kwarg="song_id",
+        make="sheet_song",
+        form=(("genre", "synth-pop"), ("time_signature", "6/8"), ("first_downbeat_s", "0.5")),
+    ),
+    "section-add": Page(
+        post="PA", kwarg="song_id", make="sheet_song", form=(("name", "chorus"), ("bars", "8"))
+    ),
+    "section-update": Page(
+        post="PA", kwarg="section_id", make="section", form=(("lyrics", "Night drive"),)
+    ),
+    "section-move": Page(
+        post="PA", kwarg="section_id", make="section", form=(("direction", "up"),)
+    ),
+    "section-remove": Page(post="PA", kwarg="section_id", make="section"),
+    "palette-add": Page(post="PA", kwarg="song_id", make="sheet_song", form=(("name", "808"),)),
+    "palette-update": Page(
+        post="PA", kwarg="item_id", make="palette_item", form=(("status", "sourced"),)
+    ),
+    "palette-remove": Page(post="PA", kwarg="item_id", make="palette_item"),
+    "influence-add": Page(
+        post="PA",
+        kwarg="song_id",
+        make="sheet_song",
+        form=(("work", "Teardrop"), ("taken", "feel")),
+    ),
+    "influence-remove": Page(post="PA", kwarg="influence_id", make="influence"),
+    "influence-sample": Page(
+        post="P", kwarg="influence_id", make="influence", form=(("kind", "interpolation"),)
+    ),
 }
 
 
@@ -1167,6 +1200,10 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "release": _delivery_maker("_release"),
     "release_track": _delivery_maker("_track"),
     "review_link": _reviewlinks_maker("_review_link"),
+    "sheet_song": _sheet_maker("_song"),
+    "section": _sheet_maker("_section"),
+    "palette_item": _sheet_maker("_palette_item"),
+    "influence": _sheet_maker("_influence"),
 }
 PAGE_CASES = [
     (name, method)
