@@ -18,6 +18,7 @@ import { live } from "studio/live";
 import { makeAutomation } from "./mixer/automation.js";
 import { makeStrips } from "./mixer/strips.js";
 import { makeTimeline } from "./mixer/timeline.js";
+import { watchSections } from "./sections.js";
 import { api, clock, csrf, el, merge, round, words } from "./mixer/util.js";
 
 const SAVE_DELAY_MS = 400;
@@ -82,6 +83,13 @@ export function initMixer(root = document.getElementById("mixer")) {
   m.auto = makeAutomation(m);
   const strips = makeStrips(m);
   const timeline = makeTimeline(m);
+  // The song sheet's sections, drawn under the ruler once the tempo and first downbeat are set.
+  m.sections = [];
+  watchSections(root.dataset.song, (list) => {
+    m.sections = list;
+    root.dataset.sections = String(list.length);
+    if (m.spec && !m.gesture) timeline.draw({ editor: false });
+  });
 
   let base = null; // the spec as the server last had it (at `revision`): what we changed is spec vs base
   let revision = 0;

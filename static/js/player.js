@@ -19,6 +19,7 @@ import WaveSurfer from "wavesurfer";
 import RegionsPlugin from "wavesurfer/regions";
 import { live } from "studio/live";
 import { ListenAs, PROFILES } from "studio/listen_as";
+import { SECTION_COLOURS, watchSections } from "./sections.js";
 
 const AB_FADE_S = 0.03; // A/B crossfade: no click, and too short to hear both
 const ALIGNED_S = 0.004; // closer than this the sides count as one clock (about 180 samples)
@@ -56,6 +57,8 @@ export function initPlayer(root = document.getElementById("player")) {
   let active = audioA;
   let ws = null;
   let regions = null;
+  let sectionMarks = null; // the song sheet's sections: a regions layer of their own
+  let watching = false;
   let graph = null; // {ctx, gains: Map(audio -> GainNode), monitor: ListenAs} after the first Play
   let listenAs = root.dataset.listenAs || "studio";
 
@@ -262,6 +265,31 @@ export function initPlayer(root = document.getElementById("player")) {
     } catch (err) { console.warn("regions", err); }
   }
 
+  // The arrangement's sections as labelled regions (once the sheet has a tempo and a first
+  // downbeat), under the comments' regions; they follow the sheet live.
+  function drawSections(list) {
+    if (!sectionMarks) return;
+    try {
+      sectionMarks.clearRegions();
+      const d = Number(audioA.dataset.duration) || duration || Infinity;
+      list.filter((r) => r.start_s < d).forEach((r, i) => {
+        const label = document.createElement("span");
+        label.className = "section-label";
+        label.textContent = r.name;
+        label.style.fontSize = "0.72rem";
+        label.style.padding = "1px 4px";
+        label.style.color = css("--color-text");
+        const mark = sectionMarks.addRegion({
+          id: `section-region-${r.id}`, start: r.start_s, end: Math.min(r.end_s, d),
+          color: SECTION_COLOURS[i % SECTION_COLOURS.length], drag: false, resize: false, content: label,
+        });
+        // Clicks go through to the waveform (seek where clicked) and to the comments above.
+        if (mark && mark.element) mark.element.style.pointerEvents = "none";
+      });
+      root.dataset.sections = String(sectionMarks.getRegions().length);
+    } catch (err) { console.warn("sections", err); }
+  }
+
   async function draw() {
     try {
       // The server chooses the level for our width (about 2 points per CSS pixel) and sends
@@ -274,6 +302,7 @@ export function initPlayer(root = document.getElementById("player")) {
       const body = await response.json();
       const level = ((body.peaks && body.peaks.levels) || [])[0];
       regions = RegionsPlugin.create();
+      sectionMarks = RegionsPlugin.create();
       ws = WaveSurfer.create({
         container,
         media: audioA,
@@ -286,9 +315,14 @@ export function initPlayer(root = document.getElementById("player")) {
         cursorWidth: 2,
         normalize: true,
         barWidth: 2, barGap: 1, barRadius: 2,
-        plugins: [regions],
+        plugins: [sectionMarks, regions],
       });
-      ws.on("decode", () => { mirrorComments(); setState("ready"); syncPlayButton(); });
+      ws.on("decode", () => {
+        mirrorComments();
+        if (!watching) { watching = true; watchSections(root.dataset.song || document.querySelector("[data-presence-here]")?.dataset.song, drawSections); }
+        setState("ready");
+        syncPlayButton();
+      });
       ws.on("error", (err) => console.warn("waveform", err));
       regions.on("region-clicked", (region, event) => {
         event.stopPropagation();

@@ -93,6 +93,14 @@ export function makeTimeline(m) {
     const every = [1, 2, 5, 10, 15, 30, 60, 120].find((s) => s * zoom >= 60) || 300;
     for (let s = 0; s <= total; s += every) ruler.append(el("span", { class: "tick", style: `left:${s * zoom}px`, text: clock(s) }));
     ruler.addEventListener("pointerdown", (e) => setPlayhead(xToSeconds(e, ruler)));
+    // The arrangement's sections (the song sheet), labelled; a click moves the playhead there.
+    const marks = (m.sections || []).map((r, i) => el("button", {
+      type: "button", class: `section-mark section-mark-${i % 2}`, "data-section": String(r.id),
+      style: `left:${r.start_s * zoom}px;width:${Math.max(2, (r.end_s - r.start_s) * zoom)}px`,
+      title: `${r.name}: ${clock(r.start_s, true)} to ${clock(r.end_s, true)}`, "aria-label": `${r.name} at ${clock(r.start_s, true)}`,
+      onclick: () => setPlayhead(r.start_s),
+    }, el("span", { text: r.name })));
+    const strip = marks.length ? el("div", { class: "section-strip", id: "section-strip", role: "group", "aria-label": "Song sections" }, marks) : null;
     const lanes = m.spec.tracks.flatMap((t, ti) => {
       const area = el("div", { class: "lane-area", "data-lane": t.id });
       area.addEventListener("pointerdown", (e) => { if (e.target === area) setPlayhead(xToSeconds(e, area)); });
@@ -112,7 +120,7 @@ export function makeTimeline(m) {
       return [lane, ...(open ? m.auto.lanes(t, ti, width) : [])];
     });
     const head = el("div", { class: "playhead", id: "playhead", style: `left:${lab + m.playhead * zoom}px` });
-    m.innerEl.replaceChildren(ruler, ...lanes, head);
+    m.innerEl.replaceChildren(ruler, ...(strip ? [strip] : []), ...lanes, head);
     if (focused) refocus(focused);
     if (editor) { drawEditor(); m.auto.drawEditor(); }
     drawClipAdd();
