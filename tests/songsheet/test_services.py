@@ -279,3 +279,30 @@ def test_every_write_records_its_event(scenario, song):
     for t in wanted.split():
         assert t in types
     assert SampleUse.objects.filter(song=song).count() == 1  # the clearance is still owed
+
+
+def test_every_event_validates_and_reads_as_a_sentence(scenario, song):
+    import jsonschema
+
+    from eventlog.schemas import EVENT_SCHEMAS
+    from pages.activity import describe
+
+    p = scenario.users["artist"]
+    services.sheet_update(actor=p, song=song, data={"vibe": "late night", "first_downbeat_s": 1})
+    s = services.section_add(actor=p, song=song, data={"name": "pre-chorus", "bars": 4})
+    services.section_add(actor=p, song=song, data={"name": "chorus", "bars": 8, "position": 1})
+    services.section_move(actor=p, section=s, position=1)
+    item = services.palette_add(actor=p, song=song, data={"name": "Juno pad"})
+    services.palette_remove(actor=p, item=item)
+    services.influence_add(
+        actor=p, song=song, data={"work": "Teardrop", "artist": "Massive Attack", "taken": []}
+    )
+    events = list(Event.objects.filter(project=scenario.project).order_by("-seq"))
+    for event in events:
+        jsonschema.validate(event.payload, EVENT_SCHEMAS[event.type])
+    told = [a.text for a in describe(events)]
+    assert any("wrote the pre-chorus of 'Night Drive'" in t for t in told), told
+    assert any("planned Juno pad in the palette of 'Night Drive'" in t for t in told), told
+    assert any("'Teardrop' by Massive Attack as an influence on 'Night Drive'" in t for t in told)
+    assert any("edited the song sheet of 'Night Drive'" in t for t in told)
+    assert not any(a.type == "sections.reordered" for a in describe(events))  # quiet
