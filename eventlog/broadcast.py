@@ -27,14 +27,24 @@ def project_group(project_id: int) -> str:
     return f"project.{project_id}"
 
 
-def _group_send(project_id: int, message: dict[str, Any]) -> None:
+def user_group(user_id: int) -> str:
+    """The channel-layer group of one person's sockets, whatever project each has open (frames
+    meant for them alone: their notifications)."""
+    return f"user.{user_id}"
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(project_group(project_id), message)
+        async_to_sync(layer.group_send)(group, message)
     except Exception:
-        logger.warning("channel layer send to project %s failed", project_id, exc_info=True)
+        logger.warning("channel layer send to %s failed", group, exc_info=True)
+
+
+def _group_send(project_id: int, message: dict[str, Any]) -> None:
+    _send(project_group(project_id), message)
 
 
 def broadcast_event(event_id: int) -> None:
@@ -49,6 +59,11 @@ def broadcast_event(event_id: int) -> None:
 def send_ephemeral(project_id: int, frame: dict[str, Any]) -> None:
     """Frames without a seq (job progress, presence): never stored, never replayed."""
     _group_send(project_id, {"type": "ephemeral.forward", "frame": frame})
+
+
+def send_to_user(user_id: int, frame: dict[str, Any]) -> None:
+    """An ephemeral frame for one person's open sockets only (best effort, never replayed)."""
+    _send(user_group(user_id), {"type": "ephemeral.forward", "frame": frame})
 
 
 def send_progress(project_id: int, job_id: int, fraction: float, *, kind: str = "") -> None:

@@ -1,4 +1,5 @@
-"""Event types described by the apps that record them, for the activity feed.
+"""Event types described by the apps that record them: for the activity feed, and the listeners
+that react to them in the same transaction (notifications).
 
 The feed (in the pages layer) knows no event type itself. Each app registers, in its
 AppConfig.ready(), how to tell its own types as a sentence ("Mia approved Mix 3 of 'Night
@@ -118,3 +119,22 @@ def tell(
     if entry is None or type in _quiet:
         return None
     return entry.describe(Told(type=type, who=who, payload=payload, names=names, actor_id=actor_id))
+
+
+# --- listeners: code of the apps above that must change with an event, in its transaction ----
+Listener = Callable[[Any], None]  # gets the Event row just written
+_listeners: dict[str, list[Listener]] = {}
+
+
+def register_listener(type: str, listener: Listener) -> None:
+    """Call `listener(event)` whenever an event of `type` is recorded, right after its row is
+    written and inside the same transaction: what it writes exists exactly when the event does
+    (an exception rolls both back). eventlog knows no app, so the apps above register here (in
+    AppConfig.ready); registering the same function twice is a no-op."""
+    chain = _listeners.setdefault(type, [])
+    if listener not in chain:
+        chain.append(listener)
+
+
+def listeners_of(type: str) -> tuple[Listener, ...]:
+    return tuple(_listeners.get(type, ()))

@@ -2,7 +2,8 @@
 
 `event_record` must run inside the service's transaction. It locks the project row, takes the next
 seq and registers the broadcast on commit, so seqs never repeat or skip and nothing is broadcast
-for a change that rolled back.
+for a change that rolled back. The listeners other apps registered for the type
+(eventlog.registry.register_listener) run right after the row is written, in the same transaction.
 
 The log's counter (`last_event_seq`) lives on the project row, which belongs to the studio domain
 above this app. The model is looked up by its label, so the import arrow keeps pointing down.
@@ -19,6 +20,7 @@ from django.db.models import F
 
 from eventlog import broadcast
 from eventlog.models import Event
+from eventlog.registry import listeners_of
 
 PROJECT_MODEL = "studio.Project"
 
@@ -50,4 +52,6 @@ def event_record(*, project: Any, type: str, payload: dict[str, Any], actor: Any
         project_id=project_id, seq=seq, type=type, payload=payload, actor_id=actor_id
     )
     transaction.on_commit(partial(broadcast.broadcast_event, event.pk), robust=True)
+    for listener in listeners_of(type):
+        listener(event)
     return event

@@ -4,7 +4,8 @@ Delivery is best effort on every path (the channel layer drops under load and lo
 in a Redis restart), so the log is the truth. The consumer
 
 1. checks the session user (4401),
-2. joins the group `project.<id>` FIRST, then reads membership (4404 for a non-member), the log
+2. joins the group `project.<id>` (and `user.<id>`, the frames meant for this person alone:
+   their notifications) FIRST, then reads membership (4404 for a non-member), the log
    position and the first replay batch after `?after=` in one database call (or sends
    `resync`),
 3. forwards live events strictly in seq order: a seq already sent is dropped, a gap is filled
@@ -34,7 +35,7 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S, project_group
+from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S, project_group, user_group
 from eventlog.selectors import event_frames_after
 from sessions import presence, selectors
 from sessions.protocol import (
@@ -281,7 +282,8 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     async def join(self) -> None:
         generation = _layer_generation
         try:
-            await self.channel_layer.group_add(self.group, self.channel_name)
+            for group in self.groups_joined:
+                await self.channel_layer.group_add(group, self.channel_name)
         except Exception as exc:
             _bump_layer_generation()
             logger.warning("group_add failed (%s); the timer delivers until it works", exc)
@@ -295,6 +297,11 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     @property
     def group(self) -> str:
         return project_group(self.project_id)
+
+    @property
+    def groups_joined(self) -> tuple[str, ...]:
+        """The project's group, and the person's own (their notifications, on any project page)."""
+        return (self.group, user_group(self.user_id))
 
     # --- delivery ------------------------------------------------------------------------------
     async def deliver(self, frames: list[dict[str, Any]], *, source: str) -> None:
@@ -435,7 +442,8 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             await self._presence_publish("offline")
         if self.in_group:
             try:
-                await self.channel_layer.group_discard(self.group, self.channel_name)
+                for group in self.groups_joined:
+                    await self.channel_layer.group_discard(group, self.channel_name)
             except Exception as exc:
                 logger.info("group_discard failed (%s)", exc)
 

@@ -19,7 +19,13 @@ from studio.models import Membership
 from studio.roles import Capability
 from studio.selectors import require_capability
 
-MENTION_RE = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+# A mention is "@" at the start or after a character that cannot end an e-mail's local part
+# (so "leo@example.com" mentions nobody), then a handle of username characters, taken whole and
+# not followed by another "@" (an address written after an @ is still an address). Trailing dots
+# end the sentence, not the handle. A handle of digits alone ("@1:23", "@2.5") is a time in the
+# audio unless a member is called that.
+MENTION_RE = re.compile(r"(?<![\w@.+-])@([\w.+-]{1,150})(?![\w.+-]|@)")
+_NUMERIC = re.compile(r"[\d.]+")
 
 
 def _duration(version: Mix | Master) -> float | None:
@@ -47,29 +53,66 @@ def _check_times(version: Mix | Master, start_s: float | None, end_s: float | No
                 )
 
 
-def _member_ids(project_id: int) -> dict[str, int]:
-    return {
-        username.lower(): user_id
-        for username, user_id in Membership.objects.filter(project_id=project_id).values_list(
-            "user__username", "user_id"
+def _handles(project_id: int) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Members by handle, lower-cased: every username, and a display name of one word (the
+    `first_name` "Leo") when it names no other member's username. Returns the unambiguous handles
+    and, for a display name two members share, their usernames."""
+    rows = list(
+        Membership.objects.filter(project_id=project_id).values_list(
+            "user_id", "user__username", "user__first_name"
         )
-    }
+    )
+    handles = {username.lower(): user_id for user_id, username, _ in rows}
+    shared: dict[str, list[str]] = {}
+    by_name: dict[str, list[tuple[int, str]]] = {}
+    for user_id, username, first_name in rows:
+        name = first_name.strip().lower()
+        if name and MENTION_RE.fullmatch("@" + name) and name not in handles:
+            by_name.setdefault(name, []).append((user_id, username))
+    for name, people in by_name.items():
+        if len(people) == 1:
+            handles[name] = people[0][0]
+        else:
+            shared[name] = sorted(username for _, username in people)
+    return handles, shared
 
 
 def _mentions(project_id: int, body: str, explicit: list[int] | None) -> list[int]:
-    """Mentioned members: explicit ids (each must be a member, else 400) plus every
-    `@username` in the body that names a member (other @words are just text)."""
-    members = _member_ids(project_id)
-    ids = set(members.values())
+    """Mentioned members: explicit ids (each must be a member, else 400) plus every `@handle` in
+    the body. A handle that names no member is a 400 with a sentence (the author meant someone
+    and would otherwise believe they were told); one that names two members asks for the
+    username."""
+    handles, shared = _handles(project_id)
+    ids = set(handles.values())
     chosen: set[int] = set()
     for user_id in explicit or []:
         if user_id not in ids:
             raise invalid("mentions", f"user {user_id} is not a member of this project")
         chosen.add(user_id)
-    for name in MENTION_RE.findall(body):
-        member_id = members.get(name.lower().rstrip("."))
-        if member_id is not None:
-            chosen.add(member_id)
+    unknown: list[str] = []
+    for raw in MENTION_RE.findall(body):
+        name = raw.rstrip(".")
+        key = name.lower()
+        if not name:
+            continue
+        if key in handles:
+            chosen.add(handles[key])
+        elif key in shared:
+            who = " or ".join(f"@{u}" for u in shared[key])
+            raise Invalid(
+                f"@{name} could be more than one member of this project: write {who}",
+                code="ambiguous_mention",
+                fields={"body": [f"@{name} names more than one member"]},
+            )
+        elif not _NUMERIC.fullmatch(name) and name not in unknown:
+            unknown.append(name)
+    if unknown:
+        names = " or ".join(f"@{n}" for n in unknown[:5])
+        raise Invalid(
+            f"No one called {names} is a member of this project",
+            code="unknown_mention",
+            fields={"body": [f"no member is called {names}"]},
+        )
     return sorted(chosen)
 
 

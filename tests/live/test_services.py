@@ -106,9 +106,11 @@ def test_resolve_and_reopen(scenario, mix):
 def test_mentions_of_members_only(scenario, mix):
     artist = scenario.users["artist"]
     c = services.comment_add(
-        actor=artist, mix=mix, body="@engineer and @producer, and @nobody", start_s=3
+        actor=artist, mix=mix, body="@engineer and @producer, mail me at a@b.test", start_s=3
     )
     assert set(c.mentions.values_list("username", flat=True)) == {"engineer", "producer"}
+    with pytest.raises(Invalid, match="No one called @nobody is a member of this project"):
+        services.comment_add(actor=artist, mix=mix, body="@engineer and @nobody", start_s=3)
     outsider = scenario.users["outsider"]
     with pytest.raises(Invalid):
         services.comment_add(actor=artist, mix=mix, body="hey", mentions=[outsider.pk])
