@@ -113,7 +113,6 @@ TAKEN = ("feel", "groove", "melody", "lyrics", "sound")
 
 class Influence(models.Model):
     project_path = "song__project"
-    song_paths = ("song",)  # the sample use's song is the same song
 
     song = models.ForeignKey("studio.Song", on_delete=models.CASCADE, related_name="influences")
     work = models.CharField(max_length=300)

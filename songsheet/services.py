@@ -20,6 +20,7 @@ Rules, once:
 from __future__ import annotations
 
 import math
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -219,9 +220,23 @@ def sheet_update(*, actor: Any, song: Song, data: dict[str, Any]) -> SongSheet:
             fresh = Song.objects.get(pk=song.pk)
             key = data.get("key", fresh.key)
             tempo = data.get("tempo_bpm", fresh.tempo_bpm)
-            if str(key or "") != fresh.key or str(tempo or "") != str(fresh.tempo_bpm or ""):
+            if _changed(key, fresh.key, tempo, fresh.tempo_bpm):
                 song_key_tempo_set(actor=actor, song=fresh, key=key, tempo_bpm=tempo)
     return sheet
+
+
+def _changed(key: Any, old_key: str, tempo: Any, old_tempo: Decimal | None) -> bool:
+    """Whether the form's key or tempo differ from the song's ("120" is 120.00: a sheet saved
+    with the same figures records no `song.updated`). What does not read goes to the song
+    service, which names the problem."""
+    if " ".join(str(key or "").split()) != old_key:
+        return True
+    if tempo in (None, ""):
+        return old_tempo is not None
+    try:
+        return old_tempo is None or Decimal(str(tempo).strip().replace(",", ".")) != old_tempo
+    except InvalidOperation:
+        return True
 
 
 # --- sections ----------------------------------------------------------------------------------

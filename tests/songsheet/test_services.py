@@ -306,3 +306,18 @@ def test_every_event_validates_and_reads_as_a_sentence(scenario, song):
     assert any("'Teardrop' by Massive Attack as an influence on 'Night Drive'" in t for t in told)
     assert any("edited the song sheet of 'Night Drive'" in t for t in told)
     assert not any(a.type == "sections.reordered" for a in describe(events))  # quiet
+
+
+def test_saving_the_sheet_with_the_same_key_and_tempo_does_not_touch_the_song(scenario):
+    song = written_song(scenario)  # 120 BPM
+    before = Event.objects.filter(type="song.updated").count()
+    services.sheet_update(
+        actor=scenario.users["artist"], song=song, data={"key": "", "tempo_bpm": "120"}
+    )
+    assert Event.objects.filter(type="song.updated").count() == before
+    services.sheet_update(
+        actor=scenario.users["artist"], song=song, data={"key": "", "tempo_bpm": ""}
+    )
+    song.refresh_from_db()
+    assert song.tempo_bpm is None
+    assert Event.objects.filter(type="song.updated").count() == before + 1
