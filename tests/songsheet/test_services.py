@@ -321,3 +321,26 @@ def test_saving_the_sheet_with_the_same_key_and_tempo_does_not_touch_the_song(sc
     song.refresh_from_db()
     assert song.tempo_bpm is None
     assert Event.objects.filter(type="song.updated").count() == before + 1
+
+
+def test_the_demo_writes_night_drives_sheet_once(scenario):
+    from songsheet.demo import seed_demo_sheet
+
+    song = song_create(
+        actor=scenario.users["producer"], project=scenario.project, title="Night Drive",
+        tempo_bpm="104",
+    )  # fmt: skip
+    users = {
+        "mia": scenario.users["producer"],
+        "ava": scenario.users["artist"],
+        "leo": scenario.users["engineer"],
+    }
+    assert seed_demo_sheet(project=scenario.project, users=users) == song
+    seed_demo_sheet(project=scenario.project, users=users)
+    read = sheet_read(song)
+    assert [t.section.name for t in read.sections] == [
+        "intro", "verse", "pre-chorus", "chorus", "outro",
+    ]  # fmt: skip
+    assert read.regions_ready and read.sections[1].time.start_s == round(4 * 4 * 60 / 104, 3)
+    prompts = [services.clearance_prompt(i) for i in Influence.objects.filter(song=song)]
+    assert prompts[0] is None and prompts[1] is not None

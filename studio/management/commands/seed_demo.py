@@ -14,6 +14,7 @@ from django.utils import timezone
 from audio.demo import seed_demo_audio, seed_demo_master, seed_demo_render
 from delivery.demo import seed_demo_release
 from sessions.services import approval_give, comment_add
+from songsheet.demo import seed_demo_sheet
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
 
@@ -165,6 +166,7 @@ class Command(BaseCommand):
             clearance="pending",
             notes="Four bars of the bridge melody.",
         )
+        seed_demo_sheet(project=project, users=users)
         return project
 
     def _audio(self, project: Project, users: dict[str, Any]) -> None:
