@@ -5,3 +5,14 @@ class BookingsConfig(AppConfig):
     name = "bookings"
     label = "bookings"
     verbose_name = "Bookings"
+
+    def ready(self) -> None:
+        # Imported once the models are ready (a module-level import would load them too early).
+        from bookings import activity, schemas, services
+        from sessions import hooks
+
+        schemas.register()
+        activity.register()
+        # A booking follows its session: moved with it (or the move refused), freed with it.
+        hooks.on_session_moved(services.follow_session_moved)
+        hooks.on_session_cancelled(services.follow_session_cancelled)

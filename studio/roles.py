@@ -33,6 +33,7 @@ class Capability(models.TextChoices):
     RELEASE_EDIT = "release.edit", "create, sequence and edit releases and their ISRCs"
     RELEASE_DELIVER = "release.deliver", "deliver a release (run its deliver job)"
     REVIEW_LINK_SEND = "review_link.send", "send, revoke and trace review links"
+    RESOURCE_EDIT = "resource.edit", "manage the rooms and equipment of the project"
     SHEET_EDIT = "sheet.edit", "edit the song sheet (sections, lyrics, palette, influences)"
 
 
@@ -58,6 +59,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.RELEASE_EDIT: frozenset({P}),
     Capability.RELEASE_DELIVER: frozenset({P, E}),
     Capability.REVIEW_LINK_SEND: frozenset({P, E}),
+    Capability.RESOURCE_EDIT: frozenset({P, E}),
     Capability.SHEET_EDIT: frozenset({P, A}),
 }
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from audio.models import Take
 from eventlog.services import event_record, project_lock
+from sessions import hooks
 from sessions.models import SessionKind, WorkingSession
 from sessions.payloads import session_payload
 from sessions.services.checks import invalid
@@ -110,17 +111,20 @@ def session_update(*, actor: Any, session: WorkingSession, **changes: Any) -> Wo
     _check_session(session.project_id, merged)
     with transaction.atomic():
         project_lock(session.project_id)
+        old_start, old_end = session.starts_at, session.ends_at
         for name in ("kind", "starts_at", "ends_at", "notes"):
             setattr(session, name, merged[name])
         session.save()
         if "participants" in changes:
             session.participants.set(merged["participants"])
         _session_event(actor, session, "session.updated")
+        if (old_start, old_end) != (session.starts_at, session.ends_at):
+            hooks.session_moved(actor, session, old_start, old_end)  # bookings follow (or refuse)
     return session
 
 
 def session_delete(*, actor: Any, session: WorkingSession) -> None:
-    """Cancel a session. Its takes stay attached to the song."""
+    """Cancel a session. Its takes stay attached to the song; its followers (bookings) go first."""
     require_capability(
         user=actor,
         project_id=session.project_id,
@@ -129,6 +133,7 @@ def session_delete(*, actor: Any, session: WorkingSession) -> None:
     )
     with transaction.atomic():
         project_lock(session.project_id)
+        hooks.session_cancelled(actor, session)
         payload = {"session": {"id": session.pk, "song": session.song_id}}
         project_id = session.project_id
         session.delete()
