@@ -125,8 +125,18 @@ def _comment_add(request: HttpRequest, mix: Mix) -> HttpResponse:
             parent=parent,
         )
     except Invalid as error:
-        return form_error(request, error, target)
+        return _comment_error(request, error, target)
     return _fragment(request, mix, "comments")
+
+
+def _comment_error(request: HttpRequest, error: Invalid, target: str) -> HttpResponse:
+    """The sentence in the form's slot. A mention of no member is a 400, not a slip to correct
+    in passing: the author believes someone will be told, and nobody would be (htmx swaps a 4xx
+    into the slot all the same)."""
+    response = form_error(request, error, target)
+    if error.code in ("unknown_mention", "ambiguous_mention"):
+        response.status_code = 400
+    return response
 
 
 def _comment_for(request: HttpRequest, comment_id: int) -> Comment:
@@ -161,7 +171,7 @@ def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
         body = request.POST.get("body", "")
         services.comment_edit(actor=request.user, comment=comment, body=body)
     except Invalid as error:
-        return form_error(request, error, f"#comment-{comment.pk}-edit-error")
+        return _comment_error(request, error, f"#comment-{comment.pk}-edit-error")
     return _fragment(request, _mix_for(request, comment.mix_id or 0), "comments")
 
 

@@ -62,4 +62,5 @@ urlpatterns = [
     path("", include("pages.masters")),
     path("", include("pages.releases")),
     path("", include("pages.sheet")),
+    path("", include("pages.inbox")),
 ]

@@ -201,6 +201,11 @@ JOB_REQUEUE_AFTER_SECONDS = int(os.environ.get("JOB_REQUEUE_AFTER_SECONDS", "120
 JOB_WORK_DIR = Path(os.environ.get("JOB_WORK_DIR", VAR_DIR / "job-work"))
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "audio.jobs.sweep", "schedule": 30.0},
+    # Each person's e-mail digest of their unread notifications (notifications/digest.py).
+    "notification-digests": {
+        "task": "notifications.send_digests",
+        "schedule": float(os.environ.get("NOTIFICATION_DIGEST_EVERY_S", "3600")),
+    },
 }
 
 # --- Storage ------------------------------------------------------------------------------
@@ -266,6 +271,8 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Studio <studio@localhost>")
+# Where the server is reached from outside: the links in e-mail sent without a request (digests).
+STUDIO_BASE_URL = os.environ.get("STUDIO_BASE_URL", "http://127.0.0.1:8000")
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
 
 # Whether anyone may create an account at /signup/ without an invitation (off: teams invite).
@@ -317,6 +324,7 @@ SPECTACULAR_SETTINGS = {
         "SessionKindEnum": "sessions.models.SessionKind",
         "SampleKindEnum": "studio.models.rights.SampleKind",
         "PaletteStatusEnum": "songsheet.models.PaletteStatus",
+        "NotificationKindEnum": "notifications.models.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -214,6 +214,19 @@ EXTRA_ROUTES: dict[str, str] = {
     "project-create": "signed-in",
     "profile": "signed-in",  # one's own profile page
     "api-me": "api-signed-in",  # one's own profile: 401 without a sign-in, no capability
+    # One's own notifications: per person, not per project (no capability; another person's
+    # notification is a 404). test_own_notification_routes walks every "own" route.
+    "inbox": "signed-in",
+    "inbox-count": "signed-in",
+    "inbox-read": "own",
+    "inbox-read-all": "own",
+    "inbox-preferences": "own",
+    "api-notification-list": "own",
+    "api-notification-detail": "own",
+    "api-notification-read": "own",
+    "api-notification-read-all": "own",
+    "api-notification-preferences": "own",
+    "api-notification-preference": "own",
     # A review link's holder has no account; the token travels in the fragment and a cookie
     # (tests/reviewlinks/test_pages.py covers every refusal).
     "review-public": "public",
@@ -1174,6 +1187,73 @@ def test_own_profile_api_routes(name: str, scenario: Scenario):
     for principal in PRINCIPALS[1:]:
         scenario.users[principal].refresh_from_db()
         assert scenario.users[principal].first_name == principal.title()
+
+
+@pytest.mark.django_db
+def test_own_notification_routes(scenario: Scenario, song: Any):
+    """Every principal reads and marks only their own notifications: anonymous gets 401 (API) or
+    the sign-in page, anyone else's notification is a 404 and stays unread, and the outsider,
+    told nothing, has an empty inbox."""
+    from notifications.models import Notification
+    from studio.services.songs import song_move_stage
+
+    song_move_stage(actor=scenario.users["producer"], song=song, to="recording")
+    own = sorted(n for n, p in EXTRA_ROUTES.items() if p == "own")
+    mine = {
+        who: Notification.objects.filter(recipient=scenario.users[who]).first()
+        for who in PRINCIPALS[1:]
+    }
+    someone_elses = mine["artist"]
+    exercised: set[str] = set()
+
+    def url(name: str, notification: Any) -> str:
+        exercised.add(name)
+        if name in ("inbox-read", "api-notification-detail", "api-notification-read"):
+            return reverse(
+                name,
+                kwargs={"notification_id" if name == "inbox-read" else "pk": (notification.pk)},
+            )
+        if name == "api-notification-preference":
+            return reverse(name, kwargs={"kind": "stage"})
+        return reverse(name)
+
+    anonymous = scenario.client(None)
+    for name in own:
+        target = url(name, someone_elses)
+        method = (
+            "get"
+            if name
+            in ("api-notification-list", "api-notification-preferences", "api-notification-detail")
+            else "post"
+        )
+        response = getattr(anonymous, method)(target)
+        if name.startswith("api-"):
+            assert response.status_code == 401, name
+        else:
+            assert response.status_code == 302 and "/login/" in response["Location"], name
+    for who in PRINCIPALS[1:]:
+        api, browser = scenario.client(who), scenario.browser(who)
+        listed = api.get(url("api-notification-list", None)).json()["results"]
+        assert [row["id"] for row in listed] == ([mine[who].pk] if mine[who] else []), who
+        assert api.get(url("api-notification-preferences", None)).status_code == 200
+        r = api.patch(url("api-notification-preference", None), {"email": True}, format="json")
+        assert r.status_code == 200, who
+        if who != "artist":
+            for name in ("api-notification-detail", "api-notification-read"):
+                method = api.get if name == "api-notification-detail" else api.post
+                assert method(url(name, someone_elses)).status_code == 404, (who, name)
+            assert browser.post(url("inbox-read", someone_elses)).status_code == 404, who
+        if mine[who] is not None:
+            assert api.get(url("api-notification-detail", mine[who])).status_code == 200
+            assert api.post(url("api-notification-read", mine[who])).status_code == 200
+            assert browser.post(url("inbox-read", mine[who])).status_code == 302
+        assert api.post(url("api-notification-read-all", None)).status_code == 200
+        assert browser.post(url("inbox-read-all", None)).status_code == 302
+        assert browser.post(url("inbox-preferences", None), {}).status_code == 302
+        if who == "viewer":
+            someone_elses.refresh_from_db()
+            assert someone_elses.read_at is None, "another person's read-all touched it"
+    assert exercised == set(own)
 
 
 PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
