@@ -93,7 +93,9 @@ TASK = obj(
         "due_date": OPT_STR,
         "status": STR,
         "rank": INT,
-    }
+        "estimate_minutes": {"type": ["integer", "null"], "minimum": 0},
+    },
+    optional=("estimate_minutes",),  # events recorded before tasks had estimates
 )
 COLUMNS = {"type": "object", "additionalProperties": IDS}
 CREDIT = obj(

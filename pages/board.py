@@ -32,6 +32,20 @@ from studio.roles import Role
 from studio.services import tasks
 
 DUE_DATE_INVALID = f"the due date is not a date between {FIRST_YEAR} and {LAST_YEAR}"
+ESTIMATE_INVALID = "the estimate must be a whole number of minutes"
+
+
+def _estimate(raw: str) -> int | None:
+    """The estimate field as typed: empty is none; a negative number goes on to the service,
+    whose sentence says why it is refused; anything else that is not digits is refused here."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    negative = raw.startswith("-")
+    value = whole_number(raw[1:] if negative else raw)
+    if value is None:
+        raise Invalid(ESTIMATE_INVALID, fields={"estimate_minutes": [ESTIMATE_INVALID]})
+    return -value if negative else value
 
 
 # --- board ----------------------------------------------------------------------------------
@@ -126,6 +140,7 @@ def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
             return form_error(request, Invalid(DUE_DATE_INVALID), "#task-form-error")
     stage = request.POST.get("stage") or None
     try:
+        estimate = _estimate(request.POST.get("estimate_minutes", ""))
         tasks.task_create(
             actor=request.user,
             song=song,
@@ -135,6 +150,7 @@ def task_create(request: HttpRequest, project_id: int) -> HttpResponse:
             assignee=assignee,
             due_date=due,
             status=request.POST.get("status") or TaskStatus.TODO,
+            estimate_minutes=estimate,
         )
     except Invalid as error:
         return form_error(request, error, "#task-form-error")
@@ -159,7 +175,7 @@ def task_move(request: HttpRequest, task_id: int) -> HttpResponse:
 @page
 @require_POST
 def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
-    """Title, description, stage, assignee and due date of a card, edited in place."""
+    """Title, description, stage, assignee, due date and estimate of a card, edited in place."""
     task = get_object_or_404(Task.objects.visible_to(request.user), pk=task_id)
     project, _ = member_project(request, task.project_id, C.TASK_EDIT)
     target = f"#task-{task.pk}-error"
@@ -178,7 +194,10 @@ def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
         due = calendar_date(request.POST["due_date"])
         if due is None:
             return form_error(request, Invalid(DUE_DATE_INVALID), target)
+    extra: dict[str, Any] = {}
     try:
+        if "estimate_minutes" in request.POST:  # a form without the field keeps the estimate
+            extra["estimate_minutes"] = _estimate(request.POST["estimate_minutes"])
         tasks.task_update(
             actor=request.user,
             task=task,
@@ -187,6 +206,7 @@ def task_update(request: HttpRequest, task_id: int) -> HttpResponse:
             stage=request.POST.get("stage") or task.stage,
             assignee=assignee,
             due_date=due,
+            **extra,
         )
     except Invalid as error:
         return form_error(request, error, target)

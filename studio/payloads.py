@@ -87,6 +87,7 @@ def task_payload(task: Task) -> dict[str, Any]:
         "due_date": task.due_date.isoformat() if task.due_date else None,
         "status": task.status,
         "rank": task.rank,
+        "estimate_minutes": task.estimate_minutes,
     }
 
 

@@ -240,6 +240,7 @@ class TaskSerializer(serializers.ModelSerializer):
             "due_date",
             "status",
             "rank",
+            "estimate_minutes",
             "is_late",
             "created_at",
             "updated_at",
@@ -264,6 +265,8 @@ class TaskCreateSerializer(serializers.Serializer):
     assignee = ProjectMemberField(required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
     status = serializers.ChoiceField(choices=TaskStatus.choices, required=False)
+    # Bounds are the service's (a 400 with a sentence), not the field's.
+    estimate_minutes = serializers.IntegerField(required=False, allow_null=True)
 
 
 class TaskUpdateSerializer(serializers.Serializer):
@@ -272,6 +275,8 @@ class TaskUpdateSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
     assignee = ProjectMemberField(required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
+    # Bounds are the service's (a 400 with a sentence), not the field's.
+    estimate_minutes = serializers.IntegerField(required=False, allow_null=True)
 
 
 class TaskMoveSerializer(serializers.Serializer):

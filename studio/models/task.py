@@ -4,6 +4,9 @@ from django.db import models
 from studio.models.song import Stage
 from studio.querysets import ProjectScopedQuerySet
 
+# A task planned at more than 1,000 hours is a typo, not a plan.
+ESTIMATE_MAX_MINUTES = 60_000
+
 
 class TaskStatus(models.TextChoices):
     TODO = "todo", "To do"
@@ -32,6 +35,8 @@ class Task(models.Model):
         related_name="assigned_tasks",
     )
     due_date = models.DateField(null=True, blank=True)
+    # The time planned for the task, in minutes (timesheets sums it against the time logged).
+    estimate_minutes = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.TODO)
     rank = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -42,6 +47,13 @@ class Task(models.Model):
     class Meta:
         ordering = ["project_id", "status", "rank", "id"]
         indexes = [models.Index(fields=["project", "status", "rank"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(estimate_minutes__isnull=True)
+                | models.Q(estimate_minutes__lte=ESTIMATE_MAX_MINUTES),
+                name="task_estimate_sane",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

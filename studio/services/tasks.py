@@ -12,11 +12,38 @@ from django.db import transaction
 from eventlog.services import event_record, project_lock
 from studio.errors import Invalid
 from studio.models import Membership, Song, Stage, Task, TaskStatus
+from studio.models.task import ESTIMATE_MAX_MINUTES
 from studio.payloads import task_payload
 from studio.roles import Capability, Role
 from studio.selectors import require_capability
 
-EDIT_FIELDS = ("title", "description", "stage", "due_date", "assignee")
+EDIT_FIELDS = ("title", "description", "stage", "due_date", "assignee", "estimate_minutes")
+
+
+def _check_estimate(minutes: Any) -> None:
+    """An estimate is a whole number of minutes, none or up to 1,000 hours: a negative or absurd
+    one would make every planned-against-spent total a lie."""
+    if minutes is None:
+        return
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise Invalid(
+            "the estimate must be a whole number of minutes",
+            code="estimate_invalid",
+            fields={"estimate_minutes": ["a whole number of minutes"]},
+        )
+    if minutes < 0:
+        raise Invalid(
+            "the estimate cannot be negative",
+            code="estimate_negative",
+            fields={"estimate_minutes": ["0 or more minutes"]},
+        )
+    if minutes > ESTIMATE_MAX_MINUTES:
+        raise Invalid(
+            f"an estimate of more than {ESTIMATE_MAX_MINUTES // 60} hours is not a plan: "
+            "split the task",
+            code="estimate_too_large",
+            fields={"estimate_minutes": [f"at most {ESTIMATE_MAX_MINUTES} minutes"]},
+        )
 
 
 def _check_assignee(project_id: int, assignee: Any) -> None:
@@ -65,6 +92,7 @@ def task_create(
     assignee: Any = None,
     due_date: datetime.date | None = None,
     status: str = TaskStatus.TODO,
+    estimate_minutes: int | None = None,
 ) -> Task:
     require_capability(
         user=actor, project_id=song.project_id, capability=Capability.TASK_EDIT, song_id=song.pk
@@ -75,6 +103,7 @@ def task_create(
     if status not in TaskStatus.values:
         raise Invalid(f"unknown status '{status}'", fields={"status": ["unknown status"]})
     _check_assignee(song.project_id, assignee)
+    _check_estimate(estimate_minutes)
     with transaction.atomic():
         project_lock(song.project_id)
         rank = Task.objects.filter(project_id=song.project_id, status=status).count()
@@ -88,6 +117,7 @@ def task_create(
             due_date=due_date,
             status=status,
             rank=rank,
+            estimate_minutes=estimate_minutes,
         )
         event_record(
             project=song.project_id,
@@ -110,6 +140,8 @@ def task_update(*, actor: Any, task: Task, **fields: Any) -> Task:
         raise Invalid(f"unknown stage '{changes['stage']}'", fields={"stage": ["unknown stage"]})
     if "assignee" in changes:
         _check_assignee(task.project_id, changes["assignee"])
+    if "estimate_minutes" in changes:
+        _check_estimate(changes["estimate_minutes"])
     with transaction.atomic():
         project_lock(task.project_id)
         task = Task.objects.select_related("assignee").get(pk=task.pk)
