@@ -125,3 +125,10 @@ def test_the_gates_card_offers_sections_written_before_leaving_pre_production(sc
     assert scenario.project.gate_checks == ["sections_written"]
     stage = producer.get(f"/songs/{song.pk}/?part=stage", **HX).content.decode()
     assert "arrangement sections written" in stage.lower()
+
+
+def test_the_stage_card_refetches_when_sections_come_and_go(scenario, song):
+    """The gate's checklist reads the sections: its card listens for their events."""
+    html = scenario.browser("viewer").get(f"/songs/{song.pk}/").content.decode()
+    card = html[html.index('id="song-stage"') :][:3000]
+    assert "studio:section-added from:body" in card and "studio:section-removed from:body" in card
