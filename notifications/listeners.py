@@ -188,42 +188,47 @@ def on_version(event: Event) -> None:
     )
 
 
-# --- bookings (bookings/ records booking.created/updated/deleted with `session` and `song`) ---
+# --- bookings (bookings/ records booking.created/updated/deleted, {"booking": {...}}) ------
 
 
-def _booking_refs(payload: dict[str, Any]) -> tuple[int | None, int | None, int | None]:
-    """(booking, session, song) ids, read from the payload or its `booking` object."""
+def _booking(payload: dict[str, Any]) -> dict[str, Any]:
+    """The booking object of the payload (or the payload itself, if it names the session)."""
     booking = payload.get("booking")
-    inner: dict[str, Any] = booking if isinstance(booking, dict) else {}
-    session = _id(payload.get("session")) or _id(inner.get("session"))
-    song = _id(payload.get("song")) or _id(inner.get("song"))
-    return _id(inner) or _id(payload.get("booking")), session, song
+    return booking if isinstance(booking, dict) else payload
 
 
 def on_booking(event: Event) -> None:
-    """The participants of the booked session, and no one else."""
-    booking_id, session_id, song_id = _booking_refs(event.payload)
+    """The participants of the booked session, and no one else. A booking freed because its
+    session was cancelled finds the session gone: the payload still names who was in it."""
+    booking = _booking(event.payload)
+    session_id = _id(booking.get("session"))
     if session_id is None:
         return
     session = WorkingSession.objects.filter(pk=session_id, project_id=event.project_id).first()
-    if session is None:
+    if session is not None:
+        people = list(session.participants.values_list("pk", flat=True))
+        song_id, session_kind = session.song_id, session.kind
+    else:
+        people = [i for i in booking.get("participants") or [] if isinstance(i, int)]
+        song_id, session_kind = _id(booking.get("song")), str(booking.get("session_kind", ""))
+    if song_id is None:
         return
-    song_id = song_id or session.song_id
-    verb = {"booking.created": "booked", "booking.updated": "changed", "booking.deleted": "removed"}
-    what = "a booking" if event.type != "booking.created" else "a room or equipment"
-    where = f"the {session.kind} session of {_title(song_id)}"
-    sentence = f"{_who(event)} {verb.get(event.type, 'changed')} {what} for {where}"
+    verb = {"booking.created": "booked", "booking.deleted": "released"}.get(event.type, "moved")
+    thing = str(booking.get("resource_name") or "a room or equipment")
+    where = f"the {session_kind} session of {_title(song_id)}".replace(
+        "the  session", "the session"
+    )
     notify(
         event=event,
         kind=Kind.BOOKING,
-        subject=f"booking:{booking_id or session_id}",
+        subject=f"booking:{_id(booking) or session_id}",
         recipients=audience(
             project_id=event.project_id,
             song_id=song_id,
-            candidates=list(session.participants.values_list("pk", flat=True)),
+            candidates=people,
             actor_id=event.actor_id,
         ),
-        sentence=sentence,
+        sentence=f"{_who(event)} {verb} {thing} for {where}",
         link=link_to("song-detail", song_id=song_id),
         song_id=song_id,
     )

@@ -3,6 +3,7 @@ someone who is not a member or cannot see the song, and a kind switched off reac
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -242,3 +243,53 @@ def test_a_listener_runs_in_the_events_transaction(scenario):
         assert Event.objects.count() == before + 1 and len(seen) == 2
     finally:
         _listeners["project.updated"].remove(listener)
+
+
+# --- bookings -------------------------------------------------------------------------------
+
+
+def test_a_booking_tells_the_sessions_participants_only(scenario, song):
+    from bookings import services as bookings
+    from sessions.services import session_delete
+
+    s = scenario
+    engineer, artist = s.users["engineer"], s.users["artist"]
+    room = bookings.resource_create(
+        actor=s.users["producer"], project=s.project, data={"name": "Live room", "kind": "room"}
+    )
+    start = datetime.datetime(2030, 3, 1, 10, tzinfo=datetime.UTC)
+    session = live.session_schedule(
+        actor=s.users["producer"],
+        song=song,
+        kind="recording",
+        starts_at=start,
+        ends_at=start + datetime.timedelta(hours=3),
+        participants=[engineer.pk, artist.pk, s.users["producer"].pk],
+    )
+    booking = bookings.booking_create(actor=engineer, resource=room, session=session)
+    assert counts(s, Kind.BOOKING) == {
+        "producer": 1,
+        "engineer": 0,  # booked it herself
+        "artist": 1,
+        "viewer": 0,  # not in the session
+        "outsider": 0,
+    }
+    assert inbox(artist)[0].sentence == (
+        "engineer booked Live room for the recording session of 'Night Drive'"
+    )
+    assert inbox(artist)[0].link == f"/songs/{song.pk}/"
+    bookings.booking_update(
+        actor=s.users["producer"],
+        booking=booking,
+        starts_at=start + datetime.timedelta(hours=1),
+    )
+    assert counts(s, Kind.BOOKING)["engineer"] == 1 and counts(s, Kind.BOOKING)["producer"] == 1
+    session_delete(actor=s.users["producer"], session=session)  # frees the booking
+    assert counts(s, Kind.BOOKING) == {
+        "producer": 1,
+        "engineer": 2,
+        "artist": 3,
+        "viewer": 0,
+        "outsider": 0,
+    }
+    assert inbox(artist)[-1].sentence.startswith("producer released Live room")
