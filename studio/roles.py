@@ -35,6 +35,8 @@ class Capability(models.TextChoices):
     REVIEW_LINK_SEND = "review_link.send", "send, revoke and trace review links"
     RESOURCE_EDIT = "resource.edit", "manage the rooms and equipment of the project"
     SHEET_EDIT = "sheet.edit", "edit the song sheet (sections, lyrics, palette, influences)"
+    TIME_LOG = "time.log", "log time spent, and edit or delete one's own entries"
+    TIME_MANAGE = "time.manage", "delete anyone's time entries"
 
 
 P, E, A, V = Role.PRODUCER, Role.ENGINEER, Role.ARTIST, Role.VIEWER
@@ -61,6 +63,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.REVIEW_LINK_SEND: frozenset({P, E}),
     Capability.RESOURCE_EDIT: frozenset({P, E}),
     Capability.SHEET_EDIT: frozenset({P, A}),
+    Capability.TIME_LOG: frozenset({P, E, A}),
+    Capability.TIME_MANAGE: frozenset({P}),
 }
 
 
