@@ -14,9 +14,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import dateformat, timezone
 from django.views.decorators.http import require_POST
 
-from pages.kit import clock, form_error, is_htmx, member_project, page, page_context
+from pages.kit import form_error, is_htmx, member_project, page, page_context
 from sessions.models import WorkingSession
 from songsheet import services
 from songsheet.models import TAKEN, Influence, PaletteItem, PaletteStatus, Section
@@ -39,8 +40,8 @@ def _context(request: HttpRequest, song: Song) -> dict[str, Any]:
         {
             "s": t.section,
             "start_bar": t.time.start_bar,
-            "start": clock(t.time.start_s) if t.time.start_s is not None else "",
-            "end": clock(t.time.end_s) if t.time.end_s is not None else "",
+            "start": _at(t.time.start_s),
+            "end": _at(t.time.end_s),
             "first": i == 0,
             "last": i == len(read.sections) - 1,
         }
@@ -59,7 +60,7 @@ def _context(request: HttpRequest, song: Song) -> dict[str, Any]:
         estimate_total=sum(t.section.estimate_minutes or 0 for t in read.sections),
         regions=read.regions(),
         regions_ready=read.regions_ready,
-        palette=palette_of(song),
+        palette=[{"item": item, "line": _palette_line(item)} for item in palette_of(song)],
         influences=influences,
         editable=_editable(song, project, role),
         time_signatures=list(TIME_SIGNATURES),
@@ -75,6 +76,26 @@ def _context(request: HttpRequest, song: Song) -> dict[str, Any]:
     )
     ctx["can_record_sample"] = ctx["can"]["rights_edit"] and ctx["editable"]
     return ctx
+
+
+def _at(seconds: float | None) -> str:
+    """62.25 -> "1:02.3" (a section's start, to a tenth: a first downbeat is rarely whole)."""
+    if seconds is None:
+        return ""
+    tenths = round(seconds * 10)
+    return f"{tenths // 600}:{(tenths % 600) // 10:02d}.{tenths % 10}"
+
+
+def _palette_line(item: PaletteItem) -> str:
+    """Source · who plays it · the session it is tracked in, leaving out what is not known."""
+    who = (
+        (item.player.get_short_name() or item.player.username) if item.player else item.player_name
+    )
+    session = ""
+    if item.session is not None:
+        when = dateformat.format(timezone.localtime(item.session.starts_at), "D j M, H:i")
+        session = f"tracked in the {item.session.get_kind_display().lower()} session of {when}"
+    return " · ".join(bit for bit in (item.source, who, session) if bit)
 
 
 def _editable(song: Song, project: Any, role: str) -> bool:

@@ -61,7 +61,7 @@ def test_an_artist_writes_the_sheet(scenario):
     )
     html = card.content.decode()
     assert card.status_code == 200 and "Over the water" in html
-    assert "0:32" in html  # bridge after 20 bars of 1.5 s, from 2 s in
+    assert "0:32.0" in html  # bridge after 20 bars of 1.5 s, from 2 s in
     bridge = Section.objects.get(song=song, name="bridge")
     artist.post(f"/sections/{bridge.pk}/move/", {"direction": "up"}, **HX)
     artist.post(f"/sections/{bridge.pk}/move/", {"direction": "up"}, **HX)
@@ -85,6 +85,8 @@ def test_an_artist_writes_the_sheet(scenario):
     )  # fmt: skip
     item = PaletteItem.objects.get(song=song)
     assert (item.player, item.session) == (scenario.users["engineer"], session)
+    line = artist.get(f"/songs/{song.pk}/sheet/?part=palette", **HX).content.decode()
+    assert "live · engineer · tracked in the recording session of" in line
     card = artist.post(
         f"/songs/{song.pk}/sheet/influences/",
         {"work": "Blue Monday", "artist": "New Order", "taken": ["feel", "melody"]},
