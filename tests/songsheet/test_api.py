@@ -165,3 +165,13 @@ def test_the_schema_documents_the_sheet(scenario):
         "/api/influences/{id}/sample-use/",
     ):
         assert path in schema["paths"], path
+
+
+def test_an_archived_songs_sheet_is_read_only(scenario, song):
+    song_archive(actor=scenario.users["producer"], song=song)
+    artist = scenario.client("artist")
+    assert artist.get(f"/api/song-sheets/{song.pk}/").status_code == 200
+    body = _refused(artist.put(f"/api/song-sheets/{song.pk}/", {"genre": "x"}, format="json"), 409)
+    assert "This song is archived" in body["detail"]
+    page = scenario.browser("artist").get(f"/songs/{song.pk}/sheet/").content.decode()
+    assert "Archived: the sheet is read-only." in page and 'id="section-add"' not in page
