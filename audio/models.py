@@ -335,6 +335,8 @@ class Job(models.Model):
     result = models.JSONField(null=True, blank=True)
     error = models.CharField(max_length=1000, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
+    # The request that queued the job (studio/requestids.py): the worker logs under it too.
+    request_id = models.CharField(max_length=64, blank=True)
     asset = models.ForeignKey(
         Asset, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )

@@ -71,3 +71,12 @@ def send_progress(project_id: int, job_id: int, fraction: float, *, kind: str = 
         project_id,
         {"type": "job.progress", "payload": {"job": job_id, "kind": kind, "progress": fraction}},
     )
+
+
+def layer_probe() -> None:
+    """A send to a group nobody joins, for the readiness probe (studio/health.py): unlike every
+    other send here it raises, so a channel layer that is down is reported, not swallowed."""
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("no channel layer configured")
+    async_to_sync(layer.group_send)("studio.health", {"type": "health.check"})

@@ -28,6 +28,7 @@ import logging
 import time
 import weakref
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -45,6 +46,7 @@ from sessions.protocol import (
     CLOSE_REMOVED,
     PROTOCOL_VERSION,
 )
+from studio.metrics import EVENT_LAG, WEBSOCKETS_ACCEPTED, WEBSOCKETS_OPEN
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
     ready = False
     closed = False
     in_group = False
+    counted = False  # in the open-connections gauge
     joined_generation = -1
     member_since_seq = 0
 
@@ -245,6 +248,9 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         # now); one after it closes the socket.
         self.member_since_seq = last_seq
         await self.accept()
+        self.counted = True
+        WEBSOCKETS_OPEN.inc()
+        WEBSOCKETS_ACCEPTED.inc()
         await self.send_json(
             {
                 "type": "hello",
@@ -334,6 +340,8 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                     return
                 await self.send_json(frame)
                 self.last_sent = seq
+                if source != "replay":
+                    _observe_lag(frame)
 
     def _removes_me(self, frame: dict[str, Any]) -> bool:
         if frame["type"] != "member.removed":
@@ -436,6 +444,9 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         was_ready = self.ready
         self.ready = False
         self.closed = True
+        if self.counted:
+            self.counted = False
+            WEBSOCKETS_OPEN.dec()
         if self.project_id:
             hub().remove(self)
         if was_ready:
@@ -446,6 +457,15 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                     await self.channel_layer.group_discard(group, self.channel_name)
             except Exception as exc:
                 logger.info("group_discard failed (%s)", exc)
+
+
+def _observe_lag(frame: dict[str, Any]) -> None:
+    """Event lag: from the event's recording to its frame leaving here (studio/metrics.py)."""
+    try:
+        at = datetime.fromisoformat(str(frame["at"]))
+    except (KeyError, ValueError):
+        return
+    EVENT_LAG.observe(max(0.0, (datetime.now(UTC) - at).total_seconds()))
 
 
 class NoRouteConsumer(AsyncWebsocketConsumer):

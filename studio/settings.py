@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.health.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "studio.security.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -143,6 +144,8 @@ CELERY_TASK_QUEUES: dict[str, dict[str, Any]] = {"default": {}, "audio": {}}
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 30
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = 512_000  # KiB
 CELERY_TASK_IGNORE_RESULT = True
+# Workers log through LOGGING below (with the request id, as JSON when asked), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -353,7 +356,23 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "studio.requestids.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "studio.requestids.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+# Log lines carry the request id (studio/requestids.py). LOG_FORMAT=json gives one JSON object
+# per line for a log shipper (the production setting); text is for a person at a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+# /metrics is off unless this is set; Prometheus sends it as a bearer token (studio/health.py).
+STUDIO_METRICS_TOKEN = os.environ.get("STUDIO_METRICS_TOKEN", "")

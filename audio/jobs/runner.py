@@ -23,6 +23,7 @@ from audio.engine.errors import AudioError
 from audio.jobs.registry import JobKindSpec, Outcome, registered
 from audio.jobs.workdir import workdir_fresh, workdir_remove
 from audio.services import jobs
+from studio.requestids import bound_request_id
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,9 @@ def run_job(job_id: int) -> str:
     if claim is None:
         return "skipped"
     try:
-        return _execute(claim)
+        # The log lines of the job carry the id of the request that queued it (or its own).
+        with bound_request_id(claim.job.request_id or f"job-{claim.job.pk}"):
+            return _execute(claim)
     except RETRYABLE as exc:
         drop_broken_connections()
         jobs.job_release(claim, reason=f"{type(exc).__name__}: retrying")

@@ -25,7 +25,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from audio.jobs.progress import PROGRESS_MIN_INTERVAL_S, ProgressThrottle
@@ -43,6 +43,7 @@ from eventlog.broadcast import send_progress
 from eventlog.services import event_record, project_lock
 from studio.errors import Conflict, Invalid
 from studio.models import Project
+from studio.requestids import current_request_id
 from studio.selectors import require_capability
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def job_create(
             params=cleaned,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
             enqueued_at=timezone.now(),
+            request_id=current_request_id(),
         )
         event_record(
             project=project_id, type="job.queued", payload={"job": job_payload(job)}, actor=actor
@@ -434,3 +436,38 @@ def requeue_stale_jobs(*, queued_after_s: float | None = None) -> dict[str, int]
             counts[state] += 1
             transaction.on_commit(partial(job_send, job_id, job.kind), robust=True)
     return counts
+
+
+# --- figures for the metrics endpoint ---------------------------------------------------------
+
+
+def job_figures(buckets: tuple[float, ...]) -> dict[str, Any]:
+    """What /metrics reports of jobs, from the table (so right whichever machine ran them):
+    `depth` (kind, state) -> count of queued and running jobs; `durations` (kind, final state)
+    -> (cumulative counts at or under each bucket's seconds, then all; total seconds);
+    `retries` kind -> attempts beyond the first over finished jobs."""
+    depth = {
+        (row["kind"], row["state"]): row["n"]
+        for row in Job.objects.filter(state__in=[JobState.QUEUED, JobState.RUNNING])
+        .values("kind", "state")
+        .annotate(n=Count("id"))
+    }
+    finished = Job.objects.filter(
+        state__in=JOB_OVER, started_at__isnull=False, finished_at__isnull=False
+    ).annotate(took=F("finished_at") - F("started_at"))
+    per_bucket = {
+        f"le{i}": Count("id", filter=Q(took__lte=timedelta(seconds=b)))
+        for i, b in enumerate(buckets)
+    }
+    durations: dict[tuple[str, str], tuple[list[int], float]] = {}
+    retries: dict[str, int] = {}
+    rows = finished.values("kind", "state").annotate(
+        n=Count("id"), total=Sum("took"), again=Sum(F("attempts") - 1), **per_bucket
+    )
+    for row in rows:
+        cumulative = [row[f"le{i}"] for i in range(len(buckets))] + [row["n"]]
+        total = row["total"]
+        seconds = total.total_seconds() if isinstance(total, timedelta) else 0.0
+        durations[(row["kind"], row["state"])] = (cumulative, seconds)
+        retries[row["kind"]] = retries.get(row["kind"], 0) + max(0, row["again"] or 0)
+    return {"depth": depth, "durations": durations, "retries": retries}

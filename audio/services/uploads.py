@@ -50,6 +50,7 @@ from audio.services import jobs as job_services
 from audio.services import mixes as mix_services
 from eventlog.services import project_lock
 from studio.errors import Conflict, DomainError, Invalid, NotFound
+from studio.metrics import UPLOAD_BYTES
 from studio.models import Project, Song
 from studio.parsing import whole_number
 from studio.roles import Capability
@@ -306,6 +307,7 @@ def upload_write(
         if complete:
             upload.state = UploadState.COMPLETING
             upload.save(update_fields=["state"])
+    UPLOAD_BYTES.inc(written)  # stored and committed
     if complete:
         return upload_complete(actor=actor, upload=upload)
     return upload

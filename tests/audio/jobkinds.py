@@ -14,6 +14,7 @@ tests.audio.jobkinds`), so both sides know the same kinds without any hook in th
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import signal
 import time
@@ -29,6 +30,7 @@ from audio.jobs.registry import QUEUE_AUDIO, JobKindSpec, Outcome, Param, Progre
 from audio.models import Asset, Job
 
 SEGV_MESSAGE = "the test decoder crashed"
+logger = logging.getLogger(__name__)
 
 
 def invert(job: Job, progress: Progress, workdir: Path) -> Outcome:
@@ -67,6 +69,7 @@ def sleep(job: Job, progress: Progress, workdir: Path) -> Outcome:
         time.sleep(min(0.1, left))
         progress(1.0 - left / seconds)
     storage.job_clean_temp(job.pk)
+    logger.info("the sleep job %s slept %s s", job.pk, seconds)  # its line carries a request id
     size = int(job.params["output_bytes"])
     if size:
         name, data = "sleep.bin", sleep_output_bytes(job.pk, size)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
+from prometheus_client import REGISTRY
 
 from eventlog import broadcast
 from sessions import services
@@ -446,5 +447,35 @@ def test_a_nul_in_the_session_cookie_is_refused_not_a_server_error(scenario):
         accepted, _ = await comm.connect()
         if accepted:
             assert await _close_code(comm) == 4401
+
+    run(body)
+
+
+def test_metrics_count_open_sockets_and_the_lag_of_live_events(scenario):
+    """studio_websocket_connections rises and falls with accepted sockets (a refused one is not
+    counted); each live frame (not a replayed one) adds an event-lag observation."""
+    def value(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    producer = scenario.users["producer"]
+    song = song_create(actor=producer, project=scenario.project, title="One")
+    open_before = value("studio_websocket_connections")
+    lags_before = value("studio_event_lag_seconds_count")
+
+    async def body() -> None:
+        refused = _comm(scenario.project.pk, None)
+        await refused.connect()
+        await _close_code(refused)
+        comm = _comm(scenario.project.pk, scenario.users["viewer"], "after=0")
+        assert (await comm.connect())[0]
+        await _frames(comm)  # hello and the replay: no lag observed
+        assert value("studio_websocket_connections") == open_before + 1
+        assert value("studio_event_lag_seconds_count") == lags_before
+        await sync_to_async(song_update)(actor=producer, song=song, title="Two")
+        assert _seqs(await _frames(comm))
+        assert value("studio_event_lag_seconds_count") == lags_before + 1
+        assert value("studio_event_lag_seconds_sum") < 60
+        await comm.disconnect()
+        assert value("studio_websocket_connections") == open_before
 
     run(body)

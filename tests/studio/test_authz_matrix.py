@@ -235,6 +235,10 @@ EXTRA_ROUTES: dict[str, str] = {
     "review-public-download": "public",
     "review-public-listen": "public",
     "review-public-comment": "public",
+    # What a running Studio says about itself (tests/studio/test_health.py covers them).
+    "healthz": "public",
+    "readyz": "probe",  # 503 while a dependency is down, by design
+    "metrics": "token",  # 404 unless STUDIO_METRICS_TOKEN is set, then a bearer token
 }
 
 

@@ -501,7 +501,7 @@ def test_an_archived_song_refuses_every_write_of_the_other_rooms(scenario: Any) 
         "draft": lambda: draft_create(actor=producer, song=song, from_keepers=True),
         "reference": lambda: reference_add(actor=producer, song=song, asset=asset, title="R"),
     }
-    for name, write in writes.items():
+    for write in writes.values():
         with pytest.raises(Conflict, match="This song is archived"):
             write()
     assert list(Comment.objects.filter(mix=mix)) == [comment]
