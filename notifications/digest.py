@@ -81,8 +81,12 @@ def send_digest(user_id: int) -> Digest | None:
     if user is None or not user.email:
         return None
     with transaction.atomic():
+        # The conditions stay on the locked rows themselves, so a row another run marked while
+        # this one waited is re-checked by PostgreSQL and dropped, not mailed again.
         ids = list(
-            Notification.objects.filter(pk__in=pending(user_id).values("pk"))
+            Notification.objects.filter(
+                pk__in=pending(user_id).values("pk"), digest__isnull=True, read_at__isnull=True
+            )
             .select_for_update(skip_locked=True)
             .order_by("created_at", "id")
             .values_list("pk", flat=True)[:MAX_PER_DIGEST]

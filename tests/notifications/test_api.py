@@ -3,6 +3,8 @@ one and all read, the preferences per kind, and an unknown mention refused with 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from notifications.models import Notification
@@ -108,3 +110,34 @@ def test_an_unknown_mention_is_a_400_over_the_api(scenario, song):
     )
     assert r.status_code == 201
     assert scenario.client("engineer").get("/api/notifications/").json()["count"] == 1
+
+
+def test_hostile_input_gets_a_4xx_never_a_5xx(scenario, moved):
+    """The outside pass walks the viewsets; these routes are plain views, so the same hostile
+    values, bodies and queries are thrown at them here."""
+    from tests.studio.test_outside_pass import HOSTILE_BODIES, HOSTILE_QUERIES, HOSTILE_VALUES
+
+    engineer = scenario.client("engineer")
+    mine = Notification.objects.filter(recipient=scenario.users["engineer"]).first()
+    for value in HOSTILE_VALUES:
+        for field in ("inbox", "email"):
+            r = engineer.generic(
+                "PATCH",
+                "/api/notification-preferences/stage/",
+                json.dumps({field: value}),
+                content_type="application/json",
+            )
+            assert r.status_code in (200, 400), (field, value, r.status_code)
+    for content_type, body in HOSTILE_BODIES:
+        for url in ("/api/notification-preferences/stage/",):
+            r = engineer.generic("PATCH", url, body, content_type=content_type)
+            assert 400 <= r.status_code < 500 or r.status_code == 200, (body[:20], r.status_code)
+        for url in ("/api/notifications/read-all/", f"/api/notifications/{mine.pk}/read/"):
+            r = engineer.generic("POST", url, body, content_type=content_type)
+            assert r.status_code < 500, (url, body[:20], r.status_code)
+    for query in HOSTILE_QUERIES:
+        r = engineer.get(f"/api/notifications/?{query}")
+        assert r.status_code < 500, (query, r.status_code)
+    for kind in ("\x00", "x" * 5000, "../../etc", "%00"):
+        r = engineer.get(f"/api/notification-preferences/{kind}/")
+        assert r.status_code in (400, 404), (kind, r.status_code)

@@ -98,3 +98,47 @@ def test_the_command_and_the_beat_task(scenario, song, addresses, settings):
     assert len(mail.outbox) == 3
     assert send_digests_task.run() == 0  # the task runs the same service: nothing left
     assert len(mail.outbox) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_mail_each_notification_once(settings):
+    """Eight digests of one person started together: exactly one message (PostgreSQL row locks,
+    SKIP LOCKED, the conditions re-checked on the locked rows)."""
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    from notifications.digest import send_digest
+    from tests.conftest import make_scenario
+
+    assert connection.vendor == "postgresql"
+    scenario = make_scenario()
+    from studio.services.songs import song_create
+
+    song = song_create(actor=scenario.users["producer"], project=scenario.project, title="Once")
+    engineer = scenario.users["engineer"]
+    engineer.email = "engineer@example.test"
+    engineer.save()
+    for stage in ("recording", "editing", "mixing"):
+        song_move_stage(actor=scenario.users["producer"], song=song, to=stage)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            send_digest(engineer.pk)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    mine = _mail_to("engineer@example.test")
+    assert len(mine) == 1 and mine[0].subject == "Studio: 3 new notifications"
+    assert Digest.objects.filter(recipient=engineer).count() == 1
