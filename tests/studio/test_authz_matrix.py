@@ -192,6 +192,25 @@ POLICY: dict[str, str] = {
     "PATCH api-influence-detail": "PA",
     "DELETE api-influence-detail": "PA",
     "POST api-influence-record-sample": "P",
+    # time: producers, engineers and artists log (and edit or delete their own: the entry made
+    # for a principal is theirs when they may log); everyone reads the entries and the summary
+    "GET api-timeentry-list": "PEAV",
+    "POST api-timeentry-list": "PEA",
+    "GET api-timeentry-detail": "PEAV",
+    "PATCH api-timeentry-detail": "PEA",
+    "DELETE api-timeentry-detail": "PEA",
+    "GET api-timesummary-detail": "PEAV",
+    # rooms and equipment: producer and engineer keep the inventory and book; everyone reads
+    "GET api-resource-list": "PEAV",
+    "POST api-resource-list": "PE",
+    "GET api-resource-detail": "PEAV",
+    "PATCH api-resource-detail": "PE",
+    "DELETE api-resource-detail": "PE",
+    "GET api-booking-list": "PEAV",
+    "POST api-booking-list": "PE",
+    "GET api-booking-detail": "PEAV",
+    "PATCH api-booking-detail": "PE",
+    "DELETE api-booking-detail": "PE",
 }
 
 # Routes that are not DRF viewsets and not pages: name -> who may use them.
@@ -235,6 +254,9 @@ EXTRA_ROUTES: dict[str, str] = {
     "review-public-download": "public",
     "review-public-listen": "public",
     "review-public-comment": "public",
+    # A member's private calendar feed: the token in the query is its key, no sign-in
+    # (tests/bookings/test_ics.py covers every refusal).
+    "ics-feed": "link",
     # What a running Studio says about itself (tests/studio/test_health.py covers them).
     "healthz": "public",
     "readyz": "probe",  # 503 while a dependency is down, by design
@@ -475,6 +497,42 @@ PAGES: dict[str, Page] = {
     "influence-sample": Page(
         post="P", kwarg="influence_id", make="influence", form=(("kind", "interpolation"),)
     ),
+    # rooms and equipment, the week calendar, one's own calendar feed
+    "project-calendar": Page(get="PEAV", kwarg="project_id", make="project"),
+    "calendar-feed": Page(get="PEAV", post="PEAV", kwarg="project_id", make="project"),
+    "calendar-feed-revoke": Page(post="PEAV", kwarg="project_id", make="project"),
+    "project-resources": Page(get="PEAV", kwarg="project_id", make="project"),
+    "resource-create": Page(
+        post="PE",
+        kwarg="project_id",
+        make="project",
+        form=(("name", "Booth {song}"), ("kind", "room")),  # {song}: a fresh name each time
+    ),
+    "resource-update": Page(
+        post="PE", kwarg="resource_id", make="resource", form=(("notes", "Bring cables"),)
+    ),
+    "resource-delete": Page(post="PE", kwarg="resource_id", make="resource"),
+    "session-bookings": Page(get="PEAV", kwarg="session_id", make="working_session"),
+    "booking-create": Page(
+        post="PE", kwarg="session_id", make="bookable_session", form=(("resource", "{obj.room}"),)
+    ),
+    "booking-cancel": Page(post="PE", kwarg="booking_id", make="booking"),
+    # time: the page, the card of the dashboard and the exports are read by all; producers,
+    # engineers and artists log, and edit or delete their own entries
+    "project-time": Page(get="PEAV", kwarg="project_id", make="project"),
+    "time-over-budget": Page(get="PEAV", kwarg="project_id", make="project"),
+    "time-entries-csv": Page(get="PEAV", kwarg="project_id", make="project"),
+    "time-summary-csv": Page(get="PEAV", kwarg="project_id", make="project"),
+    "time-log": Page(
+        post="PEA",
+        kwarg="project_id",
+        make="time_project",
+        form=(("against", "task:{obj.log_task}"), ("minutes", "45")),
+    ),
+    "time-entry-update": Page(
+        post="PEA", kwarg="entry_id", make="time_entry", form=(("minutes", "40"),)
+    ),
+    "time-entry-delete": Page(post="PEA", kwarg="entry_id", make="time_entry"),
 }
 
 
@@ -665,6 +723,24 @@ def _sheet_maker(name: str) -> Callable[[Scenario, Any], Any]:
         from tests.songsheet import authz
 
         return getattr(authz, name)(s)
+
+    return make
+
+
+def _bookings_maker(name: str) -> Callable[[Scenario, Any], Any]:
+    def make(s: Scenario, actor: Any = None) -> Any:
+        from tests.bookings import authz
+
+        return getattr(authz, name)(s)
+
+    return make
+
+
+def _time_maker(name: str) -> Callable[[Scenario, Any], Any]:
+    def make(s: Scenario, actor: Any = None) -> Any:
+        from tests.timesheets import authz
+
+        return getattr(authz, name)(s, actor)
 
     return make
 
@@ -1047,6 +1123,37 @@ REGISTRY: dict[str, Spec] = {
             "record_sample": lambda s, o: {"kind": "interpolation", "clearance": "pending"},
         },
     ),
+    # rooms and equipment
+    "ResourceViewSet": Spec(
+        make=_bookings_maker("_resource"),
+        bodies={
+            "create": lambda s, o: {
+                "project": s.project.pk,
+                "name": f"Booth {o.pk}",
+                "kind": "room",
+            },
+            "partial_update": lambda s, o: {"availability": "out_of_service"},
+        },
+    ),
+    "BookingViewSet": Spec(
+        make=_bookings_maker("_booking"),
+        bodies={
+            "create": lambda s, o: {
+                "resource": _bookings_maker("_resource")(s).pk,
+                "session": o.session_id,
+            },
+            "partial_update": lambda s, o: {"note": "Bring the Rhodes"},
+        },
+    ),
+    # time
+    "TimeEntryViewSet": Spec(
+        make=_time_maker("_entry"),
+        bodies={
+            "create": lambda s, o: {"song": o.song_id, "task": o.task_id, "minutes": 30},
+            "partial_update": lambda s, o: {"minutes": 45, "note": "edited"},
+        },
+    ),
+    "TimeSummaryViewSet": Spec(make=lambda s, a: s.project),
     "LeakTraceViewSet": Spec(
         make=_reviewlinks_maker("_leak_trace"),
         raw={"create": _reviewlinks_body()},
@@ -1061,7 +1168,17 @@ def db_fingerprint() -> dict[str, str]:
     """A hash of every row of every project table, to prove denied writes change nothing."""
     tables = [
         m._meta.db_table
-        for label in ("studio", "live", "audio", "delivery", "songsheet", "auth", "authtoken")
+        for label in (
+            "studio",
+            "live",
+            "audio",
+            "delivery",
+            "songsheet",
+            "timesheets",
+            "bookings",
+            "auth",
+            "authtoken",
+        )
         for m in apps.get_app_config(label).get_models()
     ]
     existing = set(connection.introspection.table_names())
@@ -1288,6 +1405,11 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "section": _sheet_maker("_section"),
     "palette_item": _sheet_maker("_palette_item"),
     "influence": _sheet_maker("_influence"),
+    "resource": _bookings_maker("_resource"),
+    "booking": _bookings_maker("_booking"),
+    "bookable_session": _bookings_maker("_bookable_session"),
+    "time_project": _time_maker("_project_with_task"),
+    "time_entry": _time_maker("_entry"),
 }
 PAGE_CASES = [
     (name, method)
