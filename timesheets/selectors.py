@@ -127,5 +127,21 @@ def project_summary(user: Any, project: Project) -> list[SongBudget]:
 
 def over_budget(user: Any, project: Project) -> list[SongBudget]:
     """The songs running over budget, the largest overrun in minutes first (then by share)."""
-    songs = [b for b in project_summary(user, project) if b.over > 0]
-    return sorted(songs, key=lambda b: (-b.over, -b.over_percent, b.song_id))
+    return sorted((b for b in project_summary(user, project) if b.over > 0), key=_overrun)
+
+
+def _overrun(b: SongBudget) -> tuple[int, int, int]:
+    return (-b.over, -b.over_percent, b.song_id)
+
+
+def summary(user: Any, project: Project) -> dict[str, Any]:
+    """The project's totals, its songs' budgets and the songs over budget (the API's shape)."""
+    songs = project_summary(user, project)
+    over = sorted((b for b in songs if b.over), key=_overrun)
+    return {
+        "project": project.pk,
+        "planned": sum(b.planned for b in songs),
+        "spent": sum(b.spent for b in songs),
+        "songs": songs,
+        "over_budget": [b.song_id for b in over],
+    }

@@ -132,18 +132,20 @@ def time_log(
     actor: Any,
     song: Song,
     minutes: int,
-    spent_on: datetime.date,
+    spent_on: datetime.date | None = None,
     task: Task | None = None,
     session: WorkingSession | None = None,
     stage: str | None = None,
     note: str = "",
 ) -> TimeEntry:
-    """Write one entry of the actor's own time; `time.logged`."""
+    """Write one entry of the actor's own time (spent today unless a day is named);
+    `time.logged`."""
     require_capability(
         user=actor, project_id=song.project_id, capability=Capability.TIME_LOG, song_id=song.pk
     )
     _check_target(song, task, session)
     _check_minutes(minutes)
+    spent_on = spent_on or timezone.localdate()
     _check_day(spent_on)
     _check_note(note)
     if stage is not None:
