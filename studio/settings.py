@@ -328,6 +328,7 @@ SPECTACULAR_SETTINGS = {
         "SampleKindEnum": "studio.models.rights.SampleKind",
         "PaletteStatusEnum": "songsheet.models.PaletteStatus",
         "NotificationKindEnum": "notifications.models.Kind",
+        "ResourceKindEnum": "bookings.models.ResourceKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

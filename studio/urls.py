@@ -45,7 +45,7 @@ urlpatterns = [
     path("api/", include("audio.api.urls")),
     path("api/", include("delivery.api.urls")),
     path("api/", include("songsheet.api.urls")),
-    path("api/", include("timesheets.api.urls")),
+    path("api/", include("bookings.api.urls")),
     path("api/", include("notifications.api.urls")),
     path("", include("reviewlinks.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

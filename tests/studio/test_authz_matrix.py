@@ -200,6 +200,17 @@ POLICY: dict[str, str] = {
     "PATCH api-timeentry-detail": "PEA",
     "DELETE api-timeentry-detail": "PEA",
     "GET api-timesummary-detail": "PEAV",
+    # rooms and equipment: producer and engineer keep the inventory and book; everyone reads
+    "GET api-resource-list": "PEAV",
+    "POST api-resource-list": "PE",
+    "GET api-resource-detail": "PEAV",
+    "PATCH api-resource-detail": "PE",
+    "DELETE api-resource-detail": "PE",
+    "GET api-booking-list": "PEAV",
+    "POST api-booking-list": "PE",
+    "GET api-booking-detail": "PEAV",
+    "PATCH api-booking-detail": "PE",
+    "DELETE api-booking-detail": "PE",
 }
 
 # Routes that are not DRF viewsets and not pages: name -> who may use them.
@@ -243,6 +254,9 @@ EXTRA_ROUTES: dict[str, str] = {
     "review-public-download": "public",
     "review-public-listen": "public",
     "review-public-comment": "public",
+    # A member's private calendar feed: the token in the query is its key, no sign-in
+    # (tests/bookings/test_ics.py covers every refusal).
+    "ics-feed": "link",
     # What a running Studio says about itself (tests/studio/test_health.py covers them).
     "healthz": "public",
     "readyz": "probe",  # 503 while a dependency is down, by design
@@ -483,6 +497,26 @@ PAGES: dict[str, Page] = {
     "influence-sample": Page(
         post="P", kwarg="influence_id", make="influence", form=(("kind", "interpolation"),)
     ),
+    # rooms and equipment, the week calendar, one's own calendar feed
+    "project-calendar": Page(get="PEAV", kwarg="project_id", make="project"),
+    "calendar-feed": Page(get="PEAV", post="PEAV", kwarg="project_id", make="project"),
+    "calendar-feed-revoke": Page(post="PEAV", kwarg="project_id", make="project"),
+    "project-resources": Page(get="PEAV", kwarg="project_id", make="project"),
+    "resource-create": Page(
+        post="PE",
+        kwarg="project_id",
+        make="project",
+        form=(("name", "Booth {song}"), ("kind", "room")),  # {song}: a fresh name each time
+    ),
+    "resource-update": Page(
+        post="PE", kwarg="resource_id", make="resource", form=(("notes", "Bring cables"),)
+    ),
+    "resource-delete": Page(post="PE", kwarg="resource_id", make="resource"),
+    "session-bookings": Page(get="PEAV", kwarg="session_id", make="working_session"),
+    "booking-create": Page(
+        post="PE", kwarg="session_id", make="bookable_session", form=(("resource", "{obj.room}"),)
+    ),
+    "booking-cancel": Page(post="PE", kwarg="booking_id", make="booking"),
     # time: the page, the card of the dashboard and the exports are read by all; producers,
     # engineers and artists log, and edit or delete their own entries
     "project-time": Page(get="PEAV", kwarg="project_id", make="project"),
@@ -687,6 +721,15 @@ def _reviewlinks_maker(name: str) -> Callable[[Scenario, Any], Any]:
 def _sheet_maker(name: str) -> Callable[[Scenario, Any], Any]:
     def make(s: Scenario, actor: Any = None) -> Any:
         from tests.songsheet import authz
+
+        return getattr(authz, name)(s)
+
+    return make
+
+
+def _bookings_maker(name: str) -> Callable[[Scenario, Any], Any]:
+    def make(s: Scenario, actor: Any = None) -> Any:
+        from tests.bookings import authz
 
         return getattr(authz, name)(s)
 
@@ -1080,6 +1123,28 @@ REGISTRY: dict[str, Spec] = {
             "record_sample": lambda s, o: {"kind": "interpolation", "clearance": "pending"},
         },
     ),
+    # rooms and equipment
+    "ResourceViewSet": Spec(
+        make=_bookings_maker("_resource"),
+        bodies={
+            "create": lambda s, o: {
+                "project": s.project.pk,
+                "name": f"Booth {o.pk}",
+                "kind": "room",
+            },
+            "partial_update": lambda s, o: {"availability": "out_of_service"},
+        },
+    ),
+    "BookingViewSet": Spec(
+        make=_bookings_maker("_booking"),
+        bodies={
+            "create": lambda s, o: {
+                "resource": _bookings_maker("_resource")(s).pk,
+                "session": o.session_id,
+            },
+            "partial_update": lambda s, o: {"note": "Bring the Rhodes"},
+        },
+    ),
     # time
     "TimeEntryViewSet": Spec(
         make=_time_maker("_entry"),
@@ -1110,6 +1175,7 @@ def db_fingerprint() -> dict[str, str]:
             "delivery",
             "songsheet",
             "timesheets",
+            "bookings",
             "auth",
             "authtoken",
         )
@@ -1339,6 +1405,9 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "section": _sheet_maker("_section"),
     "palette_item": _sheet_maker("_palette_item"),
     "influence": _sheet_maker("_influence"),
+    "resource": _bookings_maker("_resource"),
+    "booking": _bookings_maker("_booking"),
+    "bookable_session": _bookings_maker("_bookable_session"),
     "time_project": _time_maker("_project_with_task"),
     "time_entry": _time_maker("_entry"),
 }

@@ -154,7 +154,13 @@ def test_every_list_documents_exactly_the_filters_it_declares():
     }
     assert mismatched == {}
     custom = {p: (c, o) for p, c, o in operations if c.list is not ListModelMixin.list}
-    assert set(custom) == {"/api/presence/", "/api/review-links/", "/api/leak-traces/"}
+    assert set(custom) == {
+        "/api/presence/",
+        "/api/review-links/",
+        "/api/leak-traces/",
+        "/api/bookings/",  # its declared filters and the time window (`from`, `to`)
+    }
+    assert {"from", "to", "session", "resource"} <= _documented(*custom["/api/bookings/"])
     for path in ("/api/review-links/", "/api/leak-traces/"):
         assert "project" in _documented(*custom[path])
     assets = next((c, o) for path, c, o in operations if path == "/api/assets/")
