@@ -63,5 +63,6 @@ urlpatterns = [
     path("", include("pages.releases")),
     path("", include("pages.sheet")),
     path("", include("pages.inbox")),
+    path("", include("pages.time")),
     path("", include("pages.calendar")),
 ]

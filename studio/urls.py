@@ -45,6 +45,7 @@ urlpatterns = [
     path("api/", include("audio.api.urls")),
     path("api/", include("delivery.api.urls")),
     path("api/", include("songsheet.api.urls")),
+    path("api/", include("timesheets.api.urls")),
     path("api/", include("bookings.api.urls")),
     path("api/", include("notifications.api.urls")),
     path("", include("reviewlinks.urls")),
