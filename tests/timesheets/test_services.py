@@ -156,3 +156,36 @@ def test_every_write_records_its_event_which_validates(scenario):
         jsonschema.validate(e.payload, EVENT_SCHEMAS[e.type])
         assert e.payload["entry"]["minutes"] == 30
         assert e.actor_id == scenario.users["engineer"].pk
+
+
+def test_every_time_event_reads_as_a_sentence_in_the_feed(scenario):
+    from pages.activity import describe
+
+    s = h.song(scenario, "Night Drive")
+    t = h.task(scenario, s, "recording", 10)
+    entry = h.log(scenario, "engineer", s, 90, task=t)
+    time_update(actor=scenario.users["engineer"], entry=entry, minutes=95)
+    time_delete(actor=scenario.users["producer"], entry=entry)
+    events = list(Event.objects.filter(type__startswith="time.").order_by("-seq"))
+    texts = [a.text for a in describe(events)]
+    assert texts == [
+        "producer deleted a time entry of 1 h 35 min on 'Night Drive' (recording)",
+        "engineer corrected a time entry: 1 h 35 min on 'Night Drive' (recording)",
+        "engineer logged 1 h 30 min on 'Night Drive' (recording)",
+    ]
+
+
+def test_the_demo_plans_and_logs_time_with_one_song_over_budget(scenario):
+    from timesheets.demo import seed_demo_time
+
+    users = {
+        "mia": scenario.users["producer"],
+        "ava": scenario.users["artist"],
+        "leo": scenario.users["engineer"],
+    }
+    harbour = h.song(scenario, "Glass Harbour")
+    for title in ("Track the lead vocal", "Comp the drum takes"):
+        h.task(scenario, harbour, "recording", None, title)
+    seed_demo_time(project=scenario.project, users=users)
+    over = over_budget(scenario.users["viewer"], scenario.project)
+    assert [(b.title, b.planned, b.spent) for b in over] == [("Glass Harbour", 270, 370)]

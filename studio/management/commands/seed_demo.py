@@ -17,6 +17,7 @@ from sessions.services import approval_give, comment_add
 from songsheet.demo import seed_demo_sheet
 from studio.models import Project, Stage
 from studio.services import credits, projects, rights, songs, tasks
+from timesheets.demo import seed_demo_time
 
 DEMO_PASSWORD = "studio-demo"  # noqa: S105  (printed demo login, by design)
 DEMO_USERS = [
@@ -167,6 +168,7 @@ class Command(BaseCommand):
             notes="Four bars of the bridge melody.",
         )
         seed_demo_sheet(project=project, users=users)
+        seed_demo_time(project=project, users=users)
         return project
 
     def _audio(self, project: Project, users: dict[str, Any]) -> None:
