@@ -27,6 +27,9 @@ def test_time_page_logs_edits_and_deletes(scenario):
     artist = scenario.browser("artist")
     page = artist.get(f"/p/{pid}/time/").content.decode()
     assert "Planned against spent" in page and 'name="against"' in page
+    for live in ("studio:time-logged", "studio:task-updated", "studio:section-updated"):
+        assert live in page  # the regions refetch on the time, estimate and section events
+    assert f'href="/p/{pid}/time/"' in artist.get(f"/p/{pid}/").content.decode()
     r = _post(artist, f"/p/{pid}/time/log/", {"against": f"task:{t.pk}", "minutes": "1:30"})
     assert r.status_code == 200 and "1 h 30 min" in r.content.decode()
     _post(artist, f"/p/{pid}/time/log/", {"against": f"session:{ws.pk}", "minutes": "20"})
