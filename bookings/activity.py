@@ -10,10 +10,13 @@ from eventlog.registry import Told, register_event_type
 
 def _resource(t: Told) -> str:
     r = t.payload.get("resource") or {}
-    verb = {"resource.created": "added", "resource.deleted": "removed"}.get(t.type, "updated")
+    name = r.get("name", "an item")
+    if t.type == "resource.deleted":
+        return f"{t.who} removed {name} from the inventory"
     tail = " (out of service)" if r.get("availability") == "out_of_service" else ""
-    where = " from the inventory" if verb == "removed" else " in the inventory"
-    return f"{t.who} {verb} {r.get('name', 'an item')}{where}{tail}"
+    if t.type == "resource.created":
+        return f"{t.who} added {name} to the inventory{tail}"
+    return f"{t.who} updated {name} in the inventory{tail}"
 
 
 def _booking(t: Told) -> str:
