@@ -117,3 +117,23 @@ def test_summary_per_song_and_stage(scenario, other_scenario):
         .status_code
         == 404
     )
+
+
+def test_archived_song_refuses_writes_and_a_foreign_session_is_a_400(scenario):
+    from studio.services.songs import song_archive
+
+    s, other = h.song(scenario, "One"), h.song(scenario, "Two")
+    t = h.task(scenario, s, "recording", 60)
+    entry = h.log(scenario, "engineer", s, 30, task=t)
+    engineer = scenario.client("engineer")
+    foreign = h.session(scenario, other, "mix")
+    r = engineer.patch(f"/api/time-entries/{entry.pk}/", {"session": foreign.pk}, format="json")
+    assert r.status_code == 400 and "another song" in r.json()["detail"]
+    song_archive(actor=scenario.users["producer"], song=s)
+    r = engineer.post(
+        "/api/time-entries/", {"song": s.pk, "task": t.pk, "minutes": 10}, format="json"
+    )
+    assert r.status_code == 409 and "archived" in r.json()["detail"]
+    r = engineer.patch(f"/api/time-entries/{entry.pk}/", {"minutes": 10}, format="json")
+    assert r.status_code == 409
+    assert scenario.client("viewer").get(f"/api/time-entries/{entry.pk}/").status_code == 200
