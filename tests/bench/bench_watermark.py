@@ -37,9 +37,12 @@ MAKE = (
 ATTACK = (
     "import sys\n"
     "import soundfile as sf\n"
+    "from scipy.signal import resample_poly\n"
     "from audio.engine.io import read_all, write_mp3, write_wav\n"
     "a = read_all(sys.argv[1])\n"
-    "write_mp3(sys.argv[2], a.samples, a.sample_rate, quality=128)\n"
+    "up, down = int(sys.argv[4]), int(sys.argv[5])\n"
+    "x = resample_poly(a.samples, up, down, axis=1) if up != down else a.samples\n"
+    "write_mp3(sys.argv[2], x, a.sample_rate, quality=128)\n"
     "x, r = sf.read(sys.argv[2], dtype='float32', always_2d=True)\n"
     "write_wav(sys.argv[3], x.T[:, 20 * r : -20 * r], r, 16)\n"
 )
@@ -87,7 +90,9 @@ def main() -> None:
         verdict = "meets" if embed_s <= 5.0 else "MISSES"
         print(f"embed: {embed_s:.2f} s ({verdict} the target <= 5 s); report {report}")
         subprocess.run(
-            [sys.executable, "-c", ATTACK, str(out), str(mp3), str(leak)], cwd=ROOT, check=True
+            [sys.executable, "-c", ATTACK, str(out), str(mp3), str(leak), "1", "1"],
+            cwd=ROOT,
+            check=True,
         )
         attack = "MP3 128 kbit/s (LAME), decoded, first and last 20 s cut (3:20 left)"
         found, detect_s = child("watermark", "detect", str(leak), "--key", KEY)
@@ -97,5 +102,15 @@ def main() -> None:
         found_ids, ids_s = child("watermark", "detect", str(leak), "--key", KEY, "--ids", ids)
         verdict = "meets" if ids_s <= 10.0 else "MISSES"
         print(f"detect with 1000 issued ids: {ids_s:.2f} s ({verdict} the target); {found_ids}")
-        if found.get("id") != RECIPIENT or found_ids.get("id") != RECIPIENT:
-            raise RuntimeError(f"the mark was not found: {found} {found_ids}")
+        fast = folder / "fast.wav"
+        subprocess.run(
+            [sys.executable, "-c", ATTACK, str(out), str(mp3), str(fast), "50", "51"],
+            cwd=ROOT,
+            check=True,
+        )
+        found_fast, fast_s = child("watermark", "detect", str(fast), "--key", KEY)
+        verdict = "meets" if fast_s <= 10.0 else "MISSES"
+        print(f"detect played 2 % fast, then {attack}: {fast_s:.2f} s ({verdict}); {found_fast}")
+        ids_found = [r.get("id") for r in (found, found_ids, found_fast)]
+        if ids_found != [RECIPIENT] * 3:
+            raise RuntimeError(f"the mark was not found: {found} {found_ids} {found_fast}")

@@ -23,7 +23,8 @@ def add_parser(commands: Any) -> None:
             "3 s, kept 37 dB under the programme's power in every 0.1 s window; OUT is a WAV "
             "at IN's rate, channels and length. detect: look for KEY's mark in FILE (any "
             "format analyze reads), robust to MP3 at 128 kbit/s, gain changes, resampling, "
-            "cuts and a mono downmix; it answers found false rather than guess."
+            "cuts, a mono downmix and speed or tempo changes within 3 %; it answers found "
+            "false rather than guess."
         ),
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
