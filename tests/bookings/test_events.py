@@ -52,3 +52,21 @@ def test_every_write_validates_and_reads_as_a_sentence(scenario):
     assert "Mia released Live room for the recording session of 'Night Drive'" in sentences
     assert "Mia updated Live room in the inventory (out of service)" in sentences
     assert "Mia removed Live room from the inventory" in sentences
+
+
+def test_the_demo_has_an_inventory_and_a_booked_session(scenario):
+    from bookings.demo import seed_demo_bookings
+    from bookings.models import Booking, Resource
+    from tests.bookings.helpers import song
+
+    users = {
+        "mia": scenario.users["producer"],
+        "leo": scenario.users["engineer"],
+        "ava": scenario.users["artist"],
+    }
+    song(scenario, "Night Drive")
+    seed_demo_bookings(project=scenario.project, users=users)
+    seed_demo_bookings(project=scenario.project, users=users)  # idempotent
+    assert Resource.objects.filter(project=scenario.project).count() == 5
+    names = sorted(Booking.objects.values_list("resource__name", flat=True))
+    assert names == ["U87", "Vocal booth"]

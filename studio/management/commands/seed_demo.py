@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audio.demo import seed_demo_audio, seed_demo_master, seed_demo_render
+from bookings.demo import seed_demo_bookings
 from delivery.demo import seed_demo_release
 from sessions.services import approval_give, comment_add
 from songsheet.demo import seed_demo_sheet
@@ -169,6 +170,7 @@ class Command(BaseCommand):
         )
         seed_demo_sheet(project=project, users=users)
         seed_demo_time(project=project, users=users)
+        seed_demo_bookings(project=project, users=users)
         return project
 
     def _audio(self, project: Project, users: dict[str, Any]) -> None:
