@@ -37,27 +37,19 @@ from studio.errors import Conflict, Invalid, NotFound
 from studio.parsing import FIRST_YEAR, LAST_YEAR, local_datetime
 from studio.roles import Capability as C
 
-HOURS = range(24)
-
-
 # --- the week calendar -----------------------------------------------------------------------
 
 
 def _day_items(sessions: list[Any], day: datetime.date, zone: Any) -> list[dict[str, Any]]:
-    """The sessions touching `day` (in the reader's zone), each with the part inside that day."""
+    """The sessions touching `day` (in the reader's zone), each with its bookings in order."""
     start = datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
     end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(), tzinfo=zone)
     items = []
     for ws in sessions:
         if ws.starts_at >= end or ws.ends_at <= start:
             continue
-        a, b = max(ws.starts_at, start), min(ws.ends_at, end)
-        top = (a - start).total_seconds() / 86400 * 100
-        height = max((b - a).total_seconds() / 86400 * 100, 1.5)
         bookings = sorted(ws.bookings.all(), key=lambda x: (x.starts_at, x.pk))
-        items.append(
-            {"ws": ws, "bookings": bookings, "top": f"{top:.3f}", "height": f"{height:.3f}"}
-        )
+        items.append({"ws": ws, "bookings": bookings})
     return items
 
 
@@ -79,7 +71,6 @@ def project_calendar(request: HttpRequest, project_id: int) -> HttpResponse:
         next=week.shifted(1),
         days=days,
         sessions=sessions,
-        hours=HOURS,
         zone_name=str(zone),
         today=timezone.localdate(),
     )
