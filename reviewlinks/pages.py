@@ -104,6 +104,7 @@ def link_send(request: HttpRequest, project_id: int) -> HttpResponse:
             expires_at=timezone.now() + datetime.timedelta(days=days) if days else None,
             download_allowed=data.get("download_allowed") == "1",
             play_limit=int(limit_text) if limit_text else None,
+            link_for=lambda t: request.build_absolute_uri("/r/") + "#" + t,
         )
     except Invalid as error:
         errors = {name: "; ".join(msgs) for name, msgs in (error.fields or {}).items()}

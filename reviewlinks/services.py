@@ -11,6 +11,10 @@ Rules, once:
   `review_link.send` in the project. Whatever the reason, a link that does not work is the same
   NotFound, so a holder learns nothing about why or whether it existed.
 - The link serves its own watermarked copy only; until the job made it the link is preparing.
+- Sending e-mails the link to the recipient once the link is committed (Django's e-mail
+  framework). The default backend prints e-mails on the console: that is for development only
+  (the console then shows the link); production sets EMAIL_BACKEND to SMTP. A failed send is
+  logged with the link's id, never its token.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import logging
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,6 +59,7 @@ MAX_COMMENT = 2000
 MAX_EXPIRY_DAYS = 365
 TRACE_MAX_BYTES = 500 * 1024 * 1024
 OPENED_QUIET_S = 300
+_log = logging.getLogger(__name__)
 
 
 def token_sha256(token: str) -> str:
@@ -100,8 +109,11 @@ def link_create(
     expires_at: datetime.datetime | None = None,
     download_allowed: bool = False,
     play_limit: int | None = None,
+    link_for: Callable[[str], str] | None = None,
 ) -> tuple[ReviewLink, str]:
-    """Send one version to one recipient: (link, token). The token is shown once, never kept."""
+    """Send one version to one recipient: (link, token). The token is shown once, never kept,
+    and e-mailed to the recipient as ``link_for(token)`` (an absolute URL; by default under
+    STUDIO_BASE_URL) once the link is committed."""
     if (mix is None) == (master is None):
         raise Invalid("send a mix or a master", fields={"version": ["give a mix or a master"]})
     version: Mix | Master = mix if mix is not None else master  # type: ignore[assignment]
@@ -161,7 +173,33 @@ def link_create(
             payload={"link": link_payload(link), "job": job.pk},
             actor=actor,
         )
+        url = link_for(token) if link_for else f"{settings.STUDIO_BASE_URL.rstrip('/')}/r/#{token}"
+        sender = actor.get_full_name() or actor.get_username()
+        title = version.song.title
+        transaction.on_commit(lambda: _email_link(link, url, sender, title))
     return link, token
+
+
+def _email_link(link: ReviewLink, url: str, sender: str, song: str) -> None:
+    """The recipient's e-mail with their link; a failure is logged without the link itself."""
+    lines = [
+        f'{sender} sent you {link.version_label} of "{song}" to listen to on Studio.',
+        "",
+        f"Open your private link (it is yours alone; please do not pass it on):\n\n{url}",
+    ]
+    if link.note:
+        lines += ["", f"Their note: {link.note}"]
+    if link.expires_at:
+        lines += ["", f"The link works until {link.expires_at:%d %b %Y, %H:%M} UTC."]
+    try:
+        send_mail(
+            subject=f'{sender} sent you "{song}" to review',
+            message="\n".join(lines),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[link.recipient_email],
+        )
+    except Exception as exc:  # the link works; the sender still has it to pass on
+        _log.warning("review link %s: the e-mail was not sent (%s)", link.pk, type(exc).__name__)
 
 
 def link_revoke(*, actor: Any, link: ReviewLink) -> ReviewLink:

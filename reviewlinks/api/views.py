@@ -45,6 +45,11 @@ PROJECT_PARAM = OpenApiParameter(
 )
 
 
+def _link_url(request: Request, token: str) -> str:
+    """The link to send: the token rides in the fragment, which no request carries."""
+    return request.build_absolute_uri("/r/") + "#" + token
+
+
 def _project_param(request: Request) -> int:
     value = whole_number(str(request.query_params.get("project", "")))
     if value is None:
@@ -92,9 +97,11 @@ class ReviewLinkViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
             if master is None:
                 raise NotFound("master not found")
             version["master"] = master
-        link, token = services.link_create(actor=request.user, **version, **data)
+        link, token = services.link_create(
+            actor=request.user, **version, **data, link_for=lambda t: _link_url(request, t)
+        )
         out = s.ReviewLinkSentSerializer(self.get_queryset().get(pk=link.pk)).data
-        out["url"] = request.build_absolute_uri("/r/") + "#" + token
+        out["url"] = _link_url(request, token)
         return Response(out, status=201)
 
     @extend_schema(request=None, responses={200: s.ReviewLinkSerializer, **_ERRORS})

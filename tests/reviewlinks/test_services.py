@@ -6,6 +6,7 @@ leaked copy is traced back to its link while an unmarked file gives "no mark".""
 from __future__ import annotations
 
 import datetime
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -193,3 +194,43 @@ def test_an_archived_song_takes_no_outside_comment(scenario: Any) -> None:
     with pytest.raises(Conflict, match="archived"):
         services.comment_add(link=link, body="Too late?", start_s=1.0)
     assert not link.comments.exists()
+
+
+@pytest.mark.django_db
+def test_the_recipient_is_emailed_their_link_once_committed_and_no_log_holds_it(
+    scenario: Any,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        link, token = _send(scenario, link_for=lambda t: f"https://studio.test/r/#{t}")
+    assert mailoutbox == []  # nothing leaves before the link is committed
+    for callback in callbacks:
+        callback()
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == ["ana@label.test"]
+    assert "Night Drive" in mail.subject
+    assert f"https://studio.test/r/#{token}" in mail.body
+    assert "First listen" in mail.body and link.version_label in mail.body
+    assert token not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_failed_email_is_logged_without_the_token(
+    scenario: Any,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> int:
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(services, "send_mail", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        link, token = _send(scenario)
+    assert f"review link {link.pk}: the e-mail was not sent" in caplog.text
+    assert token not in caplog.text
+    assert ReviewLink.objects.filter(pk=link.pk).exists()
