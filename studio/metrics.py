@@ -33,7 +33,7 @@ WEBSOCKETS_ACCEPTED = Counter(
 )
 EVENT_LAG = Histogram(
     "studio_event_lag_seconds",
-    "From an event's commit to its frame leaving for a browser.",
+    "From an event's recording to its frame leaving for a browser (live, not replay).",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
 UPLOAD_BYTES = Counter("studio_upload_bytes", "Upload bytes received and stored (tus PATCH).")

@@ -354,6 +354,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Log lines carry the request id (studio/requestids.py). LOG_FORMAT=json gives one JSON object
+# per line for a log shipper (the production setting); text is for a person at a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -372,8 +375,5 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
-# Log lines carry the request id (studio/requestids.py). LOG_FORMAT=json gives one JSON object
-# per line for a log shipper (the production setting); text is for a person at a terminal.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
 # /metrics is off unless this is set; Prometheus sends it as a bearer token (studio/health.py).
 STUDIO_METRICS_TOKEN = os.environ.get("STUDIO_METRICS_TOKEN", "")
