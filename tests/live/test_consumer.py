@@ -454,6 +454,7 @@ def test_a_nul_in_the_session_cookie_is_refused_not_a_server_error(scenario):
 def test_metrics_count_open_sockets_and_the_lag_of_live_events(scenario):
     """studio_websocket_connections rises and falls with accepted sockets (a refused one is not
     counted); each live frame (not a replayed one) adds an event-lag observation."""
+
     def value(name: str) -> float:
         return REGISTRY.get_sample_value(name) or 0.0
 
