@@ -86,6 +86,19 @@ def mini_wave(asset: Asset, bars: int = 120) -> list[dict[str, float]]:
     return out
 
 
+# More of a song's stored files, listed by apps above pages (which pages may not import):
+# reviewlinks adds its marked copies. Each source answers rows {"name", "detail", "state",
+# "asset_id"} for what that user may see of the song.
+SongFiles = Callable[[Any, Any], list[dict[str, Any]]]
+_song_file_sources: list[SongFiles] = []
+
+
+def register_song_files(source: SongFiles) -> None:
+    """List more of a song's files on its Audio panel (called from an app's ready())."""
+    if source not in _song_file_sources:
+        _song_file_sources.append(source)
+
+
 def _song_audio_context(song: Any) -> dict[str, Any]:
     stems = Stem.objects.filter(song=song).select_related("asset").order_by("id")
     takes = Take.objects.filter(song=song).select_related("asset").order_by("part", "number")
@@ -129,6 +142,7 @@ def song_audio(request: HttpRequest, song_id: int) -> HttpResponse:
     song = song_get_for_member(user=request.user, song_id=song_id)
     project, role = member_project(request, song.project_id)
     ctx = page_context(project, role, song=song) | _song_audio_context(song)
+    ctx["more_files"] = [row for source in _song_file_sources for row in source(song, request.user)]
     return render(request, "audio/_song_audio.html", ctx)
 
 

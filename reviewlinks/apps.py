@@ -8,9 +8,10 @@ class ReviewLinksConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are ready (a module-level import would load them too early).
-        from reviewlinks import activity, schemas
+        from reviewlinks import activity, pages, schemas
         from reviewlinks.jobs import register_kinds
 
         schemas.register()
         activity.register()
         register_kinds()
+        pages.register()

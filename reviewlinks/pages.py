@@ -10,19 +10,47 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from audio.models import Master, Mix
+from pages.audio import register_song_files
 from pages.kit import member_project, page, page_context
 from reviewlinks import selectors, services
-from reviewlinks.models import ReviewSettings
-from studio.errors import Invalid
+from reviewlinks.models import ReviewLink, ReviewSettings
+from studio.errors import Forbidden, Invalid, NotFound
 from studio.roles import Capability as C
+from studio.selectors import require_capability
 
 EXPIRY_CHOICES = {"": None, "1": 1, "7": 7, "30": 30, "90": 90}
+
+
+def song_review_copies(song: Any, user: Any) -> list[dict[str, Any]]:
+    """The song's watermarked review copies with their recipient, for the song's Audio panel:
+    only for those who may send links (the others never learn who received one)."""
+    try:
+        require_capability(
+            user=user, project_id=song.project_id, capability=C.REVIEW_LINK_SEND, song_id=song.pk
+        )
+    except (Forbidden, NotFound):
+        return []
+    links = ReviewLink.objects.filter(Q(mix__song=song) | Q(master__song=song))
+    return [
+        {
+            "name": f"{link.version_label} for {link.recipient_name}",
+            "detail": f"{link.recipient_email} · watermark id {link.watermark_id}",
+            "state": link.state,
+            "asset_id": link.marked_asset_id,
+        }
+        for link in links.select_related("mix", "master").order_by("-created_at", "-id")
+    ]
+
+
+def register() -> None:
+    register_song_files(song_review_copies)
 
 
 def _versions(project_id: int) -> list[tuple[str, str]]:

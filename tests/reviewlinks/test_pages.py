@@ -255,3 +255,22 @@ def test_the_producer_sets_whether_links_outlive_their_senders_role(scenario: An
     assert _member(scenario, "engineer").post(url, {"stop_on_role_loss": "1"}).status_code == 403
     page = _member(scenario, "producer").get(f"/p/{scenario.project.pk}/review-links/")
     assert b'name="stop_on_role_loss" value="1"  ' in page.content  # shown unticked
+
+
+@pytest.mark.django_db
+def test_the_songs_audio_panel_lists_its_marked_copies_with_their_recipient(scenario: Any) -> None:
+    """The producer sees each marked copy (preparing, then ready with its download) on the
+    song's Audio panel; an artist, who cannot send links, sees no recipient."""
+    link, _token = _send(scenario)
+    url = f"/songs/{link.master.song_id}/audio/"
+    body = _member(scenario, "producer").get(url).content.decode()
+    assert "Review copies" in body and "Master 1 for Ana (A&amp;R)" in body
+    assert "ana@label.test" in body and "Preparing" in body
+    assert runner.run_job(link.job_id) == "done"
+    link.refresh_from_db()
+    body = _member(scenario, "producer").get(url).content.decode()
+    assert "Ready" in body and f"/api/assets/{link.marked_asset_id}/file/" in body
+    artist = _member(scenario, "artist").get(url)
+    assert artist.status_code == 200
+    assert "Review copies" not in artist.content.decode()
+    assert "ana@label.test" not in artist.content.decode()
