@@ -7,6 +7,9 @@
 
 const link = document.getElementById("inbox-link");
 const toast = document.getElementById("notification-toast");
+// The header is sticky with a backdrop filter, which makes it the containing block of a fixed
+// child: the toast would sit at the header's bottom edge, half off screen. It lives on <body>.
+if (toast && toast.parentElement !== document.body) document.body.appendChild(toast);
 let hideTimer = null;
 
 function setCount(unread) {

@@ -1,17 +1,23 @@
-"""Rooms and equipment in a browser: the producer fills the inventory, plans the palette,
-schedules two tracking sessions at the same time, books the live room and a microphone for the
-first and sees the room refused for the second with who holds it; the engineer's open week
-calendar shows the bookings live."""
+"""Pre-production in a browser, the whole way: the producer writes the song's sections and
+lyrics and sets its tempo, fills the inventory, plans the palette, schedules two tracking
+sessions at the same time, books the live room and a microphone for the first and sees both
+refused for the second with who holds them, and logs time; the engineer's open week calendar
+shows the bookings live; the artist is mentioned in a comment on the mix and sees the
+notification arrive live, on a waveform that shows the sections."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import soundfile as sf
 from playwright.sync_api import expect
 
 from tests.e2e.test_journeys import assert_not_reloaded, mark, wait_live
+from tests.e2e.test_song_sheet import _add_section, _upload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db]
 
@@ -31,9 +37,22 @@ def _book(session: Any, label: str) -> None:
     session.get_by_role("button", name="Book", exact=True).click()
 
 
+@pytest.fixture(scope="module")
+def harbour_mix(tmp_path_factory: Any) -> Path:
+    """A 6 s mix of its own (assets dedupe by checksum across the session's journeys)."""
+    rate = 44100
+    t = np.arange(rate * 6) / rate
+    tone = (0.25 * np.sin(2 * np.pi * 196.0 * t)).astype(np.float32)
+    path = tmp_path_factory.mktemp("preproduction") / "harbour-mix.wav"
+    sf.write(path, np.stack([tone, tone], axis=1), rate, subtype="PCM_16")
+    return path
+
+
 # The refused bookings answer 409 with the sentence (htmx swaps it in); Chromium logs the status.
 @pytest.mark.allow_console(r"status of 409")
-def test_rooms_and_gear_are_booked_without_conflicts(open_as: Any, stack: Any, shot: Any) -> None:
+def test_preproduction_from_sheet_to_booking_time_and_mention(
+    open_as: Any, stack: Any, shot: Any, harbour_mix: Path
+) -> None:
     pid = stack.data["project"]
     producer = open_as("producer")
     producer.goto(f"/p/{pid}/resources/")
@@ -52,6 +71,20 @@ def test_rooms_and_gear_are_booked_without_conflicts(open_as: Any, stack: Any, s
     producer.get_by_role("button", name="Create song").click()
     expect(producer.get_by_role("heading", name="Harbour Lights", exact=True)).to_be_visible()
     song_url = producer.url
+    wait_live(producer)
+    _upload(producer, "mix", "Rough", harbour_mix)
+
+    # The sheet: the tempo and first downbeat, then the arrangement with its lyrics.
+    producer.get_by_role("link", name="Sheet", exact=True).click()
+    producer.locator("#sheet-edit > summary").click()
+    producer.fill("#sheet-tempo-in", "120")
+    producer.fill("#sheet-downbeat-in", "0")
+    producer.click("#sheet-save")
+    _add_section(producer, "intro", "1")
+    _add_section(producer, "verse", "2", "Lights on the water, one by one")
+    expect(producer.locator("#section-list > li").nth(1)).to_contain_text("0:02")
+    expect(producer.locator("#section-list")).to_contain_text("Lights on the water")
+    producer.goto(song_url)
     wait_live(producer)
     first = _schedule(producer, "Drums and bass, together")
     second = _schedule(producer, "Guide vocal")
@@ -94,3 +127,35 @@ def test_rooms_and_gear_are_booked_without_conflicts(open_as: Any, stack: Any, s
     expect(day.locator(".cal-bookings")).to_contain_text("U87")
     assert_not_reloaded(engineer)
     shot(engineer, "calendar-week")
+
+    # Time: the producer logs the session's hours.
+    producer.goto(f"/p/{pid}/time/")
+    wait_live(producer)
+    session_option = producer.locator(
+        "#time-against option", has_text="Harbour Lights · Recording session"
+    ).first
+    producer.select_option("#time-against", value=session_option.get_attribute("value"))
+    producer.fill("#time-minutes", "3:00")
+    producer.fill("#time-note", "Drums and bass, live room")
+    producer.get_by_role("button", name="Log time").click()
+    expect(producer.locator("#my-time")).to_contain_text("3 h")
+    expect(producer.locator("#time-summary")).to_contain_text("Harbour Lights")
+
+    # The mention: the artist has the mix open; its waveform shows the sections.
+    mixes = producer.request.get(f"/api/mixes/?song={song_url.rstrip('/').split('/')[-1]}")
+    mix_id = mixes.json()["results"][0]["id"]
+    artist = open_as("artist")
+    artist.goto(f"/mixes/{mix_id}/")
+    expect(artist.locator("#player")).to_have_attribute("data-sections", "2", timeout=30_000)
+    expect(artist.locator("#waveform .section-label")).to_have_text(["intro", "verse"])
+    wait_live(artist)
+    mark(artist)
+    unread = int(artist.locator("#inbox-count").get_attribute("data-unread") or 0)
+    producer.goto(f"/mixes/{mix_id}/")
+    wait_live(producer)
+    producer.fill("#comment-body", "@Artist the verse starts at 0:02, sing it over the kit?")
+    producer.get_by_role("button", name="Comment", exact=True).click()
+    expect(artist.locator("#inbox-count")).to_have_attribute("data-unread", str(unread + 1))
+    expect(artist.locator("#notification-toast")).to_contain_text("Producer mentioned you")
+    assert_not_reloaded(artist)
+    shot(artist, "mentioned-on-sections")
