@@ -88,6 +88,13 @@ def _link(request: HttpRequest) -> ReviewLink:
     return services.link_for_token(request.COOKIES.get(COOKIE, ""))
 
 
+def _version_duration(link: ReviewLink) -> float | None:
+    """The version's length, so the waveform is drawn from the peaks before the audio loads."""
+    version = link.master if link.master_id else link.mix
+    asset = version.asset if version is not None else None
+    return asset.duration_s if asset is not None else None
+
+
 def _version_peaks(link: ReviewLink) -> Any:
     version = link.master if link.master_id else link.mix
     asset = version.asset if version is not None else None
@@ -113,6 +120,7 @@ def link_page(request: HttpRequest) -> HttpResponse:
         "plays_left": services.plays_left(link),
         "comments": link.comments.all(),
         "peaks": _version_peaks(link),
+        "duration": _version_duration(link),
     }
     return render(request, "reviewlinks/public.html", ctx)
 

@@ -3,6 +3,8 @@
 // /r/open/, which answers with an HttpOnly cookie, and the page loads again without it. The
 // player reports a play and how far it got; comments post at the player's time.
 
+import WaveSurfer from "wavesurfer";
+
 function csrf(form) {
   return form.querySelector("input[name=csrfmiddlewaretoken]").value;
 }
@@ -28,24 +30,47 @@ async function openFromFragment() {
   if (response.status === 204) location.replace(location.pathname);
 }
 
-function drawPeaks(canvas, peaks) {
-  const values = Array.isArray(peaks) ? peaks : (peaks && (peaks.data || peaks.peaks)) || [];
-  if (!values.length) return;
-  const ctx = canvas.getContext("2d");
-  const mid = canvas.height / 2;
-  const step = canvas.width / values.length;
-  ctx.fillStyle = getComputedStyle(canvas).color || "#888";
-  values.forEach((v, i) => {
-    const h = Math.max(1, Math.abs(Number(v) || 0) * mid);
-    ctx.fillRect(i * step, mid - h, Math.max(1, step - 0.5), 2 * h);
-  });
+// A colour token as the canvas can take it (the tokens are light-dark() pairs), as player.js.
+function css(name) {
+  const probe = document.createElement("span");
+  probe.style.color = `var(${name})`;
+  probe.style.display = "none";
+  document.body.append(probe);
+  const value = getComputedStyle(probe).color;
+  probe.remove();
+  return value;
+}
+
+// wavesurfer draws the server's peaks at once (it never downloads the file to draw it) and plays
+// and seeks the page's own <audio>, whose controls stay for the keyboard.
+function waveform(audio, container, peaks) {
+  if (!audio || !container) return;
+  const data = peaks ? JSON.parse(peaks.textContent) : null;
+  const duration = Number(container.dataset.duration) || undefined;
+  try {
+    WaveSurfer.create({
+      container,
+      media: audio,
+      peaks: data && duration ? data : undefined,
+      duration: data ? duration : undefined,
+      height: 80,
+      waveColor: css("--wave"),
+      progressColor: css("--wave-progress"),
+      cursorColor: css("--wave-cursor"),
+      cursorWidth: 2,
+      normalize: true,
+      barWidth: 2, barGap: 1, barRadius: 2,
+    });
+  } catch (err) {
+    console.warn("waveform", err);
+  }
 }
 
 function player() {
   const audio = document.getElementById("review-audio");
   const listen = document.getElementById("review-listen");
   const peaks = document.getElementById("review-peaks");
-  if (peaks) drawPeaks(document.getElementById("review-wave"), JSON.parse(peaks.textContent));
+  waveform(audio, document.getElementById("review-wave"), peaks);
   if (!audio || !listen) return;
   let played = false;
   let reported = 0;

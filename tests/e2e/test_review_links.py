@@ -111,6 +111,8 @@ def test_a_master_goes_to_an_a_and_r_who_plays_and_comments_then_it_is_revoked_a
     expect(guest.locator("#review-audio")).to_be_visible(timeout=SLOW)  # marked by the worker
     assert "#" not in guest.url  # the token left the address bar
     expect(guest.locator("h1")).to_contain_text("Open Water")
+    # wavesurfer draws the server's peaks in its own canvas (shadow DOM) over the page's <audio>
+    expect(guest.locator("#review-wave canvas").first).to_be_attached()
     guest.evaluate(
         "() => { const a = document.getElementById('review-audio'); a.muted = true;"
         " return a.play(); }"
