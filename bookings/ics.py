@@ -67,7 +67,7 @@ def feed_calendar(*, name: str, sessions: Iterable[WorkingSession], zone: dateti
     cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", str(zone))
     for session in sessions:
-        rows = session.bookings.all()  # type: ignore[attr-defined]  # prefetched
+        rows = session.bookings.all()  # prefetched
         bookings = sorted(rows, key=lambda b: (b.starts_at, b.pk))
         cal.add_component(_event(session, bookings, zone))
     return cal.to_ical()
