@@ -7,6 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import redis
+from django.db import connection
+
+from studio.checks import postgres_problems, redis_problems
+from tests.audio.conftest import service_env
+from tests.audio.test_jobs_faults import PrivateRedis
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -52,3 +60,56 @@ def test_embedded_defaults_are_flagged_for_production():
     assert "studio.W001" in out  # in-memory channel layer
     assert "studio.W005" in out  # embedded broker
     assert "studio.W006" in out  # not PostgreSQL
+
+
+# --- Z8: the live services' durability ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_postgres_that_could_lose_commits_is_flagged():
+    """The suite's PostgreSQL keeps fsync, full-page writes and synchronous commit on; the same
+    connection with synchronous_commit off (a session setting, so nothing else changes) is
+    flagged with the setting and its value."""
+    assert postgres_problems(connection) == []
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        problems = postgres_problems(connection)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+    assert [p.id for p in problems] == ["studio.W008"]
+    assert "synchronous_commit = off" in problems[0].msg
+
+
+def test_redis_without_aof_or_with_eviction_is_flagged(tmp_path):
+    durable = PrivateRedis(tmp_path / "durable", aof=True)
+    try:
+        assert redis_problems(durable.url) == []
+        durable.client().config_set("maxmemory-policy", "allkeys-lru")
+        flagged = redis_problems(durable.url)
+        assert [p.id for p in flagged] == ["studio.W009"] and "allkeys-lru" in flagged[0].msg
+        durable.client().config_set("appendonly", "no")
+        assert len(redis_problems(durable.url)) == 2
+    finally:
+        durable.shutdown_nosave()
+    assert redis_problems(durable.url) == []  # unreachable: nothing to read, nothing claimed
+
+
+@pytest.mark.django_db
+def test_check_deploy_with_the_database_runs_the_durability_checks():
+    """`check --deploy --database default` reaches the live services: against the suite's Redis
+    (which runs without AOF here) it names W009; the suite's PostgreSQL passes."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--database", "default"],
+        cwd=ROOT,
+        env=service_env(),  # the suite's test database and Redis
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    out = result.stdout + result.stderr
+    assert "Traceback" not in out, out
+    assert "studio.W008" not in out
+    appendonly = redis.Redis.from_url(os.environ["REDIS_URL"]).config_get("appendonly")
+    assert ("studio.W009" in out) == (appendonly.get("appendonly") != "yes")
