@@ -196,6 +196,16 @@ def test_a_new_mix_waits_for_the_producers_and_artists(scenario, song):
     assert told.link == f"/mixes/{mix.pk}/"
 
 
+@pytest.mark.urls("tests.audio.urls")  # the API alone: no page to link to
+def test_without_pages_the_notification_has_no_link_and_the_write_stands(scenario, song):
+    mix = mix_create(
+        actor=scenario.users["engineer"], song=song, asset=make_asset(scenario.project)
+    )
+    told = inbox(scenario.users["artist"])[0]
+    assert told.sentence == "Mix 1 of 'Night Drive' is waiting for your approval"
+    assert told.link == "" and mix.pk is not None
+
+
 def test_a_new_master_waits_for_producers_engineers_and_artists(scenario, song):
     from audio.payloads import master_payload
     from tests.live.conftest import make_master, make_mix
