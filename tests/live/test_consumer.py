@@ -415,6 +415,7 @@ def test_outside_pass_hostile_queries_and_frames_as_each_identity(scenario, othe
                 if who in (None, "outsider"):
                     if accepted:  # refused after the handshake, saying nothing of the project
                         assert await _close_code(comm) in (4400, 4401, 4404), (who, query)
+                    await comm.disconnect()  # as a browser does: no consumer left waiting
                     continue
                 assert accepted, (who, query, code)
                 first = await comm.receive_output(timeout=2)
@@ -422,6 +423,7 @@ def test_outside_pass_hostile_queries_and_frames_as_each_identity(scenario, othe
                 # or epoch is answered (hello, resync). Never a server error (1011).
                 if first["type"] == "websocket.close":
                     assert first.get("code") == 4400, (who, query, first)
+                    await comm.disconnect()
                 else:
                     assert first["type"] == "websocket.send", (who, query, first)
                     await comm.disconnect()
