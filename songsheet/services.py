@@ -20,6 +20,8 @@ Rules, once:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -273,6 +275,72 @@ def _position(value: Any, size: int) -> int:
     return min(max(1, where or 1), size)
 
 
+@dataclass(frozen=True)
+class _RowKind:
+    """One kind of row of a song's sheet, as its events name it: `<event>.added` and so on,
+    carrying the row's payload under `key`."""
+
+    model: type[Section] | type[PaletteItem] | type[Influence]
+    event: str
+    key: str
+    payload: Callable[[Any], dict[str, Any]]
+
+
+SECTION = _RowKind(Section, "section", "section", section_payload)
+PALETTE = _RowKind(PaletteItem, "palette", "palette_item", palette_payload)
+INFLUENCE = _RowKind(Influence, "influence", "influence", influence_payload)
+
+
+def _row_recorded(
+    actor: Any, song: Song, kind: _RowKind, what: str, payload: dict[str, Any]
+) -> None:
+    event_record(
+        project=song.project_id,
+        type=f"{kind.event}.{what}",
+        payload={kind.key: payload},
+        actor=actor,
+    )
+
+
+def _row_add(actor: Any, song: Song, fields: dict[str, Any], kind: _RowKind) -> Any:
+    """Creates a row of the sheet under the project lock, with its `.added` event. The caller
+    has checked the actor and the fields."""
+    with transaction.atomic():
+        project_lock(song.project_id)
+        row = kind.model.objects.create(song=song, **fields)
+        _row_recorded(actor, song, kind, "added", kind.payload(row))
+    return row
+
+
+def _row_update(actor: Any, row: Any, fields: dict[str, Any], kind: _RowKind) -> Any:
+    """Writes the checked fields of a row under the project lock and records the row as it now
+    is (`.updated`), so every open sheet shows what was stored."""
+    song = row.song
+    with transaction.atomic():
+        project_lock(song.project_id)
+        if fields:
+            kind.model.objects.filter(pk=row.pk).update(**fields)
+        row.refresh_from_db()
+        _row_recorded(actor, song, kind, "updated", kind.payload(row))
+    return row
+
+
+def _row_remove(
+    actor: Any, row: Any, kind: _RowKind, then: Callable[[Song], None] | None = None
+) -> None:
+    """Deletes a row under the project lock (`then` closes up what it leaves, inside the same
+    transaction) and records what was removed."""
+    song = row.song
+    _require(actor, song)
+    with transaction.atomic():
+        project_lock(song.project_id)
+        payload = kind.payload(row)
+        kind.model.objects.filter(pk=row.pk).delete()
+        if then is not None:
+            then(song)
+        _row_recorded(actor, song, kind, "removed", payload)
+
+
 def section_add(*, actor: Any, song: Song, data: dict[str, Any]) -> Section:
     """A new section at the end, or at `position` (the ones from there move down one)."""
     _require(actor, song)
@@ -281,12 +349,7 @@ def section_add(*, actor: Any, song: Song, data: dict[str, Any]) -> Section:
         project_lock(song.project_id)
         order = _order(song.pk)
         section = Section.objects.create(song=song, position=len(order) + 1, **fields)
-        event_record(
-            project=song.project_id,
-            type="section.added",
-            payload={"section": section_payload(section)},
-            actor=actor,
-        )
+        _row_recorded(actor, song, SECTION, "added", section_payload(section))
         if data.get("position") not in (None, ""):
             where = _position(data["position"], len(order) + 1)
             if where != len(order) + 1:
@@ -298,36 +361,13 @@ def section_add(*, actor: Any, song: Song, data: dict[str, Any]) -> Section:
 
 
 def section_update(*, actor: Any, section: Section, data: dict[str, Any]) -> Section:
-    song = section.song
-    _require(actor, song)
-    fields = _section_fields(data, partial=True)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        if fields:
-            Section.objects.filter(pk=section.pk).update(**fields)
-        section.refresh_from_db()
-        event_record(
-            project=song.project_id,
-            type="section.updated",
-            payload={"section": section_payload(section)},
-            actor=actor,
-        )
-    return section
+    _require(actor, section.song)
+    return _row_update(actor, section, _section_fields(data, partial=True), SECTION)
 
 
 def section_remove(*, actor: Any, section: Section) -> None:
     """Removes the section; the ones after it move up."""
-    song = section.song
-    _require(actor, song)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        payload = section_payload(section)
-        Section.objects.filter(pk=section.pk).delete()
-        _renumber(song.pk, _order(song.pk))
-        event_record(
-            project=song.project_id, type="section.removed", payload={"section": payload},
-            actor=actor,
-        )  # fmt: skip
+    _row_remove(actor, section, SECTION, then=lambda song: _renumber(song.pk, _order(song.pk)))
 
 
 def section_move(*, actor: Any, section: Section, position: Any) -> Section:
@@ -401,50 +441,16 @@ def _palette_fields(song: Song, data: dict[str, Any], *, partial: bool) -> dict[
 
 def palette_add(*, actor: Any, song: Song, data: dict[str, Any]) -> PaletteItem:
     _require(actor, song)
-    fields = _palette_fields(song, data, partial=False)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        item = PaletteItem.objects.create(song=song, **fields)
-        event_record(
-            project=song.project_id,
-            type="palette.added",
-            payload={"palette_item": palette_payload(item)},
-            actor=actor,
-        )
-    return item
+    return _row_add(actor, song, _palette_fields(song, data, partial=False), PALETTE)
 
 
 def palette_update(*, actor: Any, item: PaletteItem, data: dict[str, Any]) -> PaletteItem:
-    song = item.song
-    _require(actor, song)
-    fields = _palette_fields(song, data, partial=True)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        if fields:
-            PaletteItem.objects.filter(pk=item.pk).update(**fields)
-        item.refresh_from_db()
-        event_record(
-            project=song.project_id,
-            type="palette.updated",
-            payload={"palette_item": palette_payload(item)},
-            actor=actor,
-        )
-    return item
+    _require(actor, item.song)
+    return _row_update(actor, item, _palette_fields(item.song, data, partial=True), PALETTE)
 
 
 def palette_remove(*, actor: Any, item: PaletteItem) -> None:
-    song = item.song
-    _require(actor, song)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        payload = palette_payload(item)
-        PaletteItem.objects.filter(pk=item.pk).delete()
-        event_record(
-            project=song.project_id,
-            type="palette.removed",
-            payload={"palette_item": payload},
-            actor=actor,
-        )
+    _row_remove(actor, item, PALETTE)
 
 
 # --- influences --------------------------------------------------------------------------------
@@ -488,51 +494,17 @@ def clearance_prompt(influence: Influence) -> str | None:
 
 def influence_add(*, actor: Any, song: Song, data: dict[str, Any]) -> Influence:
     _require(actor, song)
-    fields = _influence_fields(data, partial=False)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        influence = Influence.objects.create(song=song, **fields)
-        event_record(
-            project=song.project_id,
-            type="influence.added",
-            payload={"influence": influence_payload(influence)},
-            actor=actor,
-        )
-    return influence
+    return _row_add(actor, song, _influence_fields(data, partial=False), INFLUENCE)
 
 
 def influence_update(*, actor: Any, influence: Influence, data: dict[str, Any]) -> Influence:
-    song = influence.song
-    _require(actor, song)
-    fields = _influence_fields(data, partial=True)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        if fields:
-            Influence.objects.filter(pk=influence.pk).update(**fields)
-        influence.refresh_from_db()
-        event_record(
-            project=song.project_id,
-            type="influence.updated",
-            payload={"influence": influence_payload(influence)},
-            actor=actor,
-        )
-    return influence
+    _require(actor, influence.song)
+    return _row_update(actor, influence, _influence_fields(data, partial=True), INFLUENCE)
 
 
 def influence_remove(*, actor: Any, influence: Influence) -> None:
     """Removes the influence; a sample use recorded for it stays (its clearance is still owed)."""
-    song = influence.song
-    _require(actor, song)
-    with transaction.atomic():
-        project_lock(song.project_id)
-        payload = influence_payload(influence)
-        Influence.objects.filter(pk=influence.pk).delete()
-        event_record(
-            project=song.project_id,
-            type="influence.removed",
-            payload={"influence": payload},
-            actor=actor,
-        )
+    _row_remove(actor, influence, INFLUENCE)
 
 
 def influence_record_sample(
@@ -581,11 +553,6 @@ def influence_record_sample(
         )
         fresh.sample_use = sample
         fresh.save(update_fields=["sample_use"])
-        event_record(
-            project=song.project_id,
-            type="influence.updated",
-            payload={"influence": influence_payload(fresh)},
-            actor=actor,
-        )
+        _row_recorded(actor, song, INFLUENCE, "updated", influence_payload(fresh))
     influence.sample_use = sample
     return sample
