@@ -139,7 +139,7 @@ class BookingViewSet(ListRetrieveMixin, ScopedViewSet):
     def create(self, request: Request) -> Response:
         data = self.input(s.BookingCreateSerializer)
         booking = services.booking_create(actor=request.user, **data)
-        return self.output(self.get_queryset().get(pk=booking.pk), status=201)
+        return self.output_fresh(booking, status=201)
 
     @extend_schema(
         request=s.BookingUpdateSerializer, responses={200: s.BookingSerializer, **_CONFLICT}
@@ -147,7 +147,7 @@ class BookingViewSet(ListRetrieveMixin, ScopedViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.input(s.BookingUpdateSerializer, partial=True)
         booking = services.booking_update(actor=request.user, booking=self.get_object(), **data)
-        return self.output(self.get_queryset().get(pk=booking.pk))
+        return self.output_fresh(booking)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:

@@ -74,7 +74,7 @@ class ReleaseViewSet(ListRetrieveMixin, ScopedViewSet):
             user=request.user, project_id=data.pop("project"), capability=C.RELEASE_EDIT
         )
         release = services.release_create(actor=request.user, project=project, data=data)
-        return self.output(self.get_queryset().get(pk=release.pk), status=201)
+        return self.output_fresh(release, status=201)
 
     @extend_schema(
         request=s.ReleaseUpdateSerializer, responses={200: s.ReleaseSerializer, **_ERRORS}
@@ -82,7 +82,7 @@ class ReleaseViewSet(ListRetrieveMixin, ScopedViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.input(s.ReleaseUpdateSerializer, partial=True)
         release = services.release_update(actor=request.user, release=self.get_object(), data=data)
-        return self.output(self.get_queryset().get(pk=release.pk))
+        return self.output_fresh(release)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:
@@ -108,7 +108,7 @@ class ReleaseViewSet(ListRetrieveMixin, ScopedViewSet):
         release = services.release_artwork_set(
             actor=request.user, release=release, data=data, name=upload.name or "cover"
         )
-        return self.output(self.get_queryset().get(pk=release.pk))
+        return self.output_fresh(release)
 
     @extend_schema(responses={200: s.MissingSerializer, **_ERRORS})
     @action(detail=True, methods=["get"])
@@ -199,13 +199,13 @@ class ReleaseTrackViewSet(ListRetrieveMixin, ScopedViewSet):
         track = services.track_add(
             actor=request.user, release=release, song=song, position=data.get("position")
         )
-        return self.output(self.get_queryset().get(pk=track.pk), status=201)
+        return self.output_fresh(track, status=201)
 
     @extend_schema(request=s.TrackUpdateSerializer, responses={200: s.TrackSerializer, **_ERRORS})
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.input(s.TrackUpdateSerializer, partial=True)
         track = services.track_update(actor=request.user, track=self.get_object(), data=data)
-        return self.output(self.get_queryset().get(pk=track.pk))
+        return self.output_fresh(track)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:
@@ -219,7 +219,7 @@ class ReleaseTrackViewSet(ListRetrieveMixin, ScopedViewSet):
         track = services.track_move(
             actor=request.user, track=self.get_object(), position=data["position"]
         )
-        return self.output(self.get_queryset().get(pk=track.pk))
+        return self.output_fresh(track)
 
 
 class DeliveryViewSet(ListRetrieveMixin, ScopedViewSet):

@@ -94,7 +94,7 @@ class SectionViewSet(ListRetrieveMixin, ScopedViewSet):
         data = self.input(s.SectionCreateSerializer)
         song = data.pop("song")
         section = services.section_add(actor=request.user, song=song, data=data)
-        return self.output(self.get_queryset().get(pk=section.pk), status=201)
+        return self.output_fresh(section, status=201)
 
     @extend_schema(
         request=s.SectionUpdateSerializer, responses={200: s.SectionSerializer, **_ERRORS}
@@ -102,7 +102,7 @@ class SectionViewSet(ListRetrieveMixin, ScopedViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.input(s.SectionUpdateSerializer, partial=True)
         section = services.section_update(actor=request.user, section=self.get_object(), data=data)
-        return self.output(self.get_queryset().get(pk=section.pk))
+        return self.output_fresh(section)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:
@@ -116,7 +116,7 @@ class SectionViewSet(ListRetrieveMixin, ScopedViewSet):
         section = services.section_move(
             actor=request.user, section=self.get_object(), position=data["position"]
         )
-        return self.output(self.get_queryset().get(pk=section.pk))
+        return self.output_fresh(section)
 
 
 class PaletteItemViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -146,7 +146,7 @@ class PaletteItemViewSet(ListRetrieveMixin, ScopedViewSet):
         data = self.input(s.PaletteCreateSerializer)
         song = data.pop("song")
         item = services.palette_add(actor=request.user, song=song, data=data)
-        return self.output(self.get_queryset().get(pk=item.pk), status=201)
+        return self.output_fresh(item, status=201)
 
     @extend_schema(
         request=s.PaletteUpdateSerializer, responses={200: s.PaletteItemSerializer, **_ERRORS}
@@ -154,7 +154,7 @@ class PaletteItemViewSet(ListRetrieveMixin, ScopedViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.input(s.PaletteUpdateSerializer, partial=True)
         item = services.palette_update(actor=request.user, item=self.get_object(), data=data)
-        return self.output(self.get_queryset().get(pk=item.pk))
+        return self.output_fresh(item)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:
@@ -194,7 +194,7 @@ class InfluenceViewSet(ListRetrieveMixin, ScopedViewSet):
         data = self.input(s.InfluenceCreateSerializer)
         song = data.pop("song")
         influence = services.influence_add(actor=request.user, song=song, data=data)
-        return self.output(self.get_queryset().get(pk=influence.pk), status=201)
+        return self.output_fresh(influence, status=201)
 
     @extend_schema(
         request=s.InfluenceUpdateSerializer, responses={200: s.InfluenceSerializer, **_ERRORS}
@@ -204,7 +204,7 @@ class InfluenceViewSet(ListRetrieveMixin, ScopedViewSet):
         influence = services.influence_update(
             actor=request.user, influence=self.get_object(), data=data
         )
-        return self.output(self.get_queryset().get(pk=influence.pk))
+        return self.output_fresh(influence)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:

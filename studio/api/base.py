@@ -70,6 +70,11 @@ class ScopedViewSet(viewsets.GenericViewSet):
     def output(self, instance: Any, *, status: int = 200) -> Response:
         return Response(self.get_serializer(instance).data, status=status)
 
+    def output_fresh(self, instance: Any, *, status: int = 200) -> Response:
+        """A written row as a read gives it: read again through the scoped queryset (with its
+        joins and annotations), so a write answers exactly what the next GET would."""
+        return self.output(self.get_queryset().get(pk=instance.pk), status=status)
+
 
 class ListRetrieveMixin(mixins.ListModelMixin, mixins.RetrieveModelMixin):
     """Plain scoped list and detail reads."""

@@ -51,7 +51,7 @@ class TimeEntryViewSet(ListRetrieveMixin, ScopedViewSet):
     def create(self, request: Request) -> Response:
         data = self.input(s.TimeEntryCreateSerializer)
         entry = services.time_log(actor=request.user, **data)
-        return self.output(self.get_queryset().get(pk=entry.pk), status=201)
+        return self.output_fresh(entry, status=201)
 
     @extend_schema(
         request=s.TimeEntryUpdateSerializer, responses={200: s.TimeEntrySerializer, **_ERRORS}
@@ -60,7 +60,7 @@ class TimeEntryViewSet(ListRetrieveMixin, ScopedViewSet):
         entry = self.get_object()
         data = self.input(s.TimeEntryUpdateSerializer, partial=True)
         entry = services.time_update(actor=request.user, entry=entry, **data)
-        return self.output(self.get_queryset().get(pk=entry.pk))
+        return self.output_fresh(entry)
 
     @extend_schema(responses={204: None, **_ERRORS})
     def destroy(self, request: Request, pk: str) -> Response:
