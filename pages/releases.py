@@ -11,6 +11,7 @@ drag and drop and the transitions are static/js/release.js (the API: /api/releas
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -276,6 +277,23 @@ def _again(request: HttpRequest, release: Release, errors: dict[str, str]) -> Ht
     )
 
 
+def _release_write(
+    request: HttpRequest,
+    release: Release,
+    write: Callable[[], object],
+    *,
+    error_prefix: str = "",
+    anchor: str = "",
+) -> HttpResponse:
+    """Runs one form's write: back to its place on the page on success, the page again with
+    the sentences beside their fields when one is invalid."""
+    try:
+        write()
+    except Invalid as error:
+        return _again(request, release, _errors(error, error_prefix))
+    return _back(request, release, anchor)
+
+
 @page
 @require_POST
 def release_update(request: HttpRequest, release_id: int) -> HttpResponse:
@@ -284,11 +302,12 @@ def release_update(request: HttpRequest, release_id: int) -> HttpResponse:
     )
     fields = ("title", "artist", "label", "upc", "p_line", "c_line", "release_date")
     data = {k: request.POST.get(k, "") for k in fields if k in request.POST}
-    try:
-        services.release_update(actor=request.user, release=release, data=data)
-    except Invalid as error:
-        return _again(request, release, _errors(error))
-    return _back(request, release, "details")
+    return _release_write(
+        request,
+        release,
+        lambda: services.release_update(actor=request.user, release=release, data=data),
+        anchor="details",
+    )
 
 
 @page
@@ -298,16 +317,16 @@ def release_artwork(request: HttpRequest, release_id: int) -> HttpResponse:
         user=request.user, release_id=release_id, capability=C.RELEASE_EDIT
     )
     upload = request.FILES.get("artwork")
-    try:
+
+    def write() -> None:
         if upload is None:
             raise Invalid("choose an image", fields={"artwork": ["choose a JPEG or PNG file"]})
         data = upload.read(services.ARTWORK_MAX_BYTES + 1)
         services.release_artwork_set(
             actor=request.user, release=release, data=data, name=upload.name or "cover"
         )
-    except Invalid as error:
-        return _again(request, release, _errors(error))
-    return _back(request, release, "artwork")
+
+    return _release_write(request, release, write, anchor="artwork")
 
 
 @page
@@ -323,13 +342,13 @@ def release_track_add(request: HttpRequest, release_id: int) -> HttpResponse:
         if (request.POST.get("song") or "").isdigit()
         else None
     )
-    try:
+
+    def write() -> None:
         if song is None:
             raise Invalid("choose a song", fields={"song": ["choose a song of this project"]})
         services.track_add(actor=request.user, release=release, song=song)
-    except Invalid as error:
-        return _again(request, release, _errors(error, "add-"))
-    return _back(request, release, "tracks")
+
+    return _release_write(request, release, write, error_prefix="add-", anchor="tracks")
 
 
 def _track_for(request: HttpRequest, track_id: int) -> ReleaseTrack:
@@ -352,24 +371,27 @@ def release_track_update(request: HttpRequest, track_id: int) -> HttpResponse:
     data = {k: request.POST[k] for k in names if k in request.POST}
     if data.get("isrc") == "":
         data.pop("isrc")
-    try:
-        services.track_update(actor=request.user, track=track, data=data)
-    except Invalid as error:
-        return _again(request, track.release, _errors(error, f"track-{track.pk}-"))
-    return _back(request, track.release, f"track-{track.pk}")
+    return _release_write(
+        request,
+        track.release,
+        lambda: services.track_update(actor=request.user, track=track, data=data),
+        error_prefix=f"track-{track.pk}-",
+        anchor=f"track-{track.pk}",
+    )
 
 
 @page
 @require_POST
 def release_track_move(request: HttpRequest, track_id: int) -> HttpResponse:
     track = _track_for(request, track_id)
-    try:
-        services.track_move(
-            actor=request.user, track=track, position=request.POST.get("position", "")
-        )
-    except Invalid as error:
-        return _again(request, track.release, _errors(error, f"track-{track.pk}-"))
-    return _back(request, track.release, f"track-{track.pk}")
+    position = request.POST.get("position", "")
+    return _release_write(
+        request,
+        track.release,
+        lambda: services.track_move(actor=request.user, track=track, position=position),
+        error_prefix=f"track-{track.pk}-",
+        anchor=f"track-{track.pk}",
+    )
 
 
 @page

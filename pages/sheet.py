@@ -9,6 +9,7 @@ events that change it, so every open sheet follows the others live."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -129,6 +130,18 @@ def _form(request: HttpRequest, names: tuple[str, ...]) -> dict[str, Any]:
     return {n: request.POST[n] for n in names if n in request.POST}
 
 
+def _card_write(
+    request: HttpRequest, song: Song, part: str, error_slot: str, write: Callable[[], object]
+) -> HttpResponse:
+    """Runs one form's write: the changed card on success, the sentence in the form's error
+    slot when a field is invalid."""
+    try:
+        write()
+    except Invalid as error:
+        return form_error(request, error, error_slot)
+    return _card(request, song, part)
+
+
 # --- the sheet's facts ---------------------------------------------------------------------------
 @page
 @require_POST
@@ -138,11 +151,13 @@ def sheet_update(request: HttpRequest, song_id: int) -> HttpResponse:
         request,
         ("genre", "vibe", "style_notes", "time_signature", "first_downbeat_s", "key", "tempo_bpm"),
     )
-    try:
-        services.sheet_update(actor=request.user, song=song, data=data)
-    except Invalid as error:
-        return form_error(request, error, "#sheet-facts-error")
-    return _card(request, song, "facts")
+    return _card_write(
+        request,
+        song,
+        "facts",
+        "#sheet-facts-error",
+        lambda: services.sheet_update(actor=request.user, song=song, data=data),
+    )
 
 
 # --- sections ------------------------------------------------------------------------------------
@@ -153,11 +168,14 @@ SECTION_FIELDS = ("name", "bars", "lyrics", "notes", "estimate_minutes")
 @require_POST
 def section_add(request: HttpRequest, song_id: int) -> HttpResponse:
     song = _editing(request, song_id)
-    try:
-        services.section_add(actor=request.user, song=song, data=_form(request, SECTION_FIELDS))
-    except Invalid as error:
-        return form_error(request, error, "#section-add-error")
-    return _card(request, song, "sections")
+    data = _form(request, SECTION_FIELDS)
+    return _card_write(
+        request,
+        song,
+        "sections",
+        "#section-add-error",
+        lambda: services.section_add(actor=request.user, song=song, data=data),
+    )
 
 
 def _section(request: HttpRequest, section_id: int) -> Section:
@@ -170,13 +188,14 @@ def _section(request: HttpRequest, section_id: int) -> Section:
 @require_POST
 def section_update(request: HttpRequest, section_id: int) -> HttpResponse:
     section = _section(request, section_id)
-    try:
-        services.section_update(
-            actor=request.user, section=section, data=_form(request, SECTION_FIELDS)
-        )
-    except Invalid as error:
-        return form_error(request, error, f"#section-{section.pk}-error")
-    return _card(request, section.song, "sections")
+    data = _form(request, SECTION_FIELDS)
+    return _card_write(
+        request,
+        section.song,
+        "sections",
+        f"#section-{section.pk}-error",
+        lambda: services.section_update(actor=request.user, section=section, data=data),
+    )
 
 
 @page
@@ -189,11 +208,13 @@ def section_move(request: HttpRequest, section_id: int) -> HttpResponse:
         position: Any = max(1, section.position + (-1 if direction == "up" else 1))
     else:
         position = request.POST.get("position", "")
-    try:
-        services.section_move(actor=request.user, section=section, position=position)
-    except Invalid as error:
-        return form_error(request, error, f"#section-{section.pk}-error")
-    return _card(request, section.song, "sections")
+    return _card_write(
+        request,
+        section.song,
+        "sections",
+        f"#section-{section.pk}-error",
+        lambda: services.section_move(actor=request.user, section=section, position=position),
+    )
 
 
 @page
@@ -212,11 +233,14 @@ PALETTE_FIELDS = ("name", "source", "player", "player_name", "session", "status"
 @require_POST
 def palette_add(request: HttpRequest, song_id: int) -> HttpResponse:
     song = _editing(request, song_id)
-    try:
-        services.palette_add(actor=request.user, song=song, data=_form(request, PALETTE_FIELDS))
-    except Invalid as error:
-        return form_error(request, error, "#palette-add-error")
-    return _card(request, song, "palette")
+    data = _form(request, PALETTE_FIELDS)
+    return _card_write(
+        request,
+        song,
+        "palette",
+        "#palette-add-error",
+        lambda: services.palette_add(actor=request.user, song=song, data=data),
+    )
 
 
 def _item(request: HttpRequest, item_id: int) -> PaletteItem:
@@ -229,11 +253,14 @@ def _item(request: HttpRequest, item_id: int) -> PaletteItem:
 @require_POST
 def palette_update(request: HttpRequest, item_id: int) -> HttpResponse:
     item = _item(request, item_id)
-    try:
-        services.palette_update(actor=request.user, item=item, data=_form(request, PALETTE_FIELDS))
-    except Invalid as error:
-        return form_error(request, error, f"#palette-{item.pk}-error")
-    return _card(request, item.song, "palette")
+    data = _form(request, PALETTE_FIELDS)
+    return _card_write(
+        request,
+        item.song,
+        "palette",
+        f"#palette-{item.pk}-error",
+        lambda: services.palette_update(actor=request.user, item=item, data=data),
+    )
 
 
 @page
@@ -251,11 +278,13 @@ def influence_add(request: HttpRequest, song_id: int) -> HttpResponse:
     song = _editing(request, song_id)
     data = _form(request, ("work", "artist", "notes"))
     data["taken"] = request.POST.getlist("taken")
-    try:
-        services.influence_add(actor=request.user, song=song, data=data)
-    except Invalid as error:
-        return form_error(request, error, "#influence-add-error")
-    return _card(request, song, "influences")
+    return _card_write(
+        request,
+        song,
+        "influences",
+        "#influence-add-error",
+        lambda: services.influence_add(actor=request.user, song=song, data=data),
+    )
 
 
 def _influence(request: HttpRequest, influence_id: int) -> Influence:
@@ -277,17 +306,19 @@ def influence_remove(request: HttpRequest, influence_id: int) -> HttpResponse:
 def influence_sample(request: HttpRequest, influence_id: int) -> HttpResponse:
     """The clearance prompt's answer: record the influence as a sample use (producers)."""
     influence = _influence(request, influence_id)
-    try:
-        services.influence_record_sample(
+    return _card_write(
+        request,
+        influence.song,
+        "influences",
+        f"#influence-{influence.pk}-error",
+        lambda: services.influence_record_sample(
             actor=request.user,
             influence=influence,
             kind=request.POST.get("kind", SampleKind.INTERPOLATION),
             clearance=request.POST.get("clearance", Clearance.PENDING),
             rights_holder=request.POST.get("rights_holder", ""),
-        )
-    except Invalid as error:
-        return form_error(request, error, f"#influence-{influence.pk}-error")
-    return _card(request, influence.song, "influences")
+        ),
+    )
 
 
 urlpatterns = [
