@@ -10,7 +10,7 @@ from audio.models import Master, Mix
 from eventlog.models import Event
 from eventlog.registry import register_listener
 from notifications.models import Kind
-from notifications.services import audience, link_to, members_with_roles, notify
+from notifications.services import link_to, members_with_roles, notify
 from sessions.models import WorkingSession
 from studio.models import Song, Stage
 from studio.roles import Capability, roles_with
@@ -71,12 +71,7 @@ def on_comment(event: Event) -> None:
         event=event,
         kind=Kind.MENTION,
         subject=f"comment:{comment.get('id')}",
-        recipients=audience(
-            project_id=event.project_id,
-            song_id=song_id,
-            candidates=mentioned,
-            actor_id=event.actor_id,
-        ),
+        candidates=mentioned,
         sentence=f"{_who(event)} mentioned you on {name}: “{quote}”",
         link=link_to(f"{kind}-player", **{f"{kind}_id": version_id}),
         song_id=song_id,
@@ -119,12 +114,7 @@ def on_task(event: Event) -> None:
         event=event,
         kind=Kind.TASK,
         subject=f"task:{task_id}",
-        recipients=audience(
-            project_id=event.project_id,
-            song_id=song_id,
-            candidates=[assignee],
-            actor_id=event.actor_id,
-        ),
+        candidates=[assignee],
         sentence=f"{_who(event)} assigned you '{task.get('title', '')}' on {_title(song_id)}",
         link=link_to("project-board", project_id=event.project_id),
         song_id=song_id,
@@ -146,9 +136,7 @@ def on_stage(event: Event) -> None:
         event=event,
         kind=Kind.STAGE,
         subject=f"song:{song_id}",
-        recipients=audience(
-            project_id=event.project_id, song_id=song_id, candidates=None, actor_id=event.actor_id
-        ),
+        candidates=None,
         sentence=f"{_who(event)} moved {_title(song_id)} to {to}",
         link=link_to("song-detail", song_id=song_id),
         song_id=song_id,
@@ -175,12 +163,7 @@ def on_version(event: Event) -> None:
         event=event,
         kind=Kind.APPROVAL,
         subject=f"{kind}:{version_id}",
-        recipients=audience(
-            project_id=event.project_id,
-            song_id=song_id,
-            candidates=members_with_roles(event.project_id, roles_with(capability)),
-            actor_id=event.actor_id,
-        ),
+        candidates=members_with_roles(event.project_id, roles_with(capability)),
         sentence=f"{name} of {_title(song_id)} is waiting for your approval",
         link=link_to(f"{kind}-player", **{f"{kind}_id": version_id}),
         song_id=song_id,
@@ -222,12 +205,7 @@ def on_booking(event: Event) -> None:
         event=event,
         kind=Kind.BOOKING,
         subject=f"booking:{_id(booking) or session_id}",
-        recipients=audience(
-            project_id=event.project_id,
-            song_id=song_id,
-            candidates=people,
-            actor_id=event.actor_id,
-        ),
+        candidates=people,
         sentence=f"{_who(event)} {verb} {thing} for {where}",
         link=link_to("song-detail", song_id=song_id),
         song_id=song_id,

@@ -95,16 +95,24 @@ def notify(
     event: Any,
     kind: str,
     subject: str,
-    recipients: Iterable[int],
+    candidates: Iterable[int] | None,
     sentence: str,
     link: str,
     song_id: int | None,
     skip_already_told: bool = False,
 ) -> list[Notification]:
     """Write the notifications of one event (inside its transaction) and, after commit, ring each
-    recipient's own sockets. `recipients` must already follow `audience`; preferences are read
-    here. With `skip_already_told`, a person already told about `subject` is not told again."""
-    people = set(recipients) - {event.actor_id}
+    recipient's own sockets. Of `candidates` (None: every member) only the `audience` is told,
+    so no kind can skip that rule; preferences are read here. With `skip_already_told`, a person
+    already told about `subject` is not told again."""
+    people = set(
+        audience(
+            project_id=event.project_id,
+            song_id=song_id,
+            candidates=candidates,
+            actor_id=event.actor_id,
+        )
+    )
     if skip_already_told and people:
         told = Notification.objects.filter(
             recipient_id__in=people, kind=kind, subject=subject
