@@ -270,3 +270,144 @@ def test_a_truncated_flac_is_refused(tmp_path: Path, keep: str) -> None:
     path = _write(tmp_path, "cut.flac", data[: cut[keep]])
     _refused(path, errors.Corrupt, "the FLAC file is truncated")
     assert probe(full).frames == rate * 10
+
+
+# --- A2: ten hours of MPEG-2 MP3 at 8 kb/s ----------------------------------------------------
+
+# MPEG-2 Layer III sample-rate index: the rates a phone or a voice recorder writes at 8 kb/s.
+MPEG2_RATE_INDEX = {22050: 0, 24000: 1, 16000: 2}
+MPEG2_RATES = list(MPEG2_RATE_INDEX)
+TEN_HOURS_S = 10 * 3600
+
+
+def mpeg2_mp3(seconds: float, rate: int, *, first_kbps: int = 8) -> bytes:
+    """MPEG-2 Layer III mono at 8 kb/s: 576 samples of silence per frame (zero side
+    information), ~1,000 bytes a second, so ten hours are ~36 MB. The padding bit keeps 22.05
+    kHz on its 26.12-byte mean. With `first_kbps`, the first frame claims that bitrate (the
+    decoder's length estimate then falls short of the truth)."""
+    exact = 72 * 8000 / rate
+    base = int(exact)
+    period = 1 if exact == base else 8
+    block, carry = bytearray(), 0.0
+    for _ in range(period):
+        carry += exact - base
+        pad = int(carry >= 1)
+        carry -= pad
+        header = bytes([0xFF, 0xF3, 0x10 | MPEG2_RATE_INDEX[rate] << 2 | pad << 1, 0xC0])
+        block += header + bytes(base + pad - 4)
+    frames = -(-round(seconds * rate) // 576)
+    body = bytes(block) * (frames // period)
+    if first_kbps == 8:
+        return body
+    index = [8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160].index(first_kbps) + 1
+    size = 72 * first_kbps * 1000 // rate
+    first = bytes([0xFF, 0xF3, index << 4 | MPEG2_RATE_INDEX[rate] << 2, 0xC0]) + bytes(size - 4)
+    return first + body
+
+
+def ten_hour_mp3(rate: int) -> Path:
+    """The 36 MB file, written once per rate under the test var dir (regenerated if damaged)."""
+    folder = ROOT / "var" / "test-bombs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"mpeg2-{rate}-8kbps-10h.mp3"
+    data = mpeg2_mp3(TEN_HOURS_S, rate)
+    if not path.exists() or path.stat().st_size != len(data):
+        path.write_bytes(data)
+    return path
+
+
+# Probes one file in a fresh interpreter and reports what the probe alone read and cost: the
+# bytes read (/proc/self/io's rchar around the call), CPU seconds and the peak RSS (VmHWM, which
+# starts afresh at exec, unlike getrusage's figure that carries the parent's over).
+PROBE_CHILD = """
+import json, sys, time
+from audio.engine import errors
+from audio.engine.io import probe
+
+def rchar():
+    with open("/proc/self/io") as f:
+        return int(f.readline().split()[1])
+
+before, cpu = rchar(), time.process_time()
+try:
+    probe(sys.argv[1])
+    error = None
+except errors.AudioError as exc:
+    error = [type(exc).__name__, str(exc)]
+print(json.dumps({
+    "error": error,
+    "read": rchar() - before,
+    "cpu": time.process_time() - cpu,
+    "rss_kib": next(
+        int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM")
+    ),
+}))
+"""
+
+
+@pytest.mark.parametrize("rate", MPEG2_RATES)
+def test_a_ten_hour_mpeg2_mp3_is_refused_at_the_cap_reading_almost_nothing(rate: int) -> None:
+    """A2: 10 hours of 8 kb/s MPEG-2 MP3 (~36 MB) is refused at the 60-minute cap from the
+    frame header's figure, reading no more than the cap's worth of the file (60 minutes at 8
+    kb/s is 3.6 MB, plus one block), in well under 10 s and 256 MiB."""
+    import json
+
+    path = ten_hour_mp3(rate)
+    assert 35_500_000 < path.stat().st_size < 36_500_000
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE_CHILD, str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert found["error"] == ["TooLong", found["error"][1]], found
+    assert "audio longer than the 60-minute limit" in found["error"][1]
+    cap_bytes = 3600 * 1000 + BLOCK_FRAMES * 2 * 1000 // rate
+    assert found["read"] <= cap_bytes, found
+    assert found["cpu"] < 10.0 and found["rss_kib"] < 256 * 1024, found
+    print(f"\n10 h MPEG-2 {rate} Hz: {found}")
+
+
+@pytest.mark.parametrize("rate", MPEG2_RATES)
+def test_a_ten_hour_mpeg2_mp3_is_refused_by_the_cli(rate: int) -> None:
+    """The same file through `python -m audio.engine analyze`: exit 2, one `error:` line."""
+    path = ten_hour_mp3(rate)
+    start, cpu = time.perf_counter(), _children_cpu()
+    done = subprocess.run(
+        [sys.executable, "-m", "audio.engine", "analyze", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    used = _children_cpu() - cpu
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and "audio longer than the 60-minute limit" in lines[0], lines
+    assert used < 10.0
+    print(f"\nCLI 10 h MPEG-2 {rate} Hz: {used:.3f} CPU s, {time.perf_counter() - start:.3f} s")
+
+
+def test_an_mp3_whose_first_frame_lies_about_its_bitrate_is_still_bounded(
+    tmp_path: Path,
+) -> None:
+    """Ten hours of 8 kb/s frames behind one frame claiming 160 kb/s: the decoder's estimate
+    says 30 minutes, so the probe passes it; reading it whole still stops within the cap plus
+    one block (it ends at the estimate), in under 10 s."""
+    rate = 16000
+    path = _write(tmp_path, "liar.mp3", mpeg2_mp3(TEN_HOURS_S, rate, first_kbps=160))
+    info = probe(path)
+    assert info.duration_s < 3600
+    cpu, decoded = time.process_time(), 0
+    try:
+        for block in read_blocks(path, info=info):
+            decoded += block.shape[1]
+    except errors.TooLong:
+        pass
+    assert decoded <= DEFAULT_LIMITS.max_frames(rate) + BLOCK_FRAMES
+    assert time.process_time() - cpu < 10.0
+    print(f"\nliar MP3: {decoded / rate / 60:.1f} minutes decoded")
