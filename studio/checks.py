@@ -3,6 +3,7 @@ docs/reliability.md)."""
 
 from __future__ import annotations
 
+from math import inf
 from typing import Any
 
 import redis
@@ -55,6 +56,98 @@ def studio_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Warning]:
     hosts = layer_config.get("hosts", [])
     if hosts and not all(isinstance(h, dict) and h.get("max_connections") for h in hosts):
         problems.append(Warning("set max_connections on the channel layer hosts", id="studio.W007"))
+    if hosts and not _positive(layer_config.get("capacity")):
+        problems.append(
+            Warning(
+                "set the channel layer's capacity (messages held per channel)",
+                hint="CHANNEL_LAYERS['default']['CONFIG']['capacity']",
+                id="studio.W007",
+            )
+        )
+    from studio.asgi import application
+
+    problems += websocket_origin_problems(application)
+    problems += job_time_limit_problems()
+    problems += upload_cap_problems()
+    return problems
+
+
+def _positive(value: Any) -> bool:
+    """A finite number above zero (None, 0, a negative figure, NaN or infinity are not)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < inf
+
+
+def websocket_origin_problems(application: Any) -> list[Warning]:
+    """The websocket side of the ASGI application must check the handshake's Origin first
+    (cross-site websocket hijacking): our SameOriginValidator or Channels' OriginValidator."""
+    from channels.security.websocket import OriginValidator
+
+    from sessions.origin import SameOriginValidator
+
+    websocket = getattr(application, "application_mapping", {}).get("websocket")
+    if websocket is None or isinstance(websocket, SameOriginValidator | OriginValidator):
+        return []
+    return [
+        Warning(
+            "the websocket application does not check the Origin of the handshake",
+            hint="wrap it in sessions.origin.SameOriginValidator (studio/asgi.py)",
+            id="studio.W010",
+        )
+    ]
+
+
+def job_time_limit_problems() -> list[Warning]:
+    """Every job kind has a finite soft limit and a later hard one (JOB_TIME_LIMITS may
+    override the soft one): a job without them holds a worker forever."""
+    from audio.jobs.registry import kind_names, kind_spec
+
+    problems = []
+    for name in kind_names():
+        spec = kind_spec(name)
+        if not _positive(spec.soft_limit_s) or not spec.hard_limit_s > spec.soft_limit_s:
+            problems.append(
+                Warning(
+                    f"job kind {name} runs with a soft time limit of {spec.soft_limit_s} s and "
+                    f"a hard one of {spec.hard_limit_s} s",
+                    hint="give it a finite positive limit in JOB_TIME_LIMITS",
+                    id="studio.W011",
+                )
+            )
+    return problems
+
+
+UPLOAD_CAPS = (
+    "UPLOAD_MAX_BYTES",
+    "UPLOAD_MAX_CHUNK_BYTES",
+    "UPLOAD_MAX_CONCURRENT_PER_USER",
+    "UPLOAD_EXPIRY_SECONDS",
+    "PROJECT_STORAGE_QUOTA_BYTES",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "DATA_UPLOAD_MAX_NUMBER_FILES",
+)
+
+
+def upload_cap_problems() -> list[Warning]:
+    """Each upload cap is set to a finite positive figure (None lifts Django's own caps), and a
+    request body may hold a whole chunk, or every chunk is refused."""
+    problems = [
+        Warning(
+            f"{name} = {getattr(settings, name, None)!r}: uploads are not capped",
+            hint=f"set {name} to a positive number",
+            id="studio.W012",
+        )
+        for name in UPLOAD_CAPS
+        if not _positive(getattr(settings, name, None))
+    ]
+    body, chunk = settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.UPLOAD_MAX_CHUNK_BYTES
+    if not problems and body < chunk:
+        problems.append(
+            Warning(
+                f"DATA_UPLOAD_MAX_MEMORY_SIZE ({body}) is below UPLOAD_MAX_CHUNK_BYTES ({chunk})",
+                hint="let a request body hold one chunk",
+                id="studio.W012",
+            )
+        )
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -11,7 +12,12 @@ import pytest
 import redis
 from django.db import connection
 
-from studio.checks import postgres_problems, redis_problems
+from studio.checks import (
+    postgres_problems,
+    redis_problems,
+    studio_deploy_checks,
+    websocket_origin_problems,
+)
 from tests.audio.conftest import service_env
 from tests.audio.test_jobs_faults import PrivateRedis
 
@@ -60,6 +66,76 @@ def test_embedded_defaults_are_flagged_for_production():
     assert "studio.W001" in out  # in-memory channel layer
     assert "studio.W005" in out  # embedded broker
     assert "studio.W006" in out  # not PostgreSQL
+
+
+# --- Z7: each of Studio's own deploy checks flags its bad setting ----------------------------
+
+
+def _ids(problems: list) -> list[str]:
+    return sorted({p.id for p in problems})
+
+
+@pytest.fixture
+def redis_layer(settings):
+    """The production shape of the Celery and channel layer settings (the suite runs with Redis)."""
+    assert settings.CELERY_BROKER_URL.startswith("redis")
+    assert studio_deploy_checks(None) == []
+    return settings
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "code"),
+    [
+        ("CELERY_TASK_ACKS_LATE", False, "studio.W002"),
+        ("CELERY_TASK_REJECT_ON_WORKER_LOST", False, "studio.W002"),
+        ("CELERY_WORKER_PREFETCH_MULTIPLIER", 4, "studio.W003"),
+        ("CELERY_BROKER_TRANSPORT_OPTIONS", {"visibility_timeout": 60}, "studio.W004"),
+        ("CELERY_BROKER_TRANSPORT_OPTIONS", {}, "studio.W004"),
+        ("JOB_TIME_LIMITS", {"analyze": float("inf")}, "studio.W004 studio.W011"),
+        ("JOB_TIME_LIMITS", {"analyze": 0.0}, "studio.W011"),
+        ("JOB_TIME_LIMITS", {"analyze": 4000.0}, "studio.W004"),  # past the visibility timeout
+        ("UPLOAD_MAX_BYTES", None, "studio.W012"),
+        ("UPLOAD_MAX_CONCURRENT_PER_USER", 0, "studio.W012"),
+        ("PROJECT_STORAGE_QUOTA_BYTES", float("nan"), "studio.W012"),
+        ("DATA_UPLOAD_MAX_MEMORY_SIZE", None, "studio.W012"),
+        ("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024, "studio.W012"),  # below one chunk
+        ("DATA_UPLOAD_MAX_NUMBER_FILES", None, "studio.W012"),
+    ],
+)
+def test_each_unsafe_setting_is_flagged(redis_layer, name, value, code):
+    setattr(redis_layer, name, value)
+    assert _ids(studio_deploy_checks(None)) == code.split()
+
+
+@pytest.mark.parametrize("drop", ["max_connections", "capacity"])
+def test_a_channel_layer_without_its_bounds_is_flagged(redis_layer, drop):
+    layers = copy.deepcopy(redis_layer.CHANNEL_LAYERS)
+    config = layers["default"]["CONFIG"]
+    if drop == "capacity":
+        del config["capacity"]
+    else:
+        config["hosts"] = [{"address": redis_layer.REDIS_URL}]
+    redis_layer.CHANNEL_LAYERS = layers
+    assert _ids(studio_deploy_checks(None)) == ["studio.W007"]
+
+
+def test_a_websocket_application_without_an_origin_check_is_flagged():
+    """Studio's own application passes; one whose websocket side skips the Origin check (or
+    leaves it to Channels' AllowedHostsOriginValidator, which passes too) is told apart."""
+    from channels.auth import AuthMiddlewareStack
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.security.websocket import AllowedHostsOriginValidator
+
+    from sessions.routing import websocket_urlpatterns
+    from studio.asgi import application
+
+    assert websocket_origin_problems(application) == []
+    bare = ProtocolTypeRouter({"websocket": AuthMiddlewareStack(URLRouter(websocket_urlpatterns))})
+    assert _ids(websocket_origin_problems(bare)) == ["studio.W010"]
+    guarded = ProtocolTypeRouter(
+        {"websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))}
+    )
+    assert websocket_origin_problems(guarded) == []
 
 
 # --- Z8: the live services' durability ------------------------------------------------------
