@@ -8,6 +8,7 @@ neither table fails too, so nothing new ships unlisted."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -691,56 +692,13 @@ def _invitation(s: Scenario, actor: Any = None) -> Any:
     )
 
 
-def _audio(name: str) -> Callable[[Scenario, Any], Any]:
+def _maker(app: str, name: str, *, with_actor: bool = False) -> Callable[[Scenario, Any], Any]:
+    """A maker of an app's own test module, `tests.<app>.authz` (imported when first used, so
+    each app keeps its objects' recipes beside its tests)."""
+
     def make(s: Scenario, actor: Any = None) -> Any:
-        from tests.audio import authz
-
-        return getattr(authz, name)(s)
-
-    return make
-
-
-def _delivery_maker(name: str) -> Callable[[Scenario, Any], Any]:
-    def make(s: Scenario, actor: Any = None) -> Any:
-        from tests.delivery import authz
-
-        return getattr(authz, name)(s)
-
-    return make
-
-
-def _reviewlinks_maker(name: str) -> Callable[[Scenario, Any], Any]:
-    def make(s: Scenario, actor: Any = None) -> Any:
-        from tests.reviewlinks import authz
-
-        return getattr(authz, name)(s)
-
-    return make
-
-
-def _sheet_maker(name: str) -> Callable[[Scenario, Any], Any]:
-    def make(s: Scenario, actor: Any = None) -> Any:
-        from tests.songsheet import authz
-
-        return getattr(authz, name)(s)
-
-    return make
-
-
-def _bookings_maker(name: str) -> Callable[[Scenario, Any], Any]:
-    def make(s: Scenario, actor: Any = None) -> Any:
-        from tests.bookings import authz
-
-        return getattr(authz, name)(s)
-
-    return make
-
-
-def _time_maker(name: str) -> Callable[[Scenario, Any], Any]:
-    def make(s: Scenario, actor: Any = None) -> Any:
-        from tests.timesheets import authz
-
-        return getattr(authz, name)(s, actor)
+        made = getattr(importlib.import_module(f"tests.{app}.authz"), name)
+        return made(s, actor) if with_actor else made(s)
 
     return make
 
@@ -769,7 +727,9 @@ def _comment(s: Scenario, actor: Any = None) -> Any:
     author = (
         actor if actor is not None and _may(s, actor, "POST comment-list") else s.users["artist"]
     )
-    return comment_add(actor=author, mix=_audio("_mix")(s), body="Matrix comment", start_s=0.1)
+    return comment_add(
+        actor=author, mix=_maker("audio", "_mix")(s), body="Matrix comment", start_s=0.1
+    )
 
 
 def _resolved_comment(s: Scenario, actor: Any = None) -> Any:
@@ -781,7 +741,9 @@ def _resolved_comment(s: Scenario, actor: Any = None) -> Any:
 def _approval(s: Scenario, actor: Any = None) -> Any:
     from sessions.services import approval_give
 
-    return approval_give(actor=s.users["artist"], mix=_audio("_mix")(s), verdict="approved")
+    return approval_give(
+        actor=s.users["artist"], mix=_maker("audio", "_mix")(s), verdict="approved"
+    )
 
 
 def _working_session(s: Scenario, actor: Any = None) -> Any:
@@ -794,7 +756,7 @@ def _working_session(s: Scenario, actor: Any = None) -> Any:
     start = timezone.now() + datetime.timedelta(days=1)
     return session_schedule(
         actor=s.users["producer"],
-        song=_audio("_song")(s),
+        song=_maker("audio", "_song")(s),
         kind="recording",
         starts_at=start,
         ends_at=start + datetime.timedelta(hours=3),
@@ -805,13 +767,15 @@ def _session_with_take(s: Scenario, actor: Any = None) -> Any:
     from sessions.services import session_add_take
 
     session = _working_session(s)
-    return session_add_take(actor=s.users["producer"], session=session, take=_audio("_take")(s))
+    return session_add_take(
+        actor=s.users["producer"], session=session, take=_maker("audio", "_take")(s)
+    )
 
 
 def _session_and_take(s: Scenario, actor: Any = None) -> Any:
     """A session and a take of its song that is not attached yet (`spare_take`, its pk)."""
     session = _working_session(s)
-    session.spare_take = _audio("_take")(s).pk
+    session.spare_take = _maker("audio", "_take")(s).pk
     return session
 
 
@@ -949,38 +913,38 @@ REGISTRY: dict[str, Spec] = {
         },
     ),
     # audio
-    "AssetViewSet": Spec(make=_audio("_asset")),
+    "AssetViewSet": Spec(make=_maker("audio", "_asset")),
     "StemViewSet": Spec(
-        make=_audio("_stem"),
+        make=_maker("audio", "_stem"),
         bodies={
             "create": lambda s, o: {
                 "song": _song_id(s, o),
-                "asset": _audio("_asset")(s).pk,
+                "asset": _maker("audio", "_asset")(s).pk,
                 "instrument": "bass",
             }
         },
     ),
     "TakeViewSet": Spec(
-        make=_audio("_take"),
+        make=_maker("audio", "_take"),
         bodies={
             "create": lambda s, o: {
                 "song": _song_id(s, o),
-                "asset": _audio("_asset")(s).pk,
+                "asset": _maker("audio", "_asset")(s).pk,
                 "part": "gtr",
             },
             "partial_update": lambda s, o: {"notes": "Edited"},
         },
     ),
     "MixViewSet": Spec(
-        make=_audio("_mix"),
+        make=_maker("audio", "_mix"),
         makers={
-            action: _audio("_draft")
+            action: _maker("audio", "_draft")
             for action in ("destroy", "spec", "spec_replace", "render", "preview")
         },
         bodies={
             "create": lambda s, o: {
                 "song": _song_id(s, o),
-                "asset": _audio("_asset")(s).pk,
+                "asset": _maker("audio", "_asset")(s).pk,
                 "note": "v",
             },
             "spec_replace": lambda s, o: o.spec,
@@ -988,20 +952,20 @@ REGISTRY: dict[str, Spec] = {
         },
     ),
     "ReferenceViewSet": Spec(
-        make=_audio("_reference"),
+        make=_maker("audio", "_reference"),
         bodies={
             "create": lambda s, o: {
                 "song": o.song_id,
-                "asset": _audio("_fresh_asset")(s).pk,
+                "asset": _maker("audio", "_fresh_asset")(s).pk,
                 "title": "A hit",
             }
         },
     ),
     "MasterViewSet": Spec(
-        make=_audio("_master"),
+        make=_maker("audio", "_master"),
         bodies={"create": lambda s, o: {"mix": o.mix_id, "preset": "spotify"}},
     ),
-    "JobViewSet": Spec(make=_audio("_job")),
+    "JobViewSet": Spec(make=_maker("audio", "_job")),
     "UploadViewSet": Spec(
         make=_upload,
         kwarg="upload_id",
@@ -1045,13 +1009,13 @@ REGISTRY: dict[str, Spec] = {
                 "ends_at": "2030-01-01T12:00:00Z",
             },
             "partial_update": lambda s, o: {"notes": "Bring the Rhodes"},
-            "add_take": lambda s, o: {"take": _audio("_take")(s).pk},
+            "add_take": lambda s, o: {"take": _maker("audio", "_take")(s).pk},
             "remove_take": lambda s, o: {"take": o.takes.get().pk},
         },
         makers={"remove_take": _session_with_take},
     ),
     "KeeperViewSet": Spec(
-        make=_audio("_take"),
+        make=_maker("audio", "_take"),
         bodies={"create": lambda s, o: {"take": o.pk, "is_keeper": True}},
     ),
     "PresenceViewSet": Spec(
@@ -1061,7 +1025,7 @@ REGISTRY: dict[str, Spec] = {
     ),
     # delivery
     "ReleaseViewSet": Spec(
-        make=_delivery_maker("_release"),
+        make=_maker("delivery", "_release"),
         bodies={
             "create": lambda s, o: {"project": s.project.pk, "title": "New", "artist": "Ava"},
             "partial_update": lambda s, o: {"label": "Demo Records"},
@@ -1070,21 +1034,21 @@ REGISTRY: dict[str, Spec] = {
         queries={"export": lambda s, o: "?as=csv"},
     ),
     "ReleaseTrackViewSet": Spec(
-        make=_delivery_maker("_track"),
+        make=_maker("delivery", "_track"),
         bodies={
             "create": lambda s, o: {
                 "release": o.release_id,
-                "song": _delivery_maker("_song")(s).pk,
+                "song": _maker("delivery", "_song")(s).pk,
             },
             "partial_update": lambda s, o: {"pregap_s": 3, "isrc": f"USRC1760{o.pk:04d}"},
             "move": lambda s, o: {"position": 1},
         },
         list_query="",
     ),
-    "DeliveryViewSet": Spec(make=_delivery_maker("_delivery")),
+    "DeliveryViewSet": Spec(make=_maker("delivery", "_delivery")),
     # review links
     "ReviewLinkViewSet": Spec(
-        make=_reviewlinks_maker("_review_link"),
+        make=_maker("reviewlinks", "_review_link"),
         bodies={
             "create": lambda s, o: {
                 "master": o.master_id,
@@ -1097,11 +1061,11 @@ REGISTRY: dict[str, Spec] = {
     ),
     # the song sheet
     "SongSheetViewSet": Spec(
-        make=_sheet_maker("_song"),
+        make=_maker("songsheet", "_song"),
         bodies={"update": lambda s, o: {"genre": "synth-pop", "time_signature": "6/8"}},
     ),
     "SectionViewSet": Spec(
-        make=_sheet_maker("_section"),
+        make=_maker("songsheet", "_section"),
         bodies={
             "create": lambda s, o: {"song": o.song_id, "name": "chorus", "bars": 8},
             "partial_update": lambda s, o: {"lyrics": "Night drive, night drive"},
@@ -1109,14 +1073,14 @@ REGISTRY: dict[str, Spec] = {
         },
     ),
     "PaletteItemViewSet": Spec(
-        make=_sheet_maker("_palette_item"),
+        make=_maker("songsheet", "_palette_item"),
         bodies={
             "create": lambda s, o: {"song": o.song_id, "name": "808", "source": "sample library"},
             "partial_update": lambda s, o: {"status": "sourced"},
         },
     ),
     "InfluenceViewSet": Spec(
-        make=_sheet_maker("_influence"),
+        make=_maker("songsheet", "_influence"),
         bodies={
             "create": lambda s, o: {"song": o.song_id, "work": "Teardrop", "taken": ["feel"]},
             "partial_update": lambda s, o: {"notes": "the bass line"},
@@ -1125,7 +1089,7 @@ REGISTRY: dict[str, Spec] = {
     ),
     # rooms and equipment
     "ResourceViewSet": Spec(
-        make=_bookings_maker("_resource"),
+        make=_maker("bookings", "_resource"),
         bodies={
             "create": lambda s, o: {
                 "project": s.project.pk,
@@ -1136,10 +1100,10 @@ REGISTRY: dict[str, Spec] = {
         },
     ),
     "BookingViewSet": Spec(
-        make=_bookings_maker("_booking"),
+        make=_maker("bookings", "_booking"),
         bodies={
             "create": lambda s, o: {
-                "resource": _bookings_maker("_resource")(s).pk,
+                "resource": _maker("bookings", "_resource")(s).pk,
                 "session": o.session_id,
             },
             "partial_update": lambda s, o: {"note": "Bring the Rhodes"},
@@ -1147,7 +1111,7 @@ REGISTRY: dict[str, Spec] = {
     ),
     # time
     "TimeEntryViewSet": Spec(
-        make=_time_maker("_entry"),
+        make=_maker("timesheets", "_entry", with_actor=True),
         bodies={
             "create": lambda s, o: {"song": o.song_id, "task": o.task_id, "minutes": 30},
             "partial_update": lambda s, o: {"minutes": 45, "note": "edited"},
@@ -1155,7 +1119,7 @@ REGISTRY: dict[str, Spec] = {
     ),
     "TimeSummaryViewSet": Spec(make=lambda s, a: s.project),
     "LeakTraceViewSet": Spec(
-        make=_reviewlinks_maker("_leak_trace"),
+        make=_maker("reviewlinks", "_leak_trace"),
         raw={"create": _reviewlinks_body()},
         queries={"create": lambda s, o: f"?project={s.project.pk}"},
         outsider_list_status=404,
@@ -1389,27 +1353,27 @@ PAGE_MAKERS: dict[str, Callable[[Scenario, Any], Any]] = {
     "invitation": _invitation,
     "credit": _credit,
     "sample": _sample,
-    "asset": _audio("_asset"),
-    "mix": _audio("_mix"),
+    "asset": _maker("audio", "_asset"),
+    "mix": _maker("audio", "_mix"),
     "comment": _comment,
     "resolved_comment": _resolved_comment,
     "working_session": _working_session,
     "session_and_take": _session_and_take,
     "session_with_take": _session_taken,
-    "take": _audio("_take"),
-    "master": _audio("_master"),
-    "release": _delivery_maker("_release"),
-    "release_track": _delivery_maker("_track"),
-    "review_link": _reviewlinks_maker("_review_link"),
-    "sheet_song": _sheet_maker("_song"),
-    "section": _sheet_maker("_section"),
-    "palette_item": _sheet_maker("_palette_item"),
-    "influence": _sheet_maker("_influence"),
-    "resource": _bookings_maker("_resource"),
-    "booking": _bookings_maker("_booking"),
-    "bookable_session": _bookings_maker("_bookable_session"),
-    "time_project": _time_maker("_project_with_task"),
-    "time_entry": _time_maker("_entry"),
+    "take": _maker("audio", "_take"),
+    "master": _maker("audio", "_master"),
+    "release": _maker("delivery", "_release"),
+    "release_track": _maker("delivery", "_track"),
+    "review_link": _maker("reviewlinks", "_review_link"),
+    "sheet_song": _maker("songsheet", "_song"),
+    "section": _maker("songsheet", "_section"),
+    "palette_item": _maker("songsheet", "_palette_item"),
+    "influence": _maker("songsheet", "_influence"),
+    "resource": _maker("bookings", "_resource"),
+    "booking": _maker("bookings", "_booking"),
+    "bookable_session": _maker("bookings", "_bookable_session"),
+    "time_project": _maker("timesheets", "_project_with_task", with_actor=True),
+    "time_entry": _maker("timesheets", "_entry", with_actor=True),
 }
 PAGE_CASES = [
     (name, method)
