@@ -1,7 +1,11 @@
-"""The OpenAPI schema is valid, and the API keeps to it under generated input (schemathesis,
-authenticated as a producer): no 5xx, no status or body outside the schema."""
+"""The OpenAPI schema is valid, and the API keeps to it under generated input (schemathesis, as
+each role, an outsider and anonymous): no 5xx, no status or body outside the schema (Z6)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import schemathesis
@@ -51,27 +55,36 @@ def test_swagger_ui_comes_from_our_static_files_not_a_cdn(client):
     assert client.get(scripts[0]).status_code == 200
 
 
-@pytest.fixture
-def api_schema(scenario, song):
+# Who drives the API: the four roles, a signed-in outsider and anonymous (None).
+PRINCIPALS = ["producer", "engineer", "artist", "viewer", "outsider", None]
+
+
+@contextmanager
+def _api_schema_as(scenario: Any, song: Any, who: str | None) -> Iterator[Any]:
+    """The live schema, loaded through the WSGI application, sending `who`'s token."""
     from django.core.wsgi import get_wsgi_application
 
     from studio.services.tasks import task_create
 
     task_create(actor=scenario.users["producer"], song=song, title="Fuzzed task")
-    token, _ = Token.objects.get_or_create(user=scenario.users["producer"])
     # As Django's test client does: keep the test transaction's connection across requests.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-    schema.config.headers = {"Authorization": f"Token {token.key}"}
-    yield schema
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    try:
+        schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+        if who is not None:
+            token, _ = Token.objects.get_or_create(user=scenario.users[who])
+            schema.config.headers = {"Authorization": f"Token {token.key}"}
+        yield schema
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
-def test_api_keeps_to_its_schema(api_schema):
-    """Every operation, a handful of generated cases each (the pytest plugin of schemathesis 4.6
-    does not load under pytest 9, so the operations are driven by hypothesis directly)."""
+def _drive(schema: Any, max_examples: int) -> tuple[int, list[str]]:
+    """Every operation, `max_examples` generated cases each, checked for no 5xx and for status,
+    content type and body within the schema (the pytest plugin of schemathesis 4.6 does not
+    load under pytest 9, so the operations are driven by hypothesis directly)."""
     from hypothesis import given
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
@@ -88,21 +101,51 @@ def test_api_keeps_to_its_schema(api_schema):
     ]
     failures = []
     operations = 0
-    for result in api_schema.get_all_operations():
+    for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+            max_examples=max_examples,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
         )
-        def run(case):
+        def run(case: Any) -> None:
             case.call_and_validate(checks=checks)
 
         try:
             run()
         except Exception as exc:
             failures.append(f"{operation.label}: {str(exc)[:600]}")
+    return operations, failures
+
+
+def test_api_keeps_to_its_schema(scenario, song):
+    """Z6 as a producer, who reaches every operation: 6 generated cases each."""
+    with _api_schema_as(scenario, song, "producer") as schema:
+        operations, failures = _drive(schema, max_examples=6)
+    assert operations > 20
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.parametrize("who", [p for p in PRINCIPALS if p != "producer"])
+def test_api_keeps_to_its_schema_as_every_other_principal(scenario, song, who):
+    """Z6 as each other role, an outsider and anonymous: their refusals (401, 403, 404) are
+    documented statuses with the documented error body too. One case per operation here."""
+    with _api_schema_as(scenario, song, who) as schema:
+        operations, failures = _drive(schema, max_examples=1)
+    assert operations > 20
+    assert failures == [], "\n".join(failures)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", PRINCIPALS)
+def test_api_keeps_to_its_schema_full_size(scenario, song, who):
+    """Z6 at full size: 50 generated cases per operation, as each principal."""
+    with _api_schema_as(scenario, song, who) as schema:
+        operations, failures = _drive(schema, max_examples=50)
     assert operations > 20
     assert failures == [], "\n".join(failures)
 
