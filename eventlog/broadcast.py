@@ -33,14 +33,26 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def _send_failed(group: str, exc: Exception) -> None:
+    """One line, no traceback: a layer that is down (Redis stopped or restarting) is an expected
+    state, the sockets catch up from the event log, and a traceback per write would bury the
+    log."""
+    logger.warning(
+        "channel layer send to %s failed (%s: %s); sockets catch up from the event log",
+        group,
+        type(exc).__name__,
+        exc,
+    )
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
         async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        logger.warning("channel layer send to %s failed", group, exc_info=True)
+    except Exception as exc:
+        _send_failed(group, exc)
 
 
 def _group_send(project_id: int, message: dict[str, Any]) -> None:
