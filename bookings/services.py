@@ -16,7 +16,8 @@ Rules, once:
 - A session that moves takes its bookings with it (a booking that covered the whole session
   keeps covering it; a part moves by as much as the start did and is cut to the session); a move
   that would collide is refused with the sentence, and so is one that leaves a booking no time.
-  A cancelled session frees its bookings (`booking.deleted` for each).
+  A cancelled session frees its bookings (`booking.deleted` for each), and so does a deleted
+  song for its sessions' bookings that have not ended yet.
 - A calendar feed token is 256 bits from `secrets`, shown once; only its SHA-256 is kept.
 """
 
@@ -41,6 +42,7 @@ from bookings.models import (
     ResourceKind,
 )
 from bookings.payloads import booking_payload, resource_payload
+from eventlog.models import Event
 from eventlog.services import event_record, project_lock
 from sessions.models import WorkingSession
 from studio.errors import Conflict, Invalid, NotFound
@@ -437,6 +439,21 @@ def follow_session_cancelled(actor: Any, session: WorkingSession) -> None:
     """Inside session_delete's transaction: free the session's bookings."""
     for booking in _bookings(Booking.objects.filter(session=session)):
         _booking_gone(actor, booking)
+
+
+def follow_song_deleted(event: Event) -> None:
+    """Inside song_delete's transaction (an eventlog listener on `song.deleted`): a deleted song
+    no longer holds rooms or equipment, so the bookings of its sessions that have not ended yet
+    are freed (with their `booking.deleted` events); the ones in the past stay as history. A
+    restored song's sessions are booked again by hand."""
+    song_id = (event.payload.get("song") or {}).get("id")
+    if not isinstance(song_id, int):
+        return
+    held = Booking.objects.filter(
+        project_id=event.project_id, session__song_id=song_id, ends_at__gt=timezone.now()
+    )
+    for booking in _bookings(held):
+        _booking_gone(event.actor, booking)
 
 
 # --- calendar feeds --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from eventlog.models import Event
 from sessions.services import session_delete, session_update
 from studio.errors import Conflict, Forbidden, Invalid
 from studio.services.accounts import profile_update
+from studio.services.songs import song_delete, song_restore
 from tests.bookings.helpers import START, at, book, resource, session, song
 
 pytestmark = pytest.mark.django_db
@@ -301,3 +302,22 @@ def test_a_cancelled_session_frees_its_bookings(scenario):
     session_delete(actor=scenario.users["producer"], session=ses)
     assert _types(scenario, before) == ["booking.deleted", "session.deleted"]
     book(scenario, room, session(scenario))  # the time is free again
+
+
+def test_a_deleted_song_frees_what_its_sessions_still_hold_and_keeps_the_past(scenario):
+    room, mic = resource(scenario), resource(scenario, "U87", "microphone")
+    gone = song(scenario, "Harbour Lights")
+    future = session(scenario, on=gone)
+    book(scenario, room, future)
+    book(scenario, mic, future)
+    past = session(scenario, on=gone, starts=datetime.datetime(2020, 3, 2, 10, tzinfo=datetime.UTC))
+    kept = book(scenario, room, past)
+    before = _seq(scenario)
+    song_delete(actor=scenario.users["producer"], song=gone)
+    assert _types(scenario, before) == ["song.deleted", "booking.deleted", "booking.deleted"]
+    assert list(Booking.objects.filter(session__song=gone)) == [kept]
+    other = session(scenario)
+    book(scenario, room, other)  # the deleted song no longer holds the room
+    book(scenario, mic, other)
+    song_restore(actor=scenario.users["producer"], song=gone)
+    assert list(Booking.objects.filter(session__song=gone)) == [kept]
