@@ -30,7 +30,8 @@ class Asset(models.Model):
     """A stored file of a project: checksummed, deduplicated by checksum within the project,
     served with Range to members only, with its media type. Audio facts (format, rate,
     channels, frames, duration) are present exactly when kind is audio (the engine accepted
-    it); other kinds (artwork, CUE sheets, DDP images, reports, bundles) have none."""
+    it); other kinds (artwork, CUE sheets, DDP images, reports, bundles) have none. Its waveform
+    peaks, once analysed, are a stored file too (`peaks_name`, read through audio.peaks)."""
 
     project = models.ForeignKey("studio.Project", on_delete=models.CASCADE, related_name="assets")
     kind = models.CharField(max_length=16, choices=AssetKind.choices, default=AssetKind.AUDIO)
@@ -48,7 +49,12 @@ class Asset(models.Model):
     frames = models.PositiveBigIntegerField(null=True, blank=True)
     duration_s = models.FloatField(null=True, blank=True)
     analysis = models.JSONField(null=True, blank=True)
-    peaks = models.JSONField(null=True, blank=True)
+    # The waveform peaks are a stored file keyed by the checksum (audio.peaks); the row names it,
+    # with its SHA-256 (backups check it) and a small index of its levels' byte spans. Empty
+    # until the analysis job has stored them.
+    peaks_name = models.CharField(max_length=300, blank=True)
+    peaks_sha256 = models.CharField(max_length=64, blank=True)
+    peaks_index = models.JSONField(null=True, blank=True)
     created_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -242,16 +242,36 @@ def job_output_write(job_id: int, name: str, data: bytes) -> str:
     name, fsync and rename; remotely by one PUT (a re-run replaces it with the same bytes).
     Returns the storage name."""
     storage_name = job_output_name(job_id, name)
-    if is_local():
-        atomic_write(Path(default_storage.path(storage_name)), data)
-    else:
-        _save_remote(storage_name, ContentFile(data, name=name))
+    put_bytes(storage_name, data)
     return storage_name
+
+
+def put_bytes(name: str, data: bytes) -> None:
+    """Store `data` under `name`, whole or not at all: locally by temp name, fsync and rename;
+    remotely by one PUT (storing the same name again replaces it)."""
+    if is_local():
+        atomic_write(Path(default_storage.path(name)), data)
+    else:
+        _save_remote(name, ContentFile(data, name=Path(name).name))
 
 
 def read_bytes(name: str) -> bytes:
     with open_file(name) as fh:
         return fh.read()
+
+
+def read_span(name: str, start: int, length: int) -> bytes:
+    """`length` bytes of a stored file from `start` in one read (locally one pread; remotely one
+    ranged GET), for small spans such as one zoom level of a peaks file."""
+    if length <= 0:
+        return b""
+    if is_local():
+        fd = os.open(default_storage.path(name), os.O_RDONLY)
+        try:
+            return os.pread(fd, length, start)
+        finally:
+            os.close(fd)
+    return b"".join(read_range(name, start, length))
 
 
 def delete_file(name: str) -> None:

@@ -13,6 +13,7 @@ from django.urls import path
 from django.views.decorators.http import require_http_methods
 
 from audio.models import Asset, Job, JobState, Master, Mix, ReferenceTrack, Stem, Take
+from audio.peaks import peaks_level
 from audio.services import assets as asset_services
 from pages.kit import clock, is_htmx, member_project, page, page_context
 from pages.review import comments_context, review_context
@@ -69,11 +70,10 @@ def asset_facts(asset: Asset | None) -> dict[str, Any]:
 
 def mini_wave(asset: Asset, bars: int = 120) -> list[dict[str, float]]:
     """A tiny server-drawn waveform (SVG bars) from the coarsest peaks level."""
-    peaks = asset.peaks or {}
-    levels = peaks.get("levels") or []
-    if not levels:
+    level = peaks_level(asset, 0)  # one small read of the stored peaks file
+    if level is None:
         return []
-    data = (levels[0].get("data") or [[]])[0]
+    data = (level.get("data") or [[]])[0]
     pairs = len(data) // 2
     if not pairs:
         return []
@@ -166,7 +166,7 @@ def version_options(song: Any, *, exclude: str) -> list[dict[str, Any]]:
     """Every version of the song the player can put on B, grouped: mix versions, masters and
     reference tracks, each with its asset and loudness (the loudness match needs it)."""
     groups: list[dict[str, Any]] = []
-    light = ("asset__peaks",)  # the B side needs the loudness, not the waveform
+    light = ("asset__peaks_index",)  # the B side needs the loudness, not the waveform
     mixes = (
         Mix.objects.filter(song=song).exclude(asset=None).select_related("asset").defer(*light)
     ).order_by("-number")

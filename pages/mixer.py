@@ -34,8 +34,8 @@ from pages.kit import clock, member_project, page, page_context
 from studio.roles import Capability, role_can
 from studio.selectors import song_get_for_member
 
-# An asset's peaks are large (every zoom level): the mixer needs only its lengths and figures.
-_HEAVY = ("asset__peaks", "asset__analysis")
+# An asset's analysis and peaks index are JSON: the mixer needs only its lengths and figures.
+_HEAVY = ("asset__peaks_index", "asset__analysis")
 
 
 def _source(name: str, label: str, asset: Asset | None) -> dict[str, Any] | None:
@@ -73,9 +73,9 @@ def mixer_sources(song: Any) -> list[dict[str, Any]]:
     rows += [_source(f"mix:{m.pk}", f"Mix {m.number}", m.asset) for m in mixes]
     out = [r for r in rows if r is not None]
     drawn = set(
-        Asset.objects.filter(pk__in=[r["asset"] for r in out], peaks__isnull=False).values_list(
-            "pk", flat=True
-        )
+        Asset.objects.filter(pk__in=[r["asset"] for r in out])
+        .exclude(peaks_name="")
+        .values_list("pk", flat=True)
     )
     for row in out:
         row["peaks"] = row["asset"] in drawn  # the clip draws its waveform once analysed
@@ -126,7 +126,7 @@ def song_mixer(request: HttpRequest, song_id: int) -> HttpResponse:
     mixes = list(
         Mix.objects.filter(song=song)
         .select_related("asset")
-        .defer("asset__peaks")
+        .defer("asset__peaks_index")
         .order_by("-number")
     )
     draft = next((m for m in mixes if m.state == MixState.DRAFT), None)

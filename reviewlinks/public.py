@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audio import storage
 from audio.api.files import RangeNotSatisfiable, parse_range
-from audio.api.views import peaks_for_width
 from audio.models import Asset
+from audio.peaks import peaks_level
 from reviewlinks import services
 from reviewlinks.models import AccessKind, ReviewLink
 from studio.errors import Conflict, Invalid, NotFound
@@ -98,10 +98,8 @@ def _version_duration(link: ReviewLink) -> float | None:
 def _version_peaks(link: ReviewLink) -> Any:
     version = link.master if link.master_id else link.mix
     asset = version.asset if version is not None else None
-    if asset is None or not asset.peaks:
-        return None
-    levels = peaks_for_width(asset.peaks, 900).get("levels") or []
-    return levels[0].get("data") if levels else None
+    level = peaks_level(asset, 900) if asset is not None else None
+    return level.get("data") if level is not None else None
 
 
 @never_cache

@@ -32,6 +32,7 @@ from audio.models import (
     Stem,
     Take,
 )
+from audio.peaks import peaks_body
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
 from audio.services import masters as master_services
@@ -48,16 +49,6 @@ _ERRORS = {
     403: ErrorSerializer,
     404: ErrorSerializer,
 }
-
-
-def peaks_for_width(peaks: dict[str, Any], width: int) -> dict[str, Any]:
-    """Only the level a player `width` CSS pixels wide needs (about 2 points per pixel: the
-    coarsest level with at least `width` min/max pairs), instead of every zoom level."""
-    levels = peaks.get("levels") or []
-    best = next((level for level in levels if level.get("length", 0) >= width), None)
-    if best is None and levels:
-        best = levels[-1]
-    return {**peaks, "levels": [best] if best else []}
 
 
 class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
@@ -79,8 +70,8 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
-        if self.action in ("list", "retrieve", "file"):
-            qs = qs.defer("analysis", "peaks")
+        if self.action in ("list", "retrieve", "file", "peaks"):
+            qs = qs.defer("analysis")
         return qs
 
     @extend_schema(
@@ -105,25 +96,30 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
         responses={200: s.PeaksSerializer, 409: ErrorSerializer, **_ERRORS},
     )
     @action(detail=True, methods=["get"])
-    def peaks(self, request: Request, pk: str) -> Response:
-        """Waveform peaks for the browser; cacheable by the file's checksum (ETag)."""
+    def peaks(self, request: Request, pk: str) -> HttpResponse:
+        """Waveform peaks for the browser: the stored peaks file's bytes as they are (the
+        whole file, or one ranged read of the level a `width` needs), never re-serialised. The
+        file is keyed by the audio's checksum and never changes, so the answer is cacheable
+        for good (ETag, immutable)."""
         asset = self.get_object()
-        if asset.peaks is None:
+        if not asset.peaks_name:
             raise Conflict("the waveform is not ready yet", code="analysis_pending")
-        width = request.query_params.get("width", "")
-        if width and not 1 <= (whole_number(width) or 0) <= 100_000:
+        width_param = request.query_params.get("width", "")
+        width = whole_number(width_param) if width_param else None
+        if width_param and not 1 <= (width or 0) <= 100_000:
             raise Invalid(
                 "width must be a whole number of pixels from 1 to 100000",
                 fields={"width": ["1 to 100000"]},
             )
-        peaks = peaks_for_width(asset.peaks, whole_number(width) or 0) if width else asset.peaks
         etag = f'"peaks-{asset.sha256}-{width or "all"}"'
         if request.headers.get("If-None-Match") == etag:
-            response = Response(status=304)
+            response = HttpResponse(status=304)
         else:
-            response = Response({"asset": asset.pk, "sha256": asset.sha256, "peaks": peaks})
+            body = peaks_body(asset, width)
+            head = f'{{"asset":{asset.pk},"sha256":"{asset.sha256}","peaks":'.encode()
+            response = HttpResponse(head + body + b"}", content_type="application/json")
         response["ETag"] = etag
-        response["Cache-Control"] = "private, max-age=86400"
+        response["Cache-Control"] = "private, max-age=31536000, immutable"
         return response
 
     @extend_schema(
@@ -384,7 +380,7 @@ class ReferenceViewSet(ListRetrieveMixin, ScopedViewSet):
     }
 
     def get_queryset(self) -> Any:
-        return super().get_queryset().select_related("asset", "added_by").defer("asset__peaks")
+        return super().get_queryset().select_related("asset", "added_by")
 
     @extend_schema(
         request=s.ReferenceCreateSerializer,

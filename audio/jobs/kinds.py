@@ -1,8 +1,9 @@
 """The built-in job kinds, registered when the audio app is ready.
 
 - `analyze`: the engine's report and peaks of an asset (queue "audio"). The output is written
-  under a path keyed by the job before the run finishes; the asset's analysis is set, and
-  `asset.analyzed` recorded, in `job_finish`'s transaction.
+  under a path keyed by the job, and the peaks file keyed by the asset's checksum
+  (audio.peaks), before the run finishes; the asset's analysis and the peaks file's name are
+  set, and `asset.analyzed` recorded, in `job_finish`'s transaction.
 - `noop`: the runner's own cost and nothing else (the job-overhead bench); one tiny output.
 - `store` (remote storage only): PUTs an uploaded asset's staged bytes to storage, checked by
   SHA-256 and ETag; in `job_finish`'s transaction the asset is marked stored and `asset.stored`
@@ -28,6 +29,7 @@ from audio.engine.io import Limits
 from audio.jobs.registry import QUEUE_AUDIO, JobKindSpec, Outcome, Progress, register
 from audio.models import Asset, Job, JobKind, StoredAt
 from audio.payloads import asset_payload
+from audio.peaks import peaks_store
 from audio.services.assets import engine_limits_kwargs
 from eventlog.services import event_record
 from studio.roles import Capability
@@ -43,10 +45,17 @@ def analyze(job: Job, progress: Progress, workdir: Path) -> Outcome:
     peaks = data.pop("peaks", None)
     content = storage.json_bytes({"report": data, "peaks": peaks})
     output = storage.job_output_write(job.pk, "analysis.json", content)
+    stored_peaks: dict[str, Any] = {}
+    if peaks is not None:  # stored before the row names them
+        stored_peaks = peaks_store(project_id=asset.project_id, sha256=asset.sha256, peaks=peaks)
 
     def apply(job: Job) -> None:
-        Asset.objects.filter(pk=asset.pk).update(analysis=data, peaks=peaks)
-        asset.analysis, asset.peaks = data, peaks
+        # A re-analysis giving other peaks (another engine version) names another file; the
+        # old one stays, as a reader holding the old row may still be reading it.
+        Asset.objects.filter(pk=asset.pk).update(analysis=data, **stored_peaks)
+        asset.analysis = data
+        for field, value in stored_peaks.items():
+            setattr(asset, field, value)
         event_record(
             project=job.project_id,
             type="asset.analyzed",

@@ -68,8 +68,8 @@ PREVIEW_MAX_S = 30.0
 PREVIEW_BUDGET_S = 20.0  # of work in the request (settings.RENDER_PREVIEW_BUDGET_S overrides)
 SPEC_MAX_BYTES = 2 * 1024 * 1024
 BIT_DEPTHS = ("32f", "24", "16")
-# The waveform peaks and analysis report are large JSON; checking sources never reads them.
-HEAVY_ASSET_FIELDS = ("asset__peaks", "asset__analysis")
+# The analysis report and the peaks index are JSON; checking sources never reads them.
+HEAVY_ASSET_FIELDS = ("asset__peaks_index", "asset__analysis")
 
 
 class PreviewTooSlow(Conflict):

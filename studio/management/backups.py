@@ -88,7 +88,11 @@ def _table_counts(cursor: Any) -> dict[str, int]:
 
 
 def _stored_files(cursor: Any) -> list[StoredFile]:
-    cursor.execute("SELECT DISTINCT storage_name, sha256 FROM audio_asset ORDER BY storage_name")
+    # An asset's bytes, and its waveform peaks file once analysed (each with its SHA-256).
+    cursor.execute(
+        "SELECT storage_name, sha256 FROM audio_asset UNION "
+        "SELECT peaks_name, peaks_sha256 FROM audio_asset WHERE peaks_name <> '' ORDER BY 1"
+    )
     return [StoredFile(name, sha) for name, sha in cursor.fetchall()]
 
 

@@ -11,6 +11,7 @@ from tests.audio.audiofiles import write_wav
 
 def _asset(s: Any) -> Any:
     from audio.models import Asset
+    from audio.peaks import peaks_store
     from audio.services.assets import asset_ingest_file
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -18,7 +19,8 @@ def _asset(s: Any) -> Any:
         asset = asset_ingest_file(
             actor=s.users["producer"], project=s.project, path=path, original_name="m.wav"
         )
-    Asset.objects.filter(pk=asset.pk).update(analysis={"ok": True}, peaks={"levels": []})
+    stored = peaks_store(project_id=asset.project_id, sha256=asset.sha256, peaks={"levels": []})
+    Asset.objects.filter(pk=asset.pk).update(analysis={"ok": True}, **stored)
     asset.refresh_from_db()
     return asset
 

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 
 from audio.models import Asset, Job, Mix, Upload
+from audio.peaks import peaks_store
 from audio.services.assets import asset_ingest_file, take_attach
 from audio.services.mixes import mix_create
 from eventlog.models import Event
@@ -222,7 +223,8 @@ def test_peaks_for_a_width_return_only_the_level_the_player_draws(
         original_name="long.wav",
     )
     peaks = analyze_file(path).to_dict()["peaks"]
-    Asset.objects.filter(pk=asset.pk).update(peaks=peaks)
+    stored = peaks_store(project_id=asset.project_id, sha256=asset.sha256, peaks=peaks)
+    Asset.objects.filter(pk=asset.pk).update(**stored)
     lengths = [level["length"] for level in peaks["levels"]]
     assert len(lengths) >= 2
     client = scenario.client("viewer")
@@ -230,7 +232,11 @@ def test_peaks_for_a_width_return_only_the_level_the_player_draws(
     assert [level["length"] for level in body["peaks"]["levels"]] == [lengths[1]]
     body = client.get(f"/api/assets/{asset.pk}/peaks/?width=100000").json()
     assert [level["length"] for level in body["peaks"]["levels"]] == [lengths[-1]]
-    assert client.get(f"/api/assets/{asset.pk}/peaks/").json()["peaks"] == peaks
+    whole = client.get(f"/api/assets/{asset.pk}/peaks/")
+    assert whole.json() == {"asset": asset.pk, "sha256": asset.sha256, "peaks": peaks}
+    assert whole["Cache-Control"] == "private, max-age=31536000, immutable"
+    again = client.get(f"/api/assets/{asset.pk}/peaks/", HTTP_IF_NONE_MATCH=whole["ETag"])
+    assert again.status_code == 304 and not again.content
     response = client.get(f"/api/assets/{asset.pk}/peaks/?width=wide")
     assert response.status_code == 400
     assert response.json()["fields"]["width"]

@@ -319,7 +319,7 @@ def test_the_analysis_result_commits_with_job_finished_and_its_event(
     job = Job.objects.get(asset=asset, kind=JobKind.ANALYZE)
     assert runner.run_job(job.pk) == "done"
     asset.refresh_from_db()
-    assert asset.analysis is not None and asset.peaks
+    assert asset.analysis is not None and asset.peaks_name
     analyzed = Event.objects.get(type="asset.analyzed", payload__job=job.pk)
     finished = Event.objects.get(type="job.finished", payload__job__id=job.pk)
     assert analyzed.seq + 1 == finished.seq

@@ -522,7 +522,7 @@ def test_a_render_through_a_real_worker_streams_progress_and_its_analysis_follow
     analysis = Job.objects.get(asset_id=mix.asset_id, kind="analyze")
     wait_for(lambda: Job.objects.get(pk=analysis.pk).state == JobState.DONE, 60)
     asset = Asset.objects.get(pk=mix.asset_id)
-    assert asset.analysis is not None and asset.peaks is not None
+    assert asset.analysis is not None and asset.peaks_name
     assert not workdir_path(job_id).exists()
 
 

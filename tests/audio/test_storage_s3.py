@@ -189,7 +189,13 @@ def test_s3_ingest_range_job_output_and_delete(
     assert storage.read_bytes(output) == _object(s3, output)
     assert Event.objects.filter(type="job.finished", payload__job__id=job.pk).count() == 1
     assert _local_files(settings) == []  # no scratch copy, no local jobs/ folder
-    assert client.get(f"/api/assets/{asset.pk}/peaks/").status_code == 200
+    # the peaks are an object keyed by the checksum, served by one ranged GET for a width
+    asset.refresh_from_db()
+    assert asset.peaks_name.startswith(f"peaks/{scenario.project.pk}/{asset.sha256}-")
+    assert json.loads(_object(s3, asset.peaks_name)) == written["peaks"]
+    assert client.get(f"/api/assets/{asset.pk}/peaks/").json()["peaks"] == written["peaks"]
+    narrow = client.get(f"/api/assets/{asset.pk}/peaks/?width=10").json()["peaks"]
+    assert narrow["levels"] == written["peaks"]["levels"][:1]
 
     # a second run of the same job's output replaces it with the same bytes (one object)
     before = _object(s3, output)
@@ -197,7 +203,7 @@ def test_s3_ingest_range_job_output_and_delete(
     assert _keys(s3).count(output) == 1 and _object(s3, output) == before
 
     # delete
-    for name in (asset.storage_name, seeded.storage_name, output):
+    for name in (asset.storage_name, seeded.storage_name, output, asset.peaks_name):
         storage.delete_file(name)
         assert not storage.file_exists(name)
     storage.delete_file(output)  # deleting what is gone is not an error
@@ -269,7 +275,8 @@ def test_s3_completion_stages_and_the_store_job_puts(
     asset.refresh_from_db()
     assert asset.analysis is not None and asset.analysis["sample_rate"] == 44100
     assert gets == []
-    assert _keys(s3) == [f"jobs/{analysis.pk}/analysis.json"]  # the analysis' own output
+    # the analysis' own output and the peaks file (the audio itself is still only staged)
+    assert _keys(s3) == sorted([f"jobs/{analysis.pk}/analysis.json", asset.peaks_name])
     assert staged.exists()
 
     # the store job: one verified PUT, then the asset is stored and the staged file removed
