@@ -8,7 +8,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/studio \
 	STUDIO_VAR_DIR=$(CURDIR)/var/test DJANGO_ALLOW_ASYNC_UNSAFE=true STUDIO_FAST_PASSWORD_HASHER=1
 
 .PHONY: install run worker services oracles test test-fast e2e reliability lint fmt \
-	migrations-check bench vendor clean
+	migrations-check bench vendor clean prod-smoke
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Studio needs Python 3.11 or newer")'
@@ -32,7 +32,7 @@ oracles:
 	@bash scripts/oracles.sh
 
 test: install services oracles lint
-	$(TEST_ENV) $(PYTEST) -m "not slow and not e2e" -q
+	$(TEST_ENV) $(PYTEST) -m "not slow and not e2e and not prod" -q
 	$(MAKE) e2e
 
 test-fast: install
@@ -44,6 +44,12 @@ e2e: install services
 
 reliability: install services
 	$(TEST_ENV) $(PYTEST) -m slow -q
+	$(MAKE) prod-smoke
+
+# docker/compose.yaml's topology from distribution packages and the venv, and a user's journey
+# through its nginx over TLS (tests/prod/test_journey.py); its figures print at the end.
+prod-smoke: install
+	@bash scripts/prod/smoke.sh
 
 lint: install
 	$(VENV)/bin/ruff check .
