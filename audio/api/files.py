@@ -12,6 +12,7 @@ from urllib.parse import quote
 from django.http import HttpResponse, StreamingHttpResponse
 
 from audio import storage
+from audio.engine.formats import FORMATS
 from audio.models import Asset
 
 # A stored media type is checked when the file is stored; serving checks again, so a row that
@@ -91,12 +92,22 @@ def _name_char(ch: str) -> str:
     return ch
 
 
+def _extensions_of(ext: str) -> set[str]:
+    """The extensions a stored file of extension `ext` may be saved under: its format's (".wav",
+    ".wave", ".bwf"), or the stored one and its common spelling. Any other, such as ".html",
+    would let a downloaded file open as something it is not."""
+    for audio_format in FORMATS:
+        if audio_format.extension == f".{ext}":
+            return set(audio_format.extensions)
+    return {f".{ext}", *{"jpg": [".jpeg"], "tif": [".tiff"]}.get(ext, [])}
+
+
 def download_name(asset: Asset) -> str:
     """The name a browser should save the file under: the uploaded name (`original_name`), its
     last path component only, with no control or format characters (CR, LF, NUL, bidi
     overrides), none of the characters a file system refuses, no leading dots, NFC-normalised,
     at most NAME_MAX characters with its extension kept, and the stored file's extension added
-    when it has none. A name with nothing left is `asset-<id>.<ext>`."""
+    when it has none or another. A name with nothing left is `asset-<id>.<ext>`."""
     raw = unicodedata.normalize("NFC", asset.original_name or "")
     kept = "".join(_name_char(ch) for ch in raw)
     last = [part for part in re.split(r"[/\\]", kept) if part.strip(". ")]
@@ -104,7 +115,7 @@ def download_name(asset: Asset) -> str:
     name = name.lstrip(". ").rstrip(". ")
     ext = stored_extension(asset)
     stem, name_ext = _split_extension(name)
-    if not name_ext:
+    if name_ext.lower() not in _extensions_of(ext):  # "x.wav.html" saves as "x.wav.html.wav"
         stem, name_ext = name, f".{ext}"
     if _RESERVED.match(stem):
         stem = f"{stem}_"

@@ -124,6 +124,11 @@ def parse_metadata(header: str) -> dict[str, str]:
                 f"Upload-Metadata value for '{key[:40]}' is not base64 UTF-8",
                 fields={"Upload-Metadata": [f"bad value for {key[:40]}"]},
             ) from None
+        if "\x00" in decoded or "\x00" in key:  # PostgreSQL text cannot hold one
+            raise Invalid(
+                f"Upload-Metadata value for '{key[:40]}' holds a NUL character",
+                fields={"Upload-Metadata": [f"NUL in {key[:40]}"]},
+            )
         out[key[:40]] = decoded[:2000]
     return out
 

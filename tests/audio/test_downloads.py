@@ -102,9 +102,9 @@ def test_download_name_is_the_uploaded_name_sanitised(
 
 def test_a_very_long_name_is_cut_keeping_its_extension(scenario: Any, tmp_path: Path) -> None:
     asset = _asset(scenario, tmp_path, "x.wav", seed=2)
-    asset.original_name = "ü" * 250 + ".flac"
+    asset.original_name = "ü" * 250 + ".wave"  # an extension of the stored format
     name = download_name(asset)
-    assert len(name) <= NAME_MAX and name.endswith(".flac") and name.startswith("ü")
+    assert len(name) <= NAME_MAX and name.endswith(".wave") and name.startswith("ü")
     header = content_disposition(asset, inline=True)
     assert header.startswith("inline; ") and len(header) < 2000
 
