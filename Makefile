@@ -44,7 +44,7 @@ e2e: install services
 
 reliability: install services
 	$(TEST_ENV) $(PYTEST) -m slow -q
-	$(MAKE) prod-smoke
+	L1_USERS=50 L1_SECONDS=300 $(MAKE) prod-smoke
 
 # docker/compose.yaml's topology from distribution packages and the venv, and a user's journey
 # through its nginx over TLS (tests/prod/test_journey.py); its figures print at the end.

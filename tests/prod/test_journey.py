@@ -6,15 +6,11 @@ reconnects to the other process with `?after=` replays exactly what it missed.""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
-from urllib.parse import urljoin
 
 import httpx
 import pytest
@@ -22,15 +18,12 @@ import websockets
 from asgiref.sync import async_to_sync
 from websockets.typing import Origin
 
-from scripts.prod.stack import ROOT, VENV_BIN, Stack
+from scripts.prod.stack import ROOT, Stack
 from tests.audio.audiofiles import wav_bytes
 from tests.live.test_two_daphnes import _create_song, _frames, _socket
-from tests.prod.conftest import FIGURES
+from tests.prod.conftest import FIGURES, PASSWORD, USERNAME, manage, tus_upload
 
 pytestmark = [pytest.mark.prod, pytest.mark.timeout(300)]
-
-USERNAME, PASSWORD = "smoke-producer", "a long smoke passphrase"
-MIB = 1024 * 1024
 
 
 class Steps:
@@ -50,95 +43,6 @@ class Steps:
                 FIGURES[f"{steps.prefix}: {name}"] = round(time.monotonic() - self.began, 3)
 
         return _Timer()
-
-
-def _manage(stack: Stack, *args: str) -> str:
-    done = subprocess.run(
-        [str(VENV_BIN / "python"), "manage.py", *args],
-        cwd=ROOT,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout + done.stderr
-
-
-@pytest.fixture(scope="module")
-def user(stack: Stack) -> str:
-    _manage(
-        stack,
-        "shell",
-        "-c",
-        "from django.contrib.auth import get_user_model; "
-        f"get_user_model().objects.create_user({USERNAME!r}, password={PASSWORD!r})",
-    )
-    return USERNAME
-
-
-@pytest.fixture(scope="module")
-def browser(stack: Stack, user: str) -> Iterator[httpx.Client]:
-    """An https client that trusts only the smoke's certificate, signed in through the login
-    page as a browser is (CSRF cookie, Referer, session cookie)."""
-    with httpx.Client(base_url=stack.https_url, verify=stack.ssl_context(), timeout=60) as client:
-        with Steps("journey")("sign in through the login page"):
-            page = client.get("/login/")
-            assert page.status_code == 200
-            signed_in = client.post(
-                "/login/",
-                data={
-                    "username": user,
-                    "password": PASSWORD,
-                    "csrfmiddlewaretoken": client.cookies["csrftoken"],
-                },
-                headers={"Referer": f"{stack.https_url}/login/"},
-            )
-            assert signed_in.status_code == 302, signed_in.text[:500]
-            assert "sessionid" in client.cookies
-        client.headers.update(
-            {"X-CSRFToken": client.cookies["csrftoken"], "Referer": f"{stack.https_url}/"}
-        )
-        yield client
-
-
-def _b64(value: str) -> str:
-    return base64.b64encode(value.encode()).decode()
-
-
-def _tus_upload(client: httpx.Client, project_id: int, body: bytes) -> httpx.Response:
-    """tus 1.0 through nginx: create, a chunk too big for nginx (refused, nothing stored),
-    then 1 MiB chunks; returns the completing PATCH's response."""
-    tus = {"Tus-Resumable": "1.0.0"}
-    created = client.post(
-        "/api/uploads/",
-        headers={
-            **tus,
-            "Upload-Length": str(len(body)),
-            "Upload-Metadata": f"filename {_b64('smoke.wav')},project {_b64(str(project_id))}",
-        },
-    )
-    assert created.status_code == 201, created.text
-    location = urljoin(str(client.base_url), created.headers["Location"])
-    assert location.startswith("https://"), location  # the app knows it is behind TLS
-    patch = {**tus, "Content-Type": "application/offset+octet-stream"}
-
-    too_big = client.patch(
-        location, content=b"\0" * (10 * MIB), headers={**patch, "Upload-Offset": "0"}
-    )
-    assert too_big.status_code == 413  # nginx's client_max_body_size, before Daphne
-    assert client.head(location, headers=tus).headers["Upload-Offset"] == "0"
-
-    offset, response = 0, None
-    while offset < len(body):
-        chunk = body[offset : offset + MIB]
-        response = client.patch(
-            location, content=chunk, headers={**patch, "Upload-Offset": str(offset)}
-        )
-        assert response.status_code == 204, response.text
-        offset = int(response.headers["Upload-Offset"])
-    assert response is not None
-    return response
 
 
 async def _until(ws: Any, kind: str, timeout_s: float) -> dict[str, Any]:
@@ -162,7 +66,7 @@ def test_journey_through_nginx(stack: Stack, browser: httpx.Client, tmp_path: Pa
         assert len(ready.headers["X-Request-Id"]) == 32  # nginx's $request_id, passed through
 
     with step("check --deploy against the running services"):
-        report = _manage(stack, "check", "--deploy", "--database", "default")
+        report = manage(stack, "check", "--deploy", "--database", "default")
         for durability in ("fsync", "synchronous_commit", "full_page_writes", "noeviction"):
             assert durability not in report, report
 
@@ -193,7 +97,7 @@ def test_journey_through_nginx(stack: Stack, browser: httpx.Client, tmp_path: Pa
             hello = await _until(ws, "hello", 10)
             assert hello["last_seq"] >= seq + 1
             began = time.monotonic()
-            done = await asyncio.to_thread(_tus_upload, browser, project_id, body)
+            done = await asyncio.to_thread(tus_upload, browser, project_id, body)
             uploaded_s = time.monotonic() - began
             asset_id = int(done.headers["Studio-Asset-Id"])
             began = time.monotonic()
