@@ -312,7 +312,6 @@ class Stack:
             for compose_host, local in hosts.items():
                 value = value.replace(compose_host, local)
             env[key] = value.replace(IMAGE_VAR, local_var)
-        Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
         return env
 
     def _make_certificate(self) -> None:

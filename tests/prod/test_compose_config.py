@@ -63,7 +63,7 @@ def test_the_shared_settings_are_settings_studio_reads() -> None:
         re.findall(r"""(?:environ\.get|environ\[|env_bool|env_list)\(?\s*["'](\w+)""", source)
     )
     values = read_env_file()
-    unknown = set(values) - read - {"PROMETHEUS_MULTIPROC_DIR"}  # read by prometheus_client
+    unknown = set(values) - read
     assert not unknown
     assert values["DEBUG"] == "false" and values["STORAGE_BACKEND"] == "s3"
     assert values["BEHIND_TLS_PROXY"] == "true" and values["NUM_PROXIES"] == "1"
