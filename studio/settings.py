@@ -105,7 +105,16 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    # Persistent connections (issue 17): DATABASE_CONN_MAX_AGE seconds (0 closes each request's
+    # connection), checked before reuse so a restarted PostgreSQL costs no failed request;
+    # docs/operations.md has the figure measured by tests/bench/bench_connections.py.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL,
+            conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+            conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+        )
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
