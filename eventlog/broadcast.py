@@ -21,6 +21,9 @@ logger = logging.getLogger(__name__)
 # progress is reported (the job runner) and again where it is forwarded (the websocket consumer).
 PROGRESS_MIN_INTERVAL_S = 0.25
 
+CATCH_UP = "sockets catch up from the event log"
+DROPPED = "the frame is dropped (ephemeral)"
+
 
 def project_group(project_id: int) -> str:
     """The channel-layer group of a project's sockets (the only place the name is spelled)."""
@@ -33,15 +36,11 @@ def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
-def _send_failed(group: str, exc: Exception) -> None:
+def _send_failed(group: str, exc: Exception, *, after: str) -> None:
     """One line, no traceback: a layer that is down (Redis stopped or restarting) is an expected
-    state, the sockets catch up from the event log, and a traceback per write would bury the
-    log."""
+    state, and a traceback per write would bury the log. `after` says what happens next."""
     logger.warning(
-        "channel layer send to %s failed (%s: %s); sockets catch up from the event log",
-        group,
-        type(exc).__name__,
-        exc,
+        "channel layer send to %s failed (%s: %s); %s", group, type(exc).__name__, exc, after
     )
 
 
@@ -52,7 +51,8 @@ def _send(group: str, message: dict[str, Any]) -> None:
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception as exc:
-        _send_failed(group, exc)
+        durable = message.get("type") == "event.forward"
+        _send_failed(group, exc, after=CATCH_UP if durable else DROPPED)
 
 
 def _group_send(project_id: int, message: dict[str, Any]) -> None:
@@ -71,6 +71,19 @@ def broadcast_event(event_id: int) -> None:
 def send_ephemeral(project_id: int, frame: dict[str, Any]) -> None:
     """Frames without a seq (job progress, presence): never stored, never replayed."""
     _group_send(project_id, {"type": "ephemeral.forward", "frame": frame})
+
+
+async def send_ephemeral_async(project_id: int, frame: dict[str, Any]) -> None:
+    """send_ephemeral for code already on the event loop (the web process's presence batches,
+    sessions.presence_batch); a failure is logged in one line, never raised."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    group = project_group(project_id)
+    try:
+        await layer.group_send(group, {"type": "ephemeral.forward", "frame": frame})
+    except Exception as exc:
+        _send_failed(group, exc, after=DROPPED)
 
 
 def send_to_user(user_id: int, frame: dict[str, Any]) -> None:

@@ -15,6 +15,10 @@ in a Redis restart), so the log is the truth. The consumer
    deliveries the layer dropped are healed. The same tick re-checks every open socket's
    membership in one query; a `member.removed` event for the user closes the socket at once.
    A removed member gets nothing after the removal event and is closed with 4403.
+5. tells who is here: a socket that connects gets the whole roster in one frame; connects,
+   disconnects and moves reach the others batched (sessions.presence_batch), at most one
+   presence frame per project per PRESENCE_BATCH_S, so a burst of connects does not flood
+   every socket ahead of the next durable event.
 
 A channel-layer failure (Redis down) does not kill the socket: the layer receive is retried with
 backoff and the group re-joined when Redis is back; meanwhile the timer keeps delivering.
@@ -39,6 +43,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S, project_group, user_group
 from eventlog.selectors import event_frames_after
 from sessions import presence, selectors
+from sessions.presence_batch import PresenceBatcher
 from sessions.protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_NO_SESSION,
@@ -75,6 +80,7 @@ class Hub:
         self.task: asyncio.Task[None] | None = None
         self.seen: dict[int, int] = {}
         self.last_presence = time.monotonic()
+        self.presence = PresenceBatcher()
 
     def add(self, consumer: ProjectConsumer) -> None:
         self.consumers[consumer.project_id].add(consumer)
@@ -278,7 +284,13 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         self.ready = True
         hub().add(self)
         self.presence_entry = presence.presence_entry(user=self.user, song=None, mix=None)
-        await self._presence_publish("online")
+        roster = await sync_to_async(presence.presence_join, thread_sensitive=False)(
+            project_id=self.project_id, conn=self.channel_name, entry=self.presence_entry
+        )
+        if roster is not None and not self.closed:
+            # This socket alone gets the whole roster; the others hear of it in the next batch.
+            await self.send_json(presence.presence_frame(roster, full=True))
+        hub().presence.changed(self.project_id, self.presence_entry["user"])
 
     async def _refuse(self, code: int) -> None:
         self.closed = True
@@ -406,32 +418,10 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             if not valid:
                 return
             self.presence_entry = presence.presence_entry(user=self.user, song=song, mix=mix)
-            await self._presence_publish("online")
-
-    async def _presence_publish(self, state: str) -> None:
-        entry = self.presence_entry
-        if entry is None:
-            return
-        if state == "online":
             await sync_to_async(presence.presence_put, thread_sensitive=False)(
-                project_id=self.project_id, conn=self.channel_name, entry=entry
+                project_id=self.project_id, conn=self.channel_name, entry=self.presence_entry
             )
-        else:
-            await sync_to_async(presence.presence_drop, thread_sensitive=False)(
-                project_id=self.project_id, conn=self.channel_name
-            )
-            others = await sync_to_async(presence.presence_list, thread_sensitive=False)(
-                project_id=self.project_id
-            )
-            if any(e["user"]["id"] == self.user_id for e in others):
-                return  # still online in another tab
-        frame = presence.presence_frame(entry, state=state)
-        try:
-            await self.channel_layer.group_send(
-                self.group, {"type": "ephemeral.forward", "frame": frame}
-            )
-        except Exception as exc:
-            logger.warning("presence broadcast failed (%s)", exc)
+            hub().presence.changed(self.project_id, self.presence_entry["user"])
 
     async def presence_refresh(self) -> None:
         if self.presence_entry is not None and not self.closed:
@@ -449,8 +439,11 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
             WEBSOCKETS_OPEN.dec()
         if self.project_id:
             hub().remove(self)
-        if was_ready:
-            await self._presence_publish("offline")
+        if was_ready and self.presence_entry is not None:
+            await sync_to_async(presence.presence_drop, thread_sensitive=False)(
+                project_id=self.project_id, conn=self.channel_name
+            )
+            hub().presence.changed(self.project_id, self.presence_entry["user"])
         if self.in_group:
             try:
                 for group in self.groups_joined:

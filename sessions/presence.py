@@ -126,6 +126,15 @@ def presence_drop(*, project_id: int, conn: str) -> None:
         logger.warning("presence store unavailable", exc_info=True)
 
 
+def _latest_per_user(entries: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    latest: dict[int, dict[str, Any]] = {}
+    for entry in entries:
+        uid = entry["user"]["id"]
+        if uid not in latest or entry["at"] > latest[uid]["at"]:
+            latest[uid] = entry
+    return latest
+
+
 def presence_list(*, project_id: int) -> list[dict[str, Any]]:
     """Who is online now: one row per user (their most recent connection), by username."""
     try:
@@ -133,22 +142,56 @@ def presence_list(*, project_id: int) -> list[dict[str, Any]]:
     except Exception:
         logger.warning("presence store unavailable", exc_info=True)
         entries = []
-    latest: dict[int, dict[str, Any]] = {}
-    for entry in entries:
-        uid = entry["user"]["id"]
-        if uid not in latest or entry["at"] > latest[uid]["at"]:
-            latest[uid] = entry
+    latest = _latest_per_user(entries)
     return sorted(latest.values(), key=lambda e: e["user"]["username"])
 
 
-def presence_frame(entry: dict[str, Any], *, state: str) -> dict[str, Any]:
-    """The ephemeral websocket frame: {type: "presence", payload: {...}} (no seq)."""
+def presence_join(
+    *, project_id: int, conn: str, entry: dict[str, Any]
+) -> list[dict[str, Any]] | None:
+    """Store a new connection's entry and return the roster it joins (itself included), for the
+    full frame the new socket gets; None when the store is unavailable (no frame, then)."""
+    try:
+        store().put(project_id, conn, entry | {"at": time.time()})
+        entries = store().entries(project_id)
+    except Exception as exc:
+        logger.warning("presence store unavailable (%s)", exc)
+        return None
+    return sorted(_latest_per_user(entries).values(), key=lambda e: e["user"]["username"])
+
+
+def presence_states(*, project_id: int, users: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The state now of each given user ({id, username}): online on their most recent
+    connection's song and mix (another tab keeps a user online), or offline. Read once from the
+    shared store, so every process's batch tells the truth of the moment it was read; None when
+    the store is unavailable (the batch is skipped rather than told everyone went offline)."""
+    try:
+        latest = _latest_per_user(store().entries(project_id))
+    except Exception as exc:
+        logger.warning("presence store unavailable (%s)", exc)
+        return None
+    rows = []
+    for user in users:
+        entry = latest.get(user["id"])
+        if entry is None:
+            rows.append({"user": user, "song": None, "mix": None, "state": "offline"})
+        else:
+            rows.append(presence_user(entry))
+    return rows
+
+
+def presence_user(entry: dict[str, Any]) -> dict[str, Any]:
+    """One online user as a presence frame lists them (protocol.PresenceUser)."""
     return {
-        "type": "presence",
-        "payload": {
-            "user": entry["user"],
-            "song": entry.get("song"),
-            "mix": entry.get("mix"),
-            "state": state,
-        },
+        "user": entry["user"],
+        "song": entry.get("song"),
+        "mix": entry.get("mix"),
+        "state": "online",
     }
+
+
+def presence_frame(rows: list[dict[str, Any]], *, full: bool) -> dict[str, Any]:
+    """The ephemeral websocket frame (no seq): {type: "presence", payload: {full, at, users}}.
+    `rows` are protocol.PresenceUser dicts, or store entries (online) for a full roster."""
+    users = [row if "state" in row else presence_user(row) for row in rows]
+    return {"type": "presence", "payload": {"full": full, "at": time.time(), "users": users}}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: presence frames carry a batch of users (PresencePayload)
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_NO_SESSION = 4401
@@ -70,11 +70,22 @@ class JobProgressFrame(TypedDict):
     payload: JobProgressPayload
 
 
-class PresencePayload(TypedDict):
+class PresenceUser(TypedDict):
     user: Actor
     song: int | None
     mix: int | None
     state: Literal["online", "offline"]
+
+
+class PresencePayload(TypedDict):
+    """`full`: the whole roster (sent to one socket when it connects; whoever is not listed is
+    offline); otherwise only the users whose presence changed, batched per
+    sessions.presence_batch.PRESENCE_BATCH_S. `at`: when the shared store was read (seconds since
+    the epoch), so a client keeps the newer of two states of one user."""
+
+    full: bool
+    at: float
+    users: list[PresenceUser]
 
 
 class PresenceFrame(TypedDict):

@@ -239,11 +239,30 @@ function renderPresence() {
     }
   }
 }
+// A presence frame is a batch: `full` (the whole roster, sent when this socket connects:
+// whoever is not listed is offline) or the users who changed. `at` is when the server read its
+// store; a user's state from an older read than the one applied is stale (batches from two
+// server processes may cross) and is skipped.
+const presenceAt = new Map(); // user id -> `at` of the state applied
+function applyPresence(p) {
+  const at = Number(p.at) || 0;
+  const users = Array.isArray(p.users) ? p.users : [];
+  if (p.full) {
+    const listed = new Set(users.map((u) => u && u.user && u.user.id));
+    for (const id of [...online.keys()]) {
+      if (!listed.has(id) && (presenceAt.get(id) || 0) <= at) { online.delete(id); presenceAt.set(id, at); }
+    }
+  }
+  for (const u of users) {
+    if (!u || !u.user) continue;
+    if ((presenceAt.get(u.user.id) || 0) > at) continue;
+    presenceAt.set(u.user.id, at);
+    if (u.state === "offline") online.delete(u.user.id);
+    else online.set(u.user.id, { user: u.user, song: u.song, mix: u.mix });
+  }
+}
 live.on("presence", (frame) => {
-  const p = frame.payload || {};
-  if (!p.user) return;
-  if (p.state === "offline") online.delete(p.user.id);
-  else online.set(p.user.id, { user: p.user, song: p.song, mix: p.mix });
+  applyPresence(frame.payload || {});
   renderPresence();
 });
 live.on("member.removed", (frame) => {

@@ -257,7 +257,17 @@ def test_job_progress_is_forwarded_and_throttled(scenario):
     run(body)
 
 
+def _presence(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f["payload"] for f in frames if f["type"] == "presence"]
+
+
+def _states(payload: dict[str, Any]) -> dict[str, tuple[str, int | None, int | None]]:
+    return {u["user"]["username"]: (u["state"], u["song"], u["mix"]) for u in payload["users"]}
+
+
 def test_presence_frames_and_snapshot(scenario, song):
+    """A connecting socket gets the whole roster in one frame; the others hear of each arrival,
+    move and departure in a batch; a second tab keeps its user online when the first closes."""
     mix = make_mix(song)
     artist, producer = scenario.users["artist"], scenario.users["producer"]
 
@@ -265,26 +275,48 @@ def test_presence_frames_and_snapshot(scenario, song):
         a = _comm(scenario.project.pk, artist)
         p = _comm(scenario.project.pk, producer)
         assert (await a.connect())[0]
-        await _frames(a, 0.2)
-        assert (await p.connect())[0]
-        await _frames(p, 0.2)
-        await p.send_json_to({"type": "presence", "song": song.pk, "mix": mix.pk})
-        frames = [f for f in await _frames(a, 0.5, presence=True) if f["type"] == "presence"]
-        assert frames[-1]["payload"] == {
-            "user": {"id": producer.pk, "username": producer.username},
-            "song": song.pk,
-            "mix": mix.pk,
-            "state": "online",
+        # The roster first; then the batch telling the group (this socket too) of the arrival.
+        roster, *later = _presence(await _frames(a, 0.4, presence=True))
+        assert roster["full"] is True and _states(roster) == {
+            artist.username: ("online", None, None)
         }
+        assert [_states(b) for b in later] == [{artist.username: ("online", None, None)}]
+        assert (await p.connect())[0]
+        roster, *later = _presence(await _frames(p, 0.4, presence=True))
+        assert roster["full"] is True
+        assert set(_states(roster)) == {artist.username, producer.username}
+        assert len(later) == 1 and later[0]["full"] is False
+        [batch] = _presence(await _frames(a, 0.4, presence=True))
+        assert batch["full"] is False
+        assert batch["users"] == [
+            {
+                "user": {"id": producer.pk, "username": producer.username},
+                "song": None,
+                "mix": None,
+                "state": "online",
+            }
+        ]
+        await p.send_json_to({"type": "presence", "song": song.pk, "mix": mix.pk})
+        [batch] = _presence(await _frames(a, 0.4, presence=True))
+        assert _states(batch) == {producer.username: ("online", song.pk, mix.pk)}
         client = scenario.client("viewer")
         r = await sync_to_async(client.get)(f"/api/presence/?project={scenario.project.pk}")
         assert r.status_code == 200
         rows = {row["user"]["username"]: row for row in r.json()}
         assert set(rows) == {artist.username, producer.username}
         assert rows[producer.username]["mix"] == mix.pk
+
+        tab = _comm(scenario.project.pk, producer)  # the producer's second tab
+        assert (await tab.connect())[0]
+        await _frames(tab, 0.4)
+        await _frames(a, 0.4, presence=True)
+        await tab.disconnect()
+        [batch] = _presence(await _frames(a, 0.4, presence=True))
+        assert _states(batch)[producer.username][0] == "online"  # the first tab is still open
+
         await p.disconnect()
-        frames = [f for f in await _frames(a, 0.5, presence=True) if f["type"] == "presence"]
-        assert frames[-1]["payload"]["state"] == "offline"
+        [batch] = _presence(await _frames(a, 0.4, presence=True))
+        assert _states(batch) == {producer.username: ("offline", None, None)}
         r = await sync_to_async(client.get)(f"/api/presence/?project={scenario.project.pk}")
         assert [row["user"]["username"] for row in r.json()] == [artist.username]
         r = await sync_to_async(scenario.client("outsider").get)(
