@@ -7,6 +7,12 @@ through a bare group_send -> forwarding consumer. For each we report the highest
 events/s (clients x rate) whose p99 latency is <= 250 ms with nothing lost, and the ratio
 (target >= 0.7).
 
+The rate climbs a ladder (x1.5 a rung) until the bare peer's knee: the first rung it fails
+(p99 over the limit, a delivery lost, or the producer unable to offer the rate), confirmed by a
+second try. Studio is measured on the same rungs up to that one, stopping at its own knee. A
+rung counts at the rate the producer really offered, so neither side is credited with load it
+was never given.
+
 Run: `make bench` (or `python -m tests.bench bench_live`) with DATABASE_URL pointing at
 PostgreSQL; a throwaway database "<name>_bench_live" is created and dropped.
 """
@@ -22,9 +28,28 @@ from pathlib import Path
 from typing import Any
 
 CLIENTS = int(os.environ.get("BENCH_LIVE_CLIENTS", "50"))
-RATES = [int(r) for r in os.environ.get("BENCH_LIVE_RATES", "10,20,40,60,80").split(",")]
+FIRST_RATE = float(os.environ.get("BENCH_LIVE_FIRST_RATE", "10"))
+RUNG_FACTOR = 1.5
+TOP_RATE = float(os.environ.get("BENCH_LIVE_TOP_RATE", "400"))  # events/s: stop climbing here
 STEP_S = float(os.environ.get("BENCH_LIVE_STEP_S", "3"))
 P99_LIMIT_MS = 250.0
+OFFERED_MIN = 0.95  # a rung whose producer offered less than this share of its rate fails
+
+
+def ladder() -> list[int]:
+    rates, rate = [], FIRST_RATE
+    while rate <= TOP_RATE:
+        rates.append(round(rate))
+        rate *= RUNG_FACTOR
+    return rates
+
+
+def _passed(result: dict) -> bool:
+    return (
+        result["p99_ms"] <= P99_LIMIT_MS
+        and result["lost"] == 0
+        and result["offered"] >= OFFERED_MIN * result["rate"]
+    )
 
 
 def _p99(values: list[float]) -> float:
@@ -64,8 +89,11 @@ def _extract(frame: dict[str, Any]) -> tuple[int | None, float]:
     return None, 0.0
 
 
-def _measure(port: int, path: str, headers: dict[str, str], produce: Any) -> list[dict]:
-    """Step the rate; per step: deliveries/s offered, p99 ms, lost deliveries."""
+def _measure(
+    port: int, path: str, headers: dict[str, str], produce: Any, rates: list[int]
+) -> list[dict]:
+    """Climb `rates`; per rung: the events/s offered, deliveries/s, p99 ms, lost deliveries.
+    Stops after the first rung that fails twice (the knee); later rungs are not run."""
 
     async def main() -> list[dict]:
         got: list[list[tuple[int, float]]] = []
@@ -73,25 +101,35 @@ def _measure(port: int, path: str, headers: dict[str, str], produce: Any) -> lis
             await _listen(f"ws://127.0.0.1:{port}{path}", headers, got) for _ in range(CLIENTS)
         ]
         await asyncio.sleep(1.0)
-        results, key = [], 0
-        for rate in RATES:
+        results: list[dict] = []
+        key = 0
+
+        async def rung(rate: int) -> dict:
+            nonlocal key
             for mine in got:
                 mine.clear()
             count = int(rate * STEP_S)
             first = key + 1
-            await asyncio.to_thread(produce, first, count, rate)
+            elapsed = await asyncio.to_thread(produce, first, count, rate)
             key += count
             await asyncio.sleep(1.5)  # let stragglers (and the catch-up timer) land
             latencies = [ms for mine in got for k, ms in mine if first <= k <= key]
-            expected = count * CLIENTS
-            results.append(
-                {
-                    "rate": rate,
-                    "deliveries_per_s": rate * CLIENTS,
-                    "p99_ms": round(_p99(latencies), 1),
-                    "lost": expected - len(latencies),
-                }
-            )
+            offered = count / elapsed if elapsed > 0 else float(rate)
+            return {
+                "rate": rate,
+                "offered": round(min(offered, float(rate)), 1),
+                "deliveries_per_s": round(min(offered, float(rate)) * CLIENTS),
+                "p99_ms": round(_p99(latencies), 1),
+                "lost": count * CLIENTS - len(latencies),
+            }
+
+        for rate in rates:
+            result = await rung(rate)
+            if not _passed(result):
+                result = await rung(rate)  # confirm: one bad rung on a shared machine is noise
+            results.append(result)
+            if not _passed(result):
+                break
         for ws, task in conns:
             await ws.close()
             task.cancel()
@@ -101,8 +139,7 @@ def _measure(port: int, path: str, headers: dict[str, str], produce: Any) -> lis
 
 
 def _best(results: list[dict]) -> int:
-    ok = [r["deliveries_per_s"] for r in results if r["p99_ms"] <= P99_LIMIT_MS and r["lost"] == 0]
-    return max(ok, default=0)
+    return max((r["deliveries_per_s"] for r in results if _passed(r)), default=0)
 
 
 def _pace(first: int, count: int, rate: float, send: Any) -> None:
@@ -115,6 +152,8 @@ def _pace(first: int, count: int, rate: float, send: Any) -> None:
             if delay > 0:
                 time.sleep(delay)
             send(first + i)
+        # Read by the bench: how long the sends really took (the rate actually offered).
+        print(f"elapsed {time.perf_counter() - start + 1 / rate:.4f}", flush=True)
     finally:
         connections.close_all()  # this worker thread's connection
 
@@ -141,6 +180,9 @@ def main() -> None:
     old_name = db["NAME"]
     name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     daphne: Daphne | None = None
+    from channels.layers import channel_layers
+
+    old_layers = settings.CHANNEL_LAYERS
     try:
         settings.CHANNEL_LAYERS = {
             "default": {
@@ -148,8 +190,6 @@ def main() -> None:
                 "CONFIG": {"hosts": [{"address": redis.url, "max_connections": 1000}]},
             }
         }
-        from channels.layers import channel_layers
-
         channel_layers.backends.clear()
         env = os.environ | {
             "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:"
@@ -185,20 +225,28 @@ def main() -> None:
 
         wait_port(daphne.port)
 
-        def producer(*args: Any) -> None:
-            subprocess.run(
+        def producer(*args: Any) -> float:
+            """Run one rung's producer; returns the seconds its sends took."""
+            done = subprocess.run(
                 [sys.executable, "-m", "tests.bench.bench_live", "produce", *map(str, args)],
                 cwd=ROOT,
                 env=env,
                 check=True,
+                capture_output=True,
+                text=True,
             )
+            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("elapsed ")]
+            return float(lines[-1].split()[1]) if lines else 0.0
 
         peer = _measure(
             daphne.port,
             "/ws/",
             {"Origin": "http://127.0.0.1"},
             lambda first, count, rate: producer("peer", first, count, rate),
+            ladder(),
         )
+        # Studio climbs the same rungs, up to the peer's knee (its first failed rung).
+        rungs = [r["rate"] for r in peer]
         daphne.kill9()
 
         # --- Studio -------------------------------------------------------------------------
@@ -220,30 +268,41 @@ def main() -> None:
             f"/ws/projects/{sc.project.pk}/",
             {"Origin": f"http://127.0.0.1:{daphne.port}", "Cookie": cookie},
             lambda first, count, rate: producer("studio", first, count, rate, mix.pk, artist.pk),
+            rungs,
         )
         daphne.kill9()
     finally:
         if daphne is not None:
             daphne.kill9()
         redis.stop()
+        # Later benches of this process must not broadcast to the Redis just stopped.
+        settings.CHANNEL_LAYERS = old_layers
+        channel_layers.backends.clear()
         connection.close()
         try:
             connection.creation.destroy_test_db(old_name, verbosity=0)
         except Exception as exc:
             print(f"could not drop the bench database: {exc}")
 
-    print(f"clients={CLIENTS} step={STEP_S}s  (deliveries/s = clients x events/s)")
-    head = f"{'events/s':>9} {'deliv/s':>8} | {'peer p99':>9} {'lost':>5} |"
-    print(head + f" {'studio p99':>10} {'lost':>5}")
-    for p, s in zip(peer, studio, strict=True):
-        print(
-            f"{p['rate']:>9} {p['deliveries_per_s']:>8} | {p['p99_ms']:>9} {p['lost']:>5} |"
-            f" {s['p99_ms']:>10} {s['lost']:>5}"
-        )
+    print(f"clients={CLIENTS} step={STEP_S}s  (deliveries/s = clients x events/s offered)")
+    head = f"{'events/s':>9} | {'offered':>8} {'p99 ms':>8} {'lost':>6} |"
+    print(f"{head} {'offered':>8} {'p99 ms':>8} {'lost':>6}   (peer | studio)")
+
+    def cells(r: dict | None) -> str:
+        if r is None:
+            return f"{'-':>8} {'-':>8} {'-':>6}"
+        mark = "" if _passed(r) else " x"
+        return f"{r['offered']:>8} {r['p99_ms']:>8} {r['lost']:>6}{mark}"
+
+    by_rate = {r["rate"]: r for r in studio}
+    for p in peer:
+        print(f"{p['rate']:>9} | {cells(p)} | {cells(by_rate.get(p['rate']))}")
     best_peer, best_studio = _best(peer), _best(studio)
     ratio = best_studio / best_peer if best_peer else 0.0
-    print(f"bare Channels fan-out: {best_peer} deliveries/s at p99 <= {P99_LIMIT_MS:.0f} ms")
-    print(f"Studio live path:      {best_studio} deliveries/s at p99 <= {P99_LIMIT_MS:.0f} ms")
+    topped = _passed(peer[-1]) if peer else False
+    note = " (the ladder's top: a floor, not the knee)" if topped else ""
+    print(f"bare Channels fan-out knee: {best_peer} deliveries/s at p99 <= 250 ms{note}")
+    print(f"Studio live path knee:      {best_studio} deliveries/s at p99 <= 250 ms")
     print(f"ratio studio/peer: {ratio:.2f}x (target >= 0.7x)")
 
 
