@@ -33,6 +33,10 @@ RUNG_FACTOR = 1.5
 TOP_RATE = float(os.environ.get("BENCH_LIVE_TOP_RATE", "400"))  # events/s: stop climbing here
 STEP_S = float(os.environ.get("BENCH_LIVE_STEP_S", "3"))
 P99_LIMIT_MS = 250.0
+# Writer processes, each its share of the keys and the rate. One sequential writer's own round
+# trips (about 40 ms a comment here) cap the rate Studio is offered; on this 2-core machine 4
+# writers were worse (their CPU and the project lock), so one is the default.
+PRODUCERS = int(os.environ.get("BENCH_LIVE_PRODUCERS", "1"))
 OFFERED_MIN = 0.95  # a rung whose producer offered less than this share of its rate fails
 
 
@@ -142,10 +146,10 @@ def _best(results: list[dict]) -> int:
     return max((r["deliveries_per_s"] for r in results if _passed(r)), default=0)
 
 
-def _pace(first: int, count: int, rate: float, send: Any) -> None:
+def _pace(first: int, count: int, rate: float, start_at: float, send: Any) -> None:
     from django.db import connections
 
-    start = time.perf_counter()
+    start = time.perf_counter() + max(0.0, start_at - time.time())
     try:
         for i in range(count):
             delay = start + i / rate - time.perf_counter()
@@ -225,18 +229,35 @@ def main() -> None:
 
         wait_port(daphne.port)
 
-        def producer(*args: Any) -> float:
-            """Run one rung's producer; returns the seconds its sends took."""
-            done = subprocess.run(
-                [sys.executable, "-m", "tests.bench.bench_live", "produce", *map(str, args)],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("elapsed ")]
-            return float(lines[-1].split()[1]) if lines else 0.0
+        def producer(mode: str, first: int, count: int, rate: float, *extra: Any) -> float:
+            """Run one rung's writers (PRODUCERS processes, each a share of the keys and of the
+            rate, all starting at one agreed moment); returns the seconds the slowest took."""
+            start_at = time.time() + 3.0  # after every writer's Django setup
+            shares = [count // PRODUCERS + (i < count % PRODUCERS) for i in range(PRODUCERS)]
+            procs, key = [], first
+            for share in shares:
+                if share == 0:
+                    continue
+                args = [mode, key, share, rate * share / count, start_at, *extra]
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "tests.bench.bench_live", "produce"]
+                        + [str(a) for a in args],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
+                key += share
+            elapsed = 0.0
+            for proc in procs:
+                out, _ = proc.communicate()
+                if proc.returncode != 0:
+                    raise RuntimeError(f"a bench_live writer exited {proc.returncode}")
+                lines = [ln for ln in out.splitlines() if ln.startswith("elapsed ")]
+                elapsed = max(elapsed, float(lines[-1].split()[1]) if lines else 0.0)
+            return elapsed
 
         peer = _measure(
             daphne.port,
@@ -284,7 +305,10 @@ def main() -> None:
         except Exception as exc:
             print(f"could not drop the bench database: {exc}")
 
-    print(f"clients={CLIENTS} step={STEP_S}s  (deliveries/s = clients x events/s offered)")
+    print(
+        f"clients={CLIENTS} writers={PRODUCERS} step={STEP_S}s"
+        "  (deliveries/s = clients x events/s offered)"
+    )
     head = f"{'events/s':>9} | {'offered':>8} {'p99 ms':>8} {'lost':>6} |"
     print(f"{head} {'offered':>8} {'p99 ms':>8} {'lost':>6}   (peer | studio)")
 
@@ -307,7 +331,8 @@ def main() -> None:
 
 
 def produce_cli(argv: list[str]) -> None:
-    """`python -m tests.bench.bench_live produce studio|peer FIRST COUNT RATE [MIX ARTIST]`:
+    """`python -m tests.bench.bench_live produce studio|peer FIRST COUNT RATE START_AT [MIX
+    ARTIST]` (START_AT: the wall-clock second all of a rung's writers begin):
     the producer runs in its own process, so its CPU never delays the clients' clocks."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     import django
@@ -317,6 +342,7 @@ def produce_cli(argv: list[str]) -> None:
     from channels.layers import get_channel_layer
 
     mode, first, count, rate = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
+    start_at = float(argv[4])
     if mode == "peer":
         layer = get_channel_layer()
 
@@ -330,13 +356,13 @@ def produce_cli(argv: list[str]) -> None:
         from audio.models import Mix
         from sessions import services
 
-        mix = Mix.objects.get(pk=int(argv[4]))
-        artist = get_user_model().objects.get(pk=int(argv[5]))
+        mix = Mix.objects.get(pk=int(argv[5]))
+        artist = get_user_model().objects.get(pk=int(argv[6]))
 
         def send(key: int) -> None:
             services.comment_add(actor=artist, mix=mix, body=f"{key}:{time.time()}")
 
-    _pace(first, count, rate, send)
+    _pace(first, count, rate, start_at, send)
 
 
 if __name__ == "__main__":
