@@ -31,7 +31,9 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import queue
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -365,6 +367,7 @@ def _write(
     out: Path,
     bit_depth: str,
     seed: int,
+    mp3: _Mp3Beside | None = None,
 ) -> tuple[WavWriter, AnalysisReport, _Timeline]:
     rate = det.rate
     timeline = _Timeline(rate, raw.frames)
@@ -382,9 +385,13 @@ def _write(
             timeline.feed(start, g)
             y = (x.astype(np.float64) * (g * scale)).astype(np.float32)
             stored = writer.write(y, start)
+            if mp3 is not None:
+                mp3.feed(stored)
             analyzer.feed(stored)
     except BaseException:
         writer.abort()
+        if mp3 is not None:
+            mp3.abort()
         raise
     return writer, analyzer.finish(), timeline
 
@@ -436,6 +443,65 @@ def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
         return _measure_decoded(read_blocks(tmp, BLOCK_FRAMES), channels)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class _Mp3Beside:
+    """The MP3 320 check run beside the write pass, so the master does not wait for LAME
+    after it: a worker thread encodes the stored (quantised) blocks as the pass writes them,
+    in the same blocks ``lossy_check`` reads them in (the same bytes, the same figures), then
+    decodes and measures. pedalboard releases the GIL while it encodes. The queue holds at
+    most ``QUEUED`` blocks, so memory stays bounded; a pass that is redone aborts it."""
+
+    QUEUED = 4
+
+    def __init__(self, out: Path, rate: int, channels: int) -> None:
+        self.tmp = out.parent / f".{out.name}.{secrets.token_hex(8)}.mp3"
+        self.rate, self.channels = rate, channels
+        self.blocks: queue.Queue[npt.NDArray[np.float32] | None] = queue.Queue(self.QUEUED)
+        self.cancelled = False
+        self.result: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="master-mp3-check", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        ended = False
+        try:
+            from pedalboard.io import AudioFile  # heavy: only when a master runs
+
+            with AudioFile(str(self.tmp), "w", self.rate, self.channels, quality="320") as f:
+                while (block := self.blocks.get()) is not None:
+                    if not self.cancelled:
+                        f.write(block)
+                ended = True
+            if not self.cancelled:
+                self.result = _measure_decoded(read_blocks(self.tmp, BLOCK_FRAMES), self.channels)
+        except BaseException as exc:  # handed to the caller by finish()
+            self.error = exc
+            while not ended and self.blocks.get() is not None:
+                pass  # keep the writer from blocking on a full queue
+        finally:
+            self.tmp.unlink(missing_ok=True)
+
+    def feed(self, stored: npt.NDArray[np.float32]) -> None:
+        self.blocks.put(stored)
+
+    def finish(self) -> dict[str, Any]:
+        self.blocks.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise RuntimeError("the MP3 check ended without a result")
+        return self.result
+
+    def abort(self) -> None:
+        """Stop and remove the encode; harmless after finish()."""
+        if not self.thread.is_alive():
+            return
+        self.cancelled = True
+        self.blocks.put(None)
+        self.thread.join()
 
 
 AAC_KBPS = 256  # what Apple's and most stores' AAC delivery uses
@@ -565,6 +631,8 @@ def master_file(
     raw = _Raw(out_path.parent, channels)
     pre_path = out_path.with_name(out_path.stem + ".prelimiter.wav")
     pre_writer: WavWriter | None = None
+    mp3: _Mp3Beside | None = None
+    writer: WavWriter | None = None
     try:
         if settings.prelimiter:
             pre_writer = WavWriter(pre_path, rate, channels, "32f", 0)
@@ -596,10 +664,12 @@ def master_file(
         plan = _search(det, target, threshold, release)
         seed = _seed(digest.digest(), settings)
         passes = 0
+        beside = settings.lossy_check and rate in MP3_RATES
         while True:
             passes += 1
+            mp3 = _Mp3Beside(out_path, rate, channels) if beside else None
             writer, report, timeline = _write(
-                raw, det, plan, (threshold, release), trim, out_path, settings.bit_depth, seed
+                raw, det, plan, (threshold, release), trim, out_path, settings.bit_depth, seed, mp3
             )
             progress(min(0.9, 0.4 + 0.15 * passes))
             tp = report.true_peak_accurate_dbtp
@@ -614,8 +684,11 @@ def master_file(
             if not redo or passes >= MAX_PASSES:
                 break
             writer.abort()
+            if mp3 is not None:
+                mp3.abort()
             if passes < MAX_PASSES - 1:  # the last pass only trims: the ceiling comes first
                 plan = _search(det, target + bias + trim, threshold, release)
+        mp3_report = mp3.finish() if mp3 is not None else None
         writer.close()
         if pre_writer is not None:
             pre_writer.close()
@@ -623,13 +696,19 @@ def master_file(
     except BaseException:
         if pre_writer is not None:
             pre_writer.abort()
+        if mp3 is not None:
+            mp3.abort()
+        if writer is not None:
+            writer.abort()
         raise
     finally:
         raw.close()
     lossy: dict[str, Any] = {}
     if settings.lossy_check:
         lossy = {
-            "mp3_320": lossy_check(out_path, rate, channels),
+            "mp3_320": mp3_report
+            if mp3_report is not None
+            else lossy_check(out_path, rate, channels),
             "aac": aac_check(out_path, rate, channels),
         }
     progress(1.0)

@@ -86,3 +86,18 @@ def test_the_master_report_carries_both_lossy_checks(tmp_path: Path) -> None:
     assert set(report["lossy"]) == {"mp3_320", "aac"}
     assert "available" in report["lossy"]["aac"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "out.wav"]
+
+
+def test_the_mp3_check_beside_the_write_measures_what_the_file_check_measures(
+    tmp_path: Path,
+) -> None:
+    """The master encodes its MP3 while it writes (a thread fed the stored blocks); its
+    figures are those of encoding the written file afterwards, for 24 and 16 bit."""
+    src = tmp_path / "in.wav"
+    write_wav(src, np.clip(programme(RATE, 3.0, seed=8) * 4, -1, 1), RATE, 24)
+    for depth in ("24", "16"):
+        out = tmp_path / f"out{depth}.wav"
+        settings = MasterSettings(target_lufs=-9.0, ceiling_dbtp=-0.1, bit_depth=depth)
+        report = master_file(src, out, settings)
+        assert report["lossy"]["mp3_320"] == lossy_check(out, RATE, 2)
+    assert not list(tmp_path.glob("*.mp3")) and not list(tmp_path.glob(".*"))
