@@ -7,11 +7,14 @@ from math import inf
 from typing import Any
 
 import redis
+from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 from django.db import connections
+from django.utils.module_loading import import_string
 
-from audio.jobs.registry import longest_hard_limit_s
+from audio.jobs.registry import kind_names, kind_spec, longest_hard_limit_s
+from sessions.origin import SameOriginValidator
 
 
 @register(deploy=True)
@@ -64,9 +67,7 @@ def studio_deploy_checks(app_configs: Any, **kwargs: Any) -> list[Warning]:
                 id="studio.W007",
             )
         )
-    from studio.asgi import application
-
-    problems += websocket_origin_problems(application)
+    problems += websocket_origin_problems(import_string(settings.ASGI_APPLICATION))
     problems += job_time_limit_problems()
     problems += upload_cap_problems()
     return problems
@@ -80,10 +81,6 @@ def _positive(value: Any) -> bool:
 def websocket_origin_problems(application: Any) -> list[Warning]:
     """The websocket side of the ASGI application must check the handshake's Origin first
     (cross-site websocket hijacking): our SameOriginValidator or Channels' OriginValidator."""
-    from channels.security.websocket import OriginValidator
-
-    from sessions.origin import SameOriginValidator
-
     websocket = getattr(application, "application_mapping", {}).get("websocket")
     if websocket is None or isinstance(websocket, SameOriginValidator | OriginValidator):
         return []
@@ -99,8 +96,6 @@ def websocket_origin_problems(application: Any) -> list[Warning]:
 def job_time_limit_problems() -> list[Warning]:
     """Every job kind has a finite soft limit and a later hard one (JOB_TIME_LIMITS may
     override the soft one): a job without them holds a worker forever."""
-    from audio.jobs.registry import kind_names, kind_spec
-
     problems = []
     for name in kind_names():
         spec = kind_spec(name)
