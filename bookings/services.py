@@ -284,7 +284,13 @@ def _when(name: str, value: Any) -> datetime.datetime:
         raise Invalid(
             f"{name}: give a date and time with a time zone", fields={name: ["no time zone"]}
         )
-    return value
+    try:
+        # PostgreSQL stores offsets up to ±15:59 only; the instant is what counts.
+        return value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise Invalid(
+            f"{name}: out of the calendar's range", fields={name: ["out of range"]}
+        ) from None
 
 
 def _times(session: WorkingSession, starts_at: Any, ends_at: Any) -> tuple[Any, Any]:

@@ -72,6 +72,15 @@ def test_booking_create_defaults_overlap_and_filters(scenario):
     assert bad.status_code == 400 and "from" in bad.json()["detail"]
     backwards = viewer.get(f"/api/bookings/?from={START.isoformat()}&to=2030-01-01T00:00:00Z")
     assert backwards.status_code == 400
+    # an offset PostgreSQL cannot store is the same instant in UTC (16:59Z here)
+    odd_offset = viewer.get("/api/bookings/?from=2030-12-04T13:58:00-03:01")
+    assert [b["id"] for b in odd_offset.json()["results"]] == [
+        b["id"] for b in viewer.get(f"/api/bookings/?{window}").json()["results"]
+    ]
+    far_offset = viewer.get("/api/bookings/?from=2030-12-03T20:02:00-20:57")
+    assert far_offset.status_code == 200 and len(far_offset.json()["results"]) == 1
+    before_year_one = viewer.get("/api/bookings/?to=0001-01-01T00:00:00%2B05:00")
+    assert before_year_one.status_code == 400 and "to" in before_year_one.json()["detail"]
 
 
 @pytest.mark.parametrize(
