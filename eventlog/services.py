@@ -45,13 +45,37 @@ def event_record(*, project: Any, type: str, payload: dict[str, Any], actor: Any
     if not connection.in_atomic_block:
         raise RuntimeError("event_record must be called inside transaction.atomic()")
     project_id = project if isinstance(project, int) else project.pk
-    _projects().filter(pk=project_id).update(last_event_seq=F("last_event_seq") + 1)
-    seq = _projects().filter(pk=project_id).values_list("last_event_seq", flat=True).get()
-    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    seq = _next_seq(connection, project_id)
     event = Event.objects.create(
-        project_id=project_id, seq=seq, type=type, payload=payload, actor_id=actor_id
+        project_id=project_id,
+        seq=seq,
+        type=type,
+        payload=payload,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    transaction.on_commit(partial(broadcast.broadcast_event, event.pk), robust=True)
+    # The frame is built from what was just written, so the broadcast reads nothing back.
+    recorded = broadcast.RecordedEvent(event)
+    transaction.on_commit(partial(broadcast.broadcast_event, recorded), robust=True)
     for listener in listeners_of(type):
         listener(event)
     return event
+
+
+def _next_seq(connection: Any, project_id: int) -> int:
+    """Take the project's next seq: one UPDATE ... RETURNING (one round trip; the row stays
+    locked until the transaction ends, so seqs never repeat or skip)."""
+    model = apps.get_model(PROJECT_MODEL)
+    if not connection.features.can_return_columns_from_insert:  # no RETURNING (old SQLite)
+        _projects().filter(pk=project_id).update(last_event_seq=F("last_event_seq") + 1)
+        return int(_projects().filter(pk=project_id).values_list("last_event_seq", flat=True).get())
+    quote = connection.ops.quote_name
+    # Only quoted names from the model's own metadata go into the text; the id is a parameter.
+    table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
+    column = quote(model._meta.get_field("last_event_seq").column)
+    sql = f"UPDATE {table} SET {column} = {column} + 1 WHERE {pk} = %s RETURNING {column}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise model.DoesNotExist(f"no project {project_id}")
+    return int(row[0])

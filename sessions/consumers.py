@@ -40,7 +40,12 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
-from eventlog.broadcast import PROGRESS_MIN_INTERVAL_S, project_group, user_group
+from eventlog.broadcast import (
+    PROGRESS_MIN_INTERVAL_S,
+    forward_message,
+    project_group,
+    user_group,
+)
 from eventlog.selectors import event_frames_after
 from sessions import presence, selectors
 from sessions.presence_batch import PresenceBatcher
@@ -131,8 +136,9 @@ class Hub:
                 frames = await database_sync_to_async(event_frames_after)(
                     project_id=project_id, after=start, limit=BATCH
                 )
+                messages = [forward_message(f) for f in frames]  # encoded once for all
                 for consumer in lagging:
-                    await consumer.deliver(frames, source="timer")
+                    await consumer.deliver(messages, source="timer")
             for consumer in group:
                 if consumer.joined_generation != _layer_generation:
                     await consumer.rejoin()
@@ -273,7 +279,7 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                 )
             self.last_sent = start
         while True:  # replay in batches up to where the log was when we looked
-            await self.deliver(frames, source="replay")
+            await self.deliver([forward_message(f) for f in frames], source="replay")
             if self.closed or len(frames) < BATCH or self.last_sent >= last_seq:
                 break
             frames = await database_sync_to_async(event_frames_after)(
@@ -322,18 +328,32 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
         return (self.group, user_group(self.user_id))
 
     # --- delivery ------------------------------------------------------------------------------
-    async def deliver(self, frames: list[dict[str, Any]], *, source: str) -> None:
-        """Send frames in seq order, each once. A gap is filled from the database first."""
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Frames from the channel layer skip Channels' per-message close_old_connections: it
+        is a hop to the sync thread for every frame of every socket (at 50 sockets, 50 hops per
+        event, queued behind the database calls there), and these handlers touch the database
+        only through database_sync_to_async, which closes old connections itself."""
+        if message["type"] == "event.forward":
+            await self.event_forward(message)
+        elif message["type"] == "ephemeral.forward":
+            await self.ephemeral_forward(message)
+        else:
+            await super().dispatch(message)
+
+    async def deliver(self, messages: list[dict[str, Any]], *, source: str) -> None:
+        """Send events in seq order, each once. A gap is filled from the database first.
+        `messages` are events as the layer carries them (eventlog.broadcast.forward_message):
+        their text is sent as it is, never encoded again here."""
         async with self.lock:
-            pending = sorted(frames, key=lambda f: f["seq"])
+            pending = sorted(messages, key=lambda m: m["seq"])
             while pending and not self.closed:
-                frame = pending.pop(0)
-                seq = frame["seq"]
+                message = pending.pop(0)
+                seq = message["seq"]
                 if seq <= self.last_sent:
                     continue
                 if seq > self.last_sent + 1:
                     # Missed something (dropped or reordered by the layer): read the log from
-                    # where we are; it holds this frame too (broadcast runs after commit).
+                    # where we are; it holds this event too (broadcast runs after commit).
                     fetched = await database_sync_to_async(event_frames_after)(
                         project_id=self.project_id, after=self.last_sent, limit=BATCH
                     )
@@ -342,25 +362,28 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                             "project %s: seq %s missing from the log", self.project_id, seq
                         )
                         return
+                    last = fetched[-1]["seq"]
                     pending = sorted(
-                        [f for f in pending if f["seq"] > fetched[-1]["seq"]] + fetched,
-                        key=lambda f: f["seq"],
+                        [m for m in pending if m["seq"] > last]
+                        + [forward_message(f) for f in fetched],
+                        key=lambda m: m["seq"],
                     )
                     continue
-                if self._removes_me(frame):
+                if self._removes_me(message):
                     await self._close_removed()
                     return
-                await self.send_json(frame)
+                await self.send(text_data=message["text"])
                 self.last_sent = seq
                 if source != "replay":
-                    _observe_lag(frame)
+                    _observe_lag(message)
 
-    def _removes_me(self, frame: dict[str, Any]) -> bool:
-        if frame["type"] != "member.removed":
+    def _removes_me(self, message: dict[str, Any]) -> bool:
+        if message["event_type"] != "member.removed":
             return False
-        if frame["seq"] <= self.member_since_seq:
+        if message["seq"] <= self.member_since_seq:
             return False
-        member = frame.get("payload", {}).get("member") or {}
+        frame = json.loads(message["text"])  # only this rare type is decoded
+        member = (frame.get("payload") or {}).get("member") or {}
         return (member.get("user") or {}).get("id") == self.user_id
 
     async def revoke(self) -> None:
@@ -375,7 +398,9 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
 
     async def event_forward(self, message: dict[str, Any]) -> None:
         if self.ready and not self.closed:
-            await self.deliver([message["event"]], source="live")
+            if "text" not in message:  # the frame itself (a web process of the previous release)
+                message = forward_message(message["event"])
+            await self.deliver([message], source="live")
 
     async def ephemeral_forward(self, message: dict[str, Any]) -> None:
         if not self.ready or self.closed:
@@ -452,10 +477,10 @@ class ProjectConsumer(AsyncJsonWebsocketConsumer):
                 logger.info("group_discard failed (%s)", exc)
 
 
-def _observe_lag(frame: dict[str, Any]) -> None:
+def _observe_lag(message: dict[str, Any]) -> None:
     """Event lag: from the event's recording to its frame leaving here (studio/metrics.py)."""
     try:
-        at = datetime.fromisoformat(str(frame["at"]))
+        at = datetime.fromisoformat(str(message["at"]))
     except (KeyError, ValueError):
         return
     EVENT_LAG.observe(max(0.0, (datetime.now(UTC) - at).total_seconds()))

@@ -16,7 +16,8 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def comment_payload(comment: Comment) -> dict[str, Any]:
+def comment_payload(comment: Comment, *, mentions: list[int] | None = None) -> dict[str, Any]:
+    """`mentions`: the ids just written, when the caller has them (no query to read them back)."""
     deleted = comment.deleted_at is not None
     return {
         "id": comment.pk,
@@ -28,7 +29,9 @@ def comment_payload(comment: Comment) -> dict[str, Any]:
         "body": "" if deleted else comment.body,
         "start_s": comment.start_s,
         "end_s": comment.end_s,
-        "mentions": sorted(u.pk for u in comment.mentions.all()),
+        "mentions": sorted(
+            mentions if mentions is not None else (u.pk for u in comment.mentions.all())
+        ),
         "resolved_at": _iso(comment.resolved_at),
         "resolved_by": user_payload(comment.resolved_by),
         "edited_at": _iso(comment.edited_at),

@@ -82,6 +82,8 @@ def _mentions(project_id: int, body: str, explicit: list[int] | None) -> list[in
     the body. A handle that names no member is a 400 with a sentence (the author meant someone
     and would otherwise believe they were told); one that names two members asks for the
     username."""
+    if not explicit and "@" not in body:
+        return []  # nothing to look up (the members are read only when a mention can match)
     handles, shared = _handles(project_id)
     ids = set(handles.values())
     chosen: set[int] = set()
@@ -169,11 +171,12 @@ def comment_add(
             parent=parent,
             **version_fields(version),
         )
-        comment.mentions.set(mention_ids)
+        if mention_ids:  # a new comment has none to replace
+            comment.mentions.add(*mention_ids)
         event_record(
             project=version.project_id,
             type="comment.added",
-            payload={"comment": comment_payload(comment)},
+            payload={"comment": comment_payload(comment, mentions=mention_ids)},
             actor=actor,
         )
     return comment
