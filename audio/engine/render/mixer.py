@@ -98,12 +98,21 @@ class Strip:
             self.gains = (np.float32(left), np.float32(right))
 
     def clip_input(self, a: int, b: int) -> Float32:
-        x = np.zeros((self.channels, b - a), dtype=np.float32)
+        """The clips' sum over frames [a, b): the first clip there is written (decoded straight
+        into the buffer), the others added, in the spec's order; silence elsewhere."""
+        x: Float32 | None = None
         for clip in self.clips:
             lo, hi = max(a, clip.start), min(b, clip.end)
-            if lo < hi:
+            if lo >= hi:
+                continue
+            if x is None:
+                x = np.empty((self.channels, b - a), dtype=np.float32)
+                x[:, : lo - a] = 0.0
+                x[:, hi - a :] = 0.0
+                clip.write_into(x[:, lo - a : hi - a], lo, hi)
+            else:
                 clip.add_into(x[:, lo - a : hi - a], lo, hi)
-        return x
+        return np.zeros((self.channels, b - a), dtype=np.float32) if x is None else x
 
     def _pan_law(self, gain_db: Any, pan: Any) -> tuple[Any, Any]:
         """Left and right gains (float64, scalars or per frame) of the fader and pan law."""

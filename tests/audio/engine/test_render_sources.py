@@ -12,39 +12,59 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audio.engine.errors import AudioError
 from audio.engine.io import read_all
 from audio.engine.render import MixSpec, SpecInvalid, clips, render
 from audio.engine.render.clips import ClipStore, FileFrames, Frames, HandlePool
 from audio.engine.render.effects import EFFECTS, build_board
 from audio.engine.render.mixer import BLOCK, run_fx
-from tests.audio.engine.mixes import noise, spec_of
+from tests.audio.engine.mixes import noise, spec_of, write_source
 
 pytestmark = pytest.mark.engine
 
 RATE = 16000
 
 
+def _with_chunk_before_data(path: Path) -> None:
+    """Put an odd-sized chunk (with its pad byte) between a WAV's fmt and data chunks."""
+    data = path.read_bytes()
+    at = data.index(b"data")
+    extra = b"odd " + (5).to_bytes(4, "little") + b"12345\0"
+    data = data[:at] + extra + data[at:]
+    path.write_bytes(data[:4] + (len(data) - 8).to_bytes(4, "little") + data[8:])
+
+
 @pytest.mark.parametrize(
-    ("name", "subtype", "channels"),
+    ("name", "subtype", "channels", "container", "raw"),
     [
-        ("a.wav", "PCM_16", 1),
-        ("a.wav", "PCM_24", 2),
-        ("a.wav", "PCM_32", 1),
-        ("a.wav", "FLOAT", 2),
-        ("a.wav", "DOUBLE", 1),
-        ("a.aiff", "PCM_24", 2),
+        ("a.wav", "PCM_16", 1, "WAV", True),
+        ("a.wav", "PCM_24", 2, "WAV", True),
+        ("a.wav", "PCM_24", 1, "odd chunk", True),
+        ("a.wav", "PCM_32", 1, "WAV", True),
+        ("a.wav", "FLOAT", 2, "WAV", True),
+        ("a.wav", "PCM_24", 2, "WAVEX", True),
+        ("a.wav", "PCM_16", 2, "RF64", True),
+        ("a.wav", "DOUBLE", 1, "WAV", False),
+        ("a.wav", "PCM_U8", 1, "WAV", False),
+        ("a.aiff", "PCM_24", 2, "AIFF", False),
     ],
 )
 def test_in_place_reads_are_the_decoded_samples(
-    tmp_path: Path, name: str, subtype: str, channels: int
+    tmp_path: Path, name: str, subtype: str, channels: int, container: str, raw: bool
 ) -> None:
+    """Read by position, through libsndfile or (a little-endian PCM or float WAV) straight
+    from the file's bytes in numpy, the samples are libsndfile's decode from the start."""
     x = noise(RATE, 1.3, seed=4, channels=channels) * 1.9  # some samples past full scale
     path = tmp_path / name
-    sf.write(path, np.ascontiguousarray(x.T), RATE, subtype=subtype)
+    fmt = "WAV" if container == "odd chunk" else container
+    sf.write(path, np.ascontiguousarray(x.T), RATE, subtype=subtype, format=fmt)
+    if container == "odd chunk":
+        _with_chunk_before_data(path)
     store = ClipStore(tmp_path / "cache", RATE)
     (tmp_path / "cache").mkdir()
     source = store.load("a", path, need_hash=False)
     assert isinstance(source.data, FileFrames) and source.sha256 is None
+    assert (source.data.layout is not None) == raw
     assert not list((tmp_path / "cache").iterdir())  # no copy, no hash memo
     whole = read_all(path).samples.T  # (frames, channels)
     assert source.frames == whole.shape[0]
@@ -55,7 +75,33 @@ def test_in_place_reads_are_the_decoded_samples(
     for (a, b), block in zip(spans * 3, got, strict=True):
         assert block.dtype == np.float32 and block.shape == (b - a, channels)
         assert np.array_equal(block.view(np.int32), whole[a:b].view(np.int32))
+    into = np.empty((4000, channels), dtype=np.float32)
+    source.data.read_into(source.frames - 4000, into)
+    assert np.array_equal(into.view(np.int32), whole[-4000:].view(np.int32))
+    with pytest.raises(AudioError, match="ends at frame"):
+        source.data.read_into(source.frames - 10, into)
     store.handles.close()
+
+
+def test_the_raw_path_is_dropped_when_it_disagrees_with_libsndfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checked at both ends against libsndfile when opened: a raw read that differs (here a
+    conversion made wrong on purpose) leaves the source to libsndfile, with its samples."""
+    x = noise(RATE, 1.0, seed=8)
+    path = write_source(tmp_path, "a.wav", x, RATE)
+    real = clips.read_raw
+
+    def off_by_one(path: str, layout: clips.RawLayout, a: int, out: np.ndarray) -> int:
+        got = real(path, layout, a, out)
+        out.reshape(-1)[-1] += 1.0
+        return got
+
+    monkeypatch.setattr(clips, "read_raw", off_by_one)
+    frames = FileFrames(path, 1, HandlePool())
+    assert frames.layout is None
+    assert np.array_equal(frames[0 : x.shape[1]][:, 0], read_all(path).samples[0])
+    frames.pool.close()
 
 
 def test_a_resampled_or_compressed_source_is_decoded_into_the_cache(tmp_path: Path) -> None:
