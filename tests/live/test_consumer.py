@@ -347,6 +347,64 @@ def test_comment_reaches_reviewers_live(scenario, song):
     run(body)
 
 
+def test_live_events_are_encoded_once_for_every_socket_and_skip_the_connections_hop(
+    scenario, song, monkeypatch
+):
+    """W9: a live event's text is encoded once, in the broadcast, and each socket forwards it
+    as it is (the frames equal the log's); layer frames do not take Channels'
+    close_old_connections hop to the sync thread that every other message takes."""
+    import channels.consumer
+
+    from eventlog.models import Event
+
+    mix = make_mix(song)
+    encoded: list[int] = []
+    real_dumps = broadcast.json.dumps
+
+    class CountingJson:
+        loads = staticmethod(broadcast.json.loads)
+
+        @staticmethod
+        def dumps(obj: Any, **kwargs: Any) -> str:
+            if isinstance(obj, dict) and "seq" in obj:
+                encoded.append(obj["seq"])
+            return real_dumps(obj, **kwargs)
+
+    monkeypatch.setattr(broadcast, "json", CountingJson)
+    hops: list[int] = []
+    real_close = channels.consumer.aclose_old_connections
+
+    async def counting_close() -> None:
+        hops.append(1)
+        await real_close()
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counting_close)
+
+    async def body() -> None:
+        comms = [_comm(scenario.project.pk, scenario.users[who]) for who in ("viewer", "engineer")]
+        for comm in comms:
+            assert (await comm.connect())[0]
+            await _frames(comm, 0.2)
+        encoded.clear()
+        hops.clear()
+        for n in range(3):
+            await sync_to_async(services.comment_add)(
+                actor=scenario.users["artist"], mix=mix, body=f"take {n}"
+            )
+        got = [await _frames(comm) for comm in comms]
+        logged = await sync_to_async(
+            lambda: [e.to_frame() for e in Event.objects.filter(project=scenario.project)]
+        )()
+        for frames in got:
+            assert frames == logged[-3:]
+        assert encoded == [f["seq"] for f in logged[-3:]]  # once each, not once per socket
+        assert hops == []
+        for comm in comms:
+            await comm.disconnect()
+
+    run(body)
+
+
 def test_other_paths_and_bad_frames_close_cleanly(scenario):
     """Issue 13's websocket edges: a path that is not a project id, an id of 19 digits, a
     non-JSON frame, a binary frame and JSON nested deep keep the server quiet and the socket

@@ -265,3 +265,41 @@ def test_comment_event_is_recorded_after_commit(scenario, mix, django_capture_on
     assert event.type == "comment.added" and event.payload["comment"]["id"] == c.pk
     assert len(callbacks) == 1
     assert Comment.objects.count() == 1
+
+
+def test_a_comment_write_is_eight_statements_and_its_broadcast_reads_nothing_back(
+    scenario, mix, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """W9's write path: the capability check (membership, song), then in the transaction the
+    project lock, the comment, the seq (one UPDATE ... RETURNING), the event row, and the
+    savepoint's two statements here (BEGIN/COMMIT in the app). The broadcast after commit sends
+    the frame event_record built; no member list is read for a body without "@"."""
+    with (
+        django_assert_max_num_queries(8),
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        services.comment_add(actor=scenario.users["artist"], mix=mix, body="kick at 1:02")
+    assert len(callbacks) == 1
+
+
+def test_the_broadcast_frame_is_the_logged_event(
+    scenario, mix, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The frame built when the event is recorded (and encoded once) is what the log replays:
+    the same seq, type, payload (mentions included), actor and time."""
+    import json
+
+    from eventlog import broadcast
+    from eventlog.models import Event
+
+    sent: list[dict] = []
+    monkeypatch.setattr(broadcast, "_group_send", lambda project_id, message: sent.append(message))
+    engineer = scenario.users["engineer"]
+    with_mention = f"@{engineer.username} the kick"
+    for body in (with_mention, "no mention"):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.comment_add(actor=scenario.users["artist"], mix=mix, body=body, start_s=1.5)
+    events = Event.objects.filter(project=scenario.project).order_by("-seq")[:2][::-1]
+    assert [json.loads(m["text"]) for m in sent] == [e.to_frame() for e in events]
+    assert [(m["seq"], m["event_type"]) for m in sent] == [(e.seq, e.type) for e in events]
+    assert events[0].payload["comment"]["mentions"] == [engineer.pk]
