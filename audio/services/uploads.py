@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from audio import storage
+from audio import sandbox, storage
 from audio.models import (
     JOB_OVER,
     Asset,
@@ -245,6 +245,7 @@ def upload_create(*, actor: Any, length: int, metadata: dict[str, str]) -> Uploa
             temp_name=temp_name,
             expires_at=now + timedelta(seconds=settings.UPLOAD_EXPIRY_SECONDS),
         )
+    sandbox.warm()  # the completing chunk's probe then finds its launcher started
     return upload
 
 
@@ -281,6 +282,7 @@ def upload_write(
     upload is complete, run `upload_complete`."""
     upload = upload_get_for_user(actor=actor, upload_id=upload_id)
     require_capability(user=actor, project_id=upload.project_id, capability=Capability.ASSET_UPLOAD)
+    sandbox.warm()  # this process may not be the one the upload was created on
     if content_length > settings.UPLOAD_MAX_CHUNK_BYTES:
         raise TooLarge(
             f"chunks are at most {_human_bytes(settings.UPLOAD_MAX_CHUNK_BYTES)}",

@@ -669,11 +669,14 @@ def _slow_bomb(tmp_path: Path) -> Path:
 
 
 def _probe_children() -> list[Any]:
-    """The sandbox's probe processes (children of its forkserver, a child of this process)."""
+    """The sandbox's probe processes: children of its launchers, children of its forkserver, a
+    child of this process."""
     import psutil
 
     me = psutil.Process()
-    return [p for child in me.children() for p in child.children()]
+    return [
+        p for child in me.children() for launcher in child.children() for p in launcher.children()
+    ]
 
 
 def test_sandbox_timeout_kills_that_probe_only(tmp_path: Path) -> None:
