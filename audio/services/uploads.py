@@ -22,6 +22,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ from studio.selectors import require_capability
 logger = logging.getLogger(__name__)
 
 READ_BLOCK = 1024 * 1024
+# The running SHA-256 of each chunk's blocks is taken here, beside the request's own thread.
+_HASHING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="upload-sha256")
 KINDS = ("stem", "take", "mix")
 CHECKSUM_ALGORITHMS = ("sha1", "sha256", "md5")
 METADATA_KEYS = ("filename", "project", "song", "kind", "instrument", "part", "note", "filetype")
@@ -327,11 +330,16 @@ def _write_chunk(
     read: Callable[[int], bytes],
     checksum: tuple[str, bytes] | None,
 ) -> tuple[bytes, int]:
-    """Stream the body to the file at `offset`; returns (new hash state, bytes written)."""
+    """Stream the body to the file at `offset`; returns (new hash state, bytes written).
+
+    Each block is written and added to the chunk's checksum on this thread while the upload's
+    running SHA-256 takes it on a hashing thread (OpenSSL and the kernel release the GIL, so the
+    two hashes of a block run on two cores); one block is in flight, in order."""
     path = storage.upload_temp_path(upload.temp_name)
     hasher = storage.ResumableSha256(bytes(upload.sha256_state)) if upload.sha256_state else None
     chunk_hash = hashlib.new(checksum[0]) if checksum else None
     got = 0
+    pending: Future[None] | None = None
     with open(path, "r+b") as fh:
         fh.truncate(offset)
         fh.seek(offset)
@@ -340,10 +348,12 @@ def _write_chunk(
                 data = read(min(READ_BLOCK, content_length - got))
                 if not data:
                     break
+                if pending is not None:
+                    pending.result()
+                if hasher is not None:
+                    pending = _HASHING.submit(hasher.update, data)
                 fh.write(data)
                 got += len(data)
-                if hasher is not None:
-                    hasher.update(data)
                 if chunk_hash is not None:
                     chunk_hash.update(data)
         except OSError:
@@ -351,6 +361,9 @@ def _write_chunk(
             raise Invalid(
                 "the connection broke during the chunk", code="incomplete_chunk"
             ) from None
+        finally:
+            if pending is not None:
+                pending.result()
         if got != content_length:
             fh.truncate(offset)
             raise Invalid(
