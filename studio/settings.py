@@ -260,7 +260,9 @@ UPLOAD_MAX_CONCURRENT_PER_USER = int(os.environ.get("UPLOAD_MAX_CONCURRENT_PER_U
 PROJECT_STORAGE_QUOTA_BYTES = int(os.environ.get("PROJECT_STORAGE_QUOTA_BYTES", str(50 * 1024**3)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_CHUNK_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Under ASGI, Django spools every request body into a SpooledTemporaryFile of this size: one
+# tus chunk stays in memory instead of going to a temp file (and being read back) on the way.
+FILE_UPLOAD_MAX_MEMORY_SIZE = UPLOAD_MAX_CHUNK_BYTES
 
 # --- Auth, API ------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
