@@ -78,9 +78,10 @@ class _SendLoop:
                 threading.Thread(
                     target=loop.run_forever, name="eventlog-broadcast", daemon=True
                 ).start()
-                self._loop, self._pid, self._shared = loop, os.getpid(), None
+                self._loop, self._pid = loop, os.getpid()
+                self._shared = self._layer = None  # a parent's layer: its sockets are not ours
             if self._shared is not shared:  # first use, or the settings changed (tests)
-                if self._layer is not None and self._pid == os.getpid():
+                if self._layer is not None:
                     asyncio.run_coroutine_threadsafe(self._layer.close_pools(), self._loop)
                 self._shared = shared
                 self._layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
