@@ -14,10 +14,11 @@ import soundfile as sf
 
 from audio.engine.errors import AudioError
 from audio.engine.io import read_all
-from audio.engine.render import MixSpec, SpecInvalid, clips, render
+from audio.engine.render import MixSpec, SpecInvalid, clips, mixer, render
 from audio.engine.render.clips import ClipStore, FileFrames, Frames, HandlePool
 from audio.engine.render.effects import EFFECTS, build_board
-from audio.engine.render.mixer import BLOCK, run_fx
+from audio.engine.render.mixer import BLOCK, Strip, run_fx
+from audio.engine.render.spec import Automation, Effect
 from tests.audio.engine.mixes import noise, spec_of, write_source
 
 pytestmark = pytest.mark.engine
@@ -191,3 +192,55 @@ def test_chunked_fx_calls_equal_block_by_block_calls(kind: str, channels: int) -
         want[:, a : a + m] = blockwise.process(blk, 48000, reset=False)[:, :m]
     assert got.shape == x.shape and got.dtype == np.float32
     assert np.array_equal(got.view(np.int32), want.view(np.int32))
+
+
+def test_plugins_left_out_in_the_silence_after_the_last_clip_change_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a track's last clip, a plugin that can only give silence from then on is not run
+    (a compressor's envelope decays into slow denormal numbers there): the tail renders to
+    the same bytes as with every plugin run, for chains that settle, that ring (a delay, a
+    reverb) or both, with polarity inverted too."""
+    x = noise(RATE, 1.2, seed=9) * 0.8
+    sources = {"x": write_source(tmp_path, "x.wav", x, RATE)}
+    peak = {"type": "PeakFilter", "cutoff_frequency_hz": 150, "gain_db": 12, "q": 8}
+    comp = {"type": "Compressor", "threshold_db": -30, "ratio": 6}
+    chains = [
+        [peak, comp],
+        [comp, {"type": "HighpassFilter", "cutoff_frequency_hz": 20}, {"type": "Limiter"}],
+        [{"type": "HighShelfFilter", "gain_db": 6}, {"type": "Delay", "feedback": 0.5}, comp],
+        [{"type": "NoiseGate", "threshold_db": -40}, {"type": "Reverb"}, {"type": "Gain"}],
+    ]
+    tracks = [
+        {
+            "id": f"t{i}",
+            "polarity_invert": i == 1,
+            "fx": fx,
+            "clips": [
+                {"source": "x", "start": 3000 * i, "length": 9000},
+                {"source": "x", "start": 30000 + 5000 * i, "source_in": 2000},
+            ],
+        }
+        for i, fx in enumerate(chains)
+    ]
+    spec = spec_of(RATE, tracks)
+    skipping = _render_bytes(tmp_path, spec, sources, "a.wav")
+    monkeypatch.setattr(mixer, "SETTLES", frozenset())
+    every = _render_bytes(tmp_path, spec, sources, "b.wav")
+    assert skipping == every
+
+
+def test_which_plugins_are_left_out_in_silence() -> None:
+    """A settling chain is left out chunk by chunk once silent; a ringing plugin always runs,
+    and what follows it too."""
+    peak = Effect("PeakFilter", (("cutoff_frequency_hz", 300.0), ("gain_db", 9.0)))
+    comp = Effect("Compressor", (("ratio", 4.0), ("threshold_db", -30.0)))
+    delay = Effect("Delay", (("delay_seconds", 0.05), ("feedback", 0.5)))
+    tone_in = noise(48000, 0.5, seed=3) * 0.5
+    for fx, dead in [((peak, comp), [True, True]), ((comp, delay, comp), [True, False, False])]:
+        strip = Strip("t", 1, 0.0, 0.0, Automation(), fx, "master", [], 48000)
+        strip.silent_from = 3 * BLOCK
+        strip.through_fx(np.ascontiguousarray(tone_in[:, : 3 * BLOCK]), 0)
+        for k in range(3, 9, 2):  # silence, two blocks at a time
+            strip.through_fx(np.zeros((1, 2 * BLOCK), dtype=np.float32), k * BLOCK)
+        assert strip.dead == dead
