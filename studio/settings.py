@@ -115,6 +115,19 @@ if DATABASE_URL:
             conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
         )
     }
+    # A connection pool per process (DATABASE_POOL_SIZE connections at most, 0: none). Under
+    # Daphne a request's sync code runs on a thread of its own, so a pool is how the web keeps
+    # connections between requests; with DATABASE_CONN_HEALTH_CHECKS a connection handed out is
+    # checked first. The pool opens on a process's first query, so Celery's prefork parent,
+    # which makes none, hands its children no open pool.
+    DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "0"))
+    if DATABASE_POOL_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": 10,
+        }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

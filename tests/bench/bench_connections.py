@@ -1,13 +1,15 @@
-"""Persistent database connections (issue 17): requests/s of a typical API read (the song list
-of a project with 30 songs, token auth) on one Daphne process under `wrk -t2 -c50`, with
-DATABASE_CONN_MAX_AGE=0 (a new PostgreSQL connection per request) against 60 s with health
-checks, each run beside the trivial view (`/healthz`, which touches no database) on the same
-Daphne, so both figures are ratios measured in the same run, and the non-2xx answers of each.
+"""Database connections (issue 17): requests/s of a typical API read (the song list of a
+project with 30 songs, token auth) on one Daphne process under `wrk -t2 -c50`, with a new
+PostgreSQL connection per request (DATABASE_CONN_MAX_AGE=0), persistent ones (60 s, health
+checks) and a pool (DATABASE_POOL_SIZE=8, checked), each run beside the trivial view
+(`/healthz`, which touches no database) on the same Daphne, so every figure is a ratio measured
+in the same run, and the non-2xx answers of each.
 
 The ASGI caveat, measured here: under Daphne each request's sync code may run on a thread of
 its own, and a persistent connection belongs to its thread, so with CONN_MAX_AGE > 0 the
 connections pile up until PostgreSQL refuses more ("too many clients") and requests fail with
-500. Hence the web default stays 0 (docs/operations.md).
+500. A pool belongs to the process: its connections are handed to each request's thread and
+back, so production uses it (docker/studio.env) and keeps CONN_MAX_AGE at 0.
 
 Run: `make bench` (or `python -m tests.bench bench_connections`); BENCH_CONNECTIONS_S sets each
 run's length (10 s by default).
@@ -32,7 +34,12 @@ from tests.bench.bench_peaks import wrk
 
 DURATION_S = int(os.environ.get("BENCH_CONNECTIONS_S", "10"))
 APP = "studio.asgi:application"
-SETTINGS = {"per request (0)": "0", "persistent (60 s, health checks)": "60"}
+# label -> the Daphne's database settings
+SETTINGS = {
+    "per request (0)": {"DATABASE_CONN_MAX_AGE": "0"},
+    "persistent (60 s, health checks)": {"DATABASE_CONN_MAX_AGE": "60"},
+    "pooled (8, checked)": {"DATABASE_POOL_SIZE": "8"},
+}
 
 
 def main() -> None:
@@ -47,7 +54,7 @@ def main() -> None:
     auth = {"Authorization": f"Token {token}"}
     results = {}
     try:
-        for label, max_age in SETTINGS.items():
+        for number, (label, env) in enumerate(SETTINGS.items()):
             port = free_port()
 
             def up(port: int = port) -> bool:
@@ -57,8 +64,8 @@ def main() -> None:
             daphne = start(
                 [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), APP],
                 up,
-                ROOT / "var" / "log" / f"bench-connections-{max_age}.log",
-                env={"DATABASE_CONN_MAX_AGE": max_age, "DATABASE_CONN_HEALTH_CHECKS": "true"},
+                ROOT / "var" / "log" / f"bench-connections-{number}.log",
+                env={"DATABASE_CONN_HEALTH_CHECKS": "true", **env},
             )
             try:
                 base = f"http://127.0.0.1:{port}"
@@ -74,14 +81,14 @@ def main() -> None:
                 f"non-2xx {ours['non_2xx']}), /healthz {peer['rps']:.0f} req/s, ratio "
                 f"{ours['rps'] / peer['rps']:.2f}"
             )
-        (fresh, fresh_peer), (kept, kept_peer) = results.values()
-        print(
-            f"persistent / per request, song list: {kept['rps'] / fresh['rps']:.2f} "
-            f"(as ratios to /healthz: {kept['rps'] / kept_peer['rps']:.2f} vs "
-            f"{fresh['rps'] / fresh_peer['rps']:.2f}); non-2xx {kept['non_2xx']} vs "
-            f"{fresh['non_2xx']}: "
-            + ("persistent is unsafe here" if kept["non_2xx"] else "persistent is safe here")
-        )
+        fresh, fresh_peer = results["per request (0)"]
+        for label, (ours, peer) in list(results.items())[1:]:
+            print(
+                f"{label} / per request, song list: {ours['rps'] / fresh['rps']:.2f} "
+                f"(as ratios to /healthz: {ours['rps'] / peer['rps']:.2f} vs "
+                f"{fresh['rps'] / fresh_peer['rps']:.2f}); non-2xx {ours['non_2xx']} vs "
+                f"{fresh['non_2xx']}: " + ("unsafe here" if ours["non_2xx"] else "safe here")
+            )
     finally:
         cleanup(project, user)
 
