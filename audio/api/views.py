@@ -70,7 +70,10 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
 
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
-        if self.action in ("list", "retrieve", "file", "peaks"):
+        if self.action == "peaks":
+            # the player asks for these on every page: only what the answer needs
+            return qs.only("id", "project_id", "sha256", "peaks_name", "peaks_index")
+        if self.action in ("list", "retrieve", "file"):
             qs = qs.defer("analysis")
         return qs
 

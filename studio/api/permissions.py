@@ -13,6 +13,9 @@ from rest_framework.permissions import BasePermission
 from studio.roles import role_can
 from studio.selectors import member_role
 
+# The annotation naming the requesting user's role in the object's project.
+VIEWER_ROLE = "viewer_role"
+
 
 def object_project_id(obj: Any) -> int:
     path = getattr(type(obj), "project_path", "project")
@@ -40,6 +43,8 @@ class HasActionCapability(BasePermission):
         capability = view.action_capabilities.get(view.action)
         if capability is None:
             return True
-        project_id = obj.pk if type(obj).__name__ == "Project" else object_project_id(obj)
         self.message = f"your role may not do this ({capability})"
+        if VIEWER_ROLE in obj.__dict__:  # read with the row (ScopedViewSet.get_object)
+            return role_can(obj.__dict__[VIEWER_ROLE], capability)
+        project_id = obj.pk if type(obj).__name__ == "Project" else object_project_id(obj)
         return role_can(member_role(user=request.user, project_id=project_id), capability)
