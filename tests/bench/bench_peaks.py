@@ -1,7 +1,8 @@
 """L2: throughput of the waveform-peaks JSON endpoint under `wrk -t2 -c50`, as a ratio to a
-trivial view (`/healthz`) served the same way (one Daphne process, the same middleware, the
-same run). The peaks are those the analysis job stored for a real file; the endpoint is asked
-as the player asks (`?width=1200`, token auth). Target: 0 non-2xx and a ratio >= 0.5.
+trivial view (`/healthz`) served the same way (one Daphne process with production's pool of
+database connections, the same middleware, the same run). The peaks are those the analysis
+job stored for a real file; the endpoint is asked as the player asks (`?width=1200`, token
+auth). Target: 0 non-2xx and a ratio >= 0.5.
 
 Run: `make bench` (or `python -m tests.bench bench_peaks`); BENCH_PEAKS_S sets each run's length
 (15 s by default; docs/reliability.md's L2 says 60 s).
@@ -94,6 +95,8 @@ def main() -> None:
             ],
             up,
             var / "log" / "bench-peaks-daphne.log",
+            # production's database setting (docker/studio.env): a pool per process
+            env={"DATABASE_POOL_SIZE": "8"},
         )
         base = f"http://127.0.0.1:{port}"
         peaks_url = f"{base}/api/assets/{asset.pk}/peaks/?width={WIDTH}"
