@@ -13,8 +13,9 @@ is shared and noisy: no absolute target is meaningful here), on 2 threads:
   20-minute spec plays each stem five times end to end). Target: independent of the length.
 - the plain gain/pan sum (no fx, no cache folder: every source decoded) against
   ``sox -M ... remix -m`` on the same files, both writing 32-bit float: our time / sox's; beside
-  it decoding alone and the meter alone. sox clips at full scale; we must not: the stems are
-  hot and our peak must stay over 0 dBFS with no sample clipped. Target: <= 1.0x.
+  it decoding alone (the engine's reader, and libsndfile) and the meter alone. sox clips at
+  full scale; we must not: the stems are hot and our peak must stay over 0 dBFS with no sample
+  clipped. Target: <= 1.0x.
 - a re-render after one track's fader moved, with the clip cache warm, over the first render.
   Target: <= 0.3x.
 
@@ -46,6 +47,7 @@ from scipy.signal import lfilter
 
 from audio.engine.loudness import LoudnessMeter
 from audio.engine.render import METER_BLOCK, MixSpec, render
+from audio.engine.render.clips import FileFrames, HandlePool
 from audio.engine.render.effects import build_board
 from audio.engine.render.mixer import BLOCK, CHUNK
 
@@ -183,8 +185,26 @@ def plugins_alone(stems: list[Path]) -> dict[str, Clock]:
 
 
 def decode_alone(stems: list[Path]) -> Clock:
-    """Every stem decoded by libsndfile in CHUNK-frame blocks on 2 threads, kept nowhere: the
-    least any reader of these files pays (sox decodes the same files on one)."""
+    """Every stem read by the engine's own reader (``FileFrames``: these 24-bit WAVs' bytes by
+    position, converted in numpy) in CHUNK-frame blocks on 2 threads, kept nowhere: the
+    least the render pays to decode; beside it libsndfile's decode of the same blocks (sox
+    decodes the same files on one thread)."""
+    pool_ = HandlePool()
+
+    def one(path: Path) -> None:
+        frames = FileFrames(path, 1, pool_)
+        buf = np.empty((CHUNK, 1), dtype=np.float32)
+        for a in range(0, frames.frames, CHUNK):
+            frames.read_into(a, buf[: min(CHUNK, frames.frames - a)])
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        clock = Clock(lambda: list(pool.map(one, stems)))
+    pool_.close()
+    return clock
+
+
+def libsndfile_alone(stems: list[Path]) -> Clock:
+    """The same blocks decoded by libsndfile (what the engine's reader replaces)."""
 
     def one(path: Path) -> None:
         with sf.SoundFile(path) as snd:
@@ -340,6 +360,7 @@ def main() -> None:
         cold = best(sum_runs)
         sum_report = cold.result
         decoding = best([decode_alone(stems) for _ in range(2)])
+        libsndfile = best([libsndfile_alone(stems) for _ in range(2)])
         hashing = hash_alone(stems)
         metering = meter_alone(tmp / "sum.wav")
         diff = max_diff_unclipped(tmp / "sum.wav", tmp / "sox.wav") if sox else math.nan
@@ -396,10 +417,12 @@ def main() -> None:
                 f"sum_vs_sox_remix: {cold.wall / sox_t.wall:.2f}x with no cache folder "
                 f"(ours {cold.wall:.2f} s, {cold.cpu:.1f} CPU-s; sox {sox_t.wall:.2f} s; "
                 f"target <= 1.0x)",
-                f"  limit: decoding the 24 files alone takes {decoding.wall:.2f} s on 2 threads "
-                f"({decoding.cpu:.1f} CPU-s, {100 * decoding.cpu / max(cold.cpu, 1e-9):.0f}% of "
-                f"our CPU); the loudness report (K-weighting, gating, true peak), which sox "
-                f"does not compute, alone takes {metering.wall:.2f} s on its own thread "
+                f"  limit: decoding the 24 files alone with the engine's reader takes "
+                f"{decoding.wall:.2f} s on 2 threads ({decoding.cpu:.1f} CPU-s, "
+                f"{100 * decoding.cpu / max(cold.cpu, 1e-9):.0f}% of our CPU; libsndfile's "
+                f"decode {libsndfile.wall:.2f} s, {libsndfile.cpu:.1f} CPU-s); the loudness "
+                f"report (K-weighting, gating, true peak), which sox does not compute, alone "
+                f"takes {metering.wall:.2f} s on its own thread "
                 f"({100 * metering.cpu / max(cold.cpu, 1e-9):.0f}% of our CPU); the rest is "
                 f"fader/pan, the fixed-order sum (main thread) and the output write",
                 f"sum_clipping: ours peaks at {sum_report['sample_peak_dbfs']:+.2f} dBFS with "
