@@ -97,6 +97,8 @@ def main() -> None:
         ],
         up,
         var / "log" / "bench-uploads-daphne.log",
+        # production's database setting (docker/studio.env): a pool per process
+        env={"DATABASE_POOL_SIZE": "8"},
     )
     tmp = Path(tempfile.mkdtemp(dir=var))
     try:
