@@ -190,7 +190,8 @@ def free_port() -> int:
 
 
 class Daphne:
-    def __init__(self, **env: str) -> None:
+    def __init__(self, *options: str, **env: str) -> None:
+        """A Daphne on a free port; `options` go on its command line (compose's own, say)."""
         self.port = free_port()
         log_dir = Path(settings.VAR_DIR) / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -203,6 +204,7 @@ class Daphne:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
+                *options,
                 "studio.asgi:application",
             ],
             cwd=ROOT,
