@@ -168,10 +168,15 @@ def bookings_context(session: Any, can: dict[str, bool]) -> dict[str, Any]:
     }
 
 
-def _session_fragment(request: HttpRequest, session: Any, error: str = "", status: int = 200):
+def _session_fragment(
+    request: HttpRequest, session: Any, error: str = "", status: int = 200, refetch: bool = False
+) -> HttpResponse:
+    """The session's bookings region; a write's answer also sets or clears its refusal out of
+    band (the refusal sits outside the region, so a live refetch leaves it as it is)."""
     _project, role = member_project(request, session.project_id)
     ctx = bookings_context(session, capabilities(role))
     ctx["error"] = error
+    ctx["error_slot"] = None if refetch else "oob"
     if not is_htmx(request):
         if error:
             return render(
@@ -185,7 +190,7 @@ def _session_fragment(request: HttpRequest, session: Any, error: str = "", statu
 @require_GET
 def session_bookings_part(request: HttpRequest, session_id: int) -> HttpResponse:
     session = session_get_for_member(user=request.user, session_id=session_id)
-    return _session_fragment(request, session)
+    return _session_fragment(request, session, refetch=True)
 
 
 def _when(raw: str | None, label: str) -> datetime.datetime | None:

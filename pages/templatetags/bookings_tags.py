@@ -16,4 +16,5 @@ register = template.Library()
 def session_needs(context: Any, ws: Any) -> dict[str, Any]:
     ctx = bookings_context(ws, context.get("can") or {})
     ctx["csrf_token"] = context.get("csrf_token")
+    ctx["error_slot"] = "page"
     return ctx
