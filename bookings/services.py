@@ -284,8 +284,13 @@ def _when(name: str, value: Any) -> datetime.datetime:
         raise Invalid(
             f"{name}: give a date and time with a time zone", fields={name: ["no time zone"]}
         )
+    return instant_in_utc(name, value)
+
+
+def instant_in_utc(name: str, value: datetime.datetime) -> datetime.datetime:
+    """An aware datetime as the same instant in UTC: PostgreSQL stores offsets up to ±15:59
+    only, and one that leaves the calendar when converted is a 400 naming the field."""
     try:
-        # PostgreSQL stores offsets up to ±15:59 only; the instant is what counts.
         return value.astimezone(datetime.UTC)
     except OverflowError:
         raise Invalid(

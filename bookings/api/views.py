@@ -86,13 +86,7 @@ def _instant(request: Request, name: str) -> datetime.datetime | None:
             f"{name}: give a date and time with its offset (2030-12-04T14:00:00Z)",
             fields={name: ["a date and time with an offset"]},
         )
-    try:
-        # PostgreSQL takes offsets up to ±15:59 only; the instant itself is what counts.
-        return value.astimezone(datetime.UTC)
-    except OverflowError:
-        raise Invalid(
-            f"{name}: out of the calendar's range", fields={name: ["out of range"]}
-        ) from None
+    return services.instant_in_utc(name, value)
 
 
 class BookingViewSet(ListRetrieveMixin, ScopedViewSet):
