@@ -2,8 +2,9 @@
 
 The handler resolves the spec's sources to stored files (local paths; with remote storage,
 scratch copies), renders into the run's work folder with the job's progress callback (a cancel
-stops the engine at its next report and leaves no file) and the project's clip cache (so a
-re-render redoes only what changed), hashes and probes the WAV, and moves it out of the work
+stops the engine at its next report and leaves no file), the project's clip cache (so a
+re-render redoes only what changed) and the sources' Asset hashes as their cache keys (so no
+source is read through SHA-256 again), hashes and probes the WAV, and moves it out of the work
 folder to a scratch file. `apply`, in `job_finish`'s transaction under the project lock, then
 stores it as the project's Asset of those bytes (or finds the one that already has them: the
 same spec rendered twice is the same file and the same Asset), gives the draft its asset,
@@ -74,6 +75,7 @@ def render_mix(job: Job, progress: Progress, workdir: Path) -> Outcome:
             threads=renders.render_threads(),
             on_progress=progress,
             limits=limits,
+            digests=renders.source_digests(assets),
         )
     sha = storage.sha256_file(out)
     info = probe(out, limits).to_dict()

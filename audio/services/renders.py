@@ -441,6 +441,12 @@ def render_threads() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
+def source_digests(assets: Mapping[str, Asset]) -> dict[str, str]:
+    """Each source's SHA-256, known from its Asset (the hash of the stored bytes), for the
+    engine's cache keys: it then never reads a source through SHA-256 to key it."""
+    return {name: a.sha256 for name, a in assets.items()}
+
+
 @contextmanager
 def source_paths(assets: Mapping[str, Asset]) -> Iterator[dict[str, Path]]:
     """Local paths of the sources (stored files, or scratch copies of remote ones, removed
@@ -499,6 +505,7 @@ def preview_render(
                     on_progress=on_progress,
                     frame_range=window,
                     limits=_limits(),
+                    digests=source_digests(assets),
                 )
         except RangeInvalid as exc:
             raise Invalid(

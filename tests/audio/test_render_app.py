@@ -425,6 +425,7 @@ def test_a_re_render_after_a_fader_move_reuses_every_prepared_clip(
     _render_in_process(client, second_id)
     after = {p.name: p.stat().st_mtime_ns for p in cache.iterdir() if p.suffix == ".f32"}
     assert after == entries
+    assert not list(cache.glob("hash-*"))  # the Assets' hashes key the cache: none hashed
     first, second = Mix.objects.get(pk=first_id), Mix.objects.get(pk=second_id)
     assert first.asset_id != second.asset_id and first.samples_sha256 != second.samples_sha256
 

@@ -17,9 +17,13 @@ directory the caller owns, so a re-render after a fader move redoes only the mix
   clip. Rubber Band (pedalboard's ``time_stretch``) needs the whole clip at once, so this is
   the one step whose memory grows with the clip's length.
 
-The content hash of a file is remembered in ``hash-<key>`` (key: the file's path, device,
-inode, size and modification time), so an unchanged source is not read twice to be hashed; a
-source read in place is hashed only when something is keyed by it (``ClipStore.load``).
+A source's content key is the SHA-256 of its file's bytes (the bytes determine the samples).
+A caller that already knows it passes it (the app: the stored Asset's ``sha256``) and the file
+is not read to be hashed. Otherwise it is hashed once and remembered in ``hash-<key>`` (key:
+the file's path, device, inode, size, modification and status-change times: any write to the
+file, even one that restores its size and modification time, changes the status-change time,
+which no program can set), so an unchanged source is not read twice to be hashed; a source
+read in place is hashed only when something is keyed by it (``ClipStore.load``).
 
 Fades and clip gain are one multiply per sample and are applied as the mixer reads each block
 (``ClipReader.add_into``), not cached. Entries are written under a temporary name and renamed, so
@@ -399,13 +403,17 @@ class ClipStore:
         self.limits = limits
         self.handles = HandlePool()  # the caller closes it after the render
 
-    def load(self, name: str, path: PathLike, *, need_hash: bool = True) -> Source:
+    def load(
+        self, name: str, path: PathLike, *, need_hash: bool = True, digest: str | None = None
+    ) -> Source:
         """Decode and resample ``path`` unless the cache holds it; raise ``AudioError``.
 
         A WAV or AIFF at the spec's rate is read in place (``FileFrames``; a float one is
         scanned once for non-finite samples, which make it a bad source as in a decode) and
-        hashed only if ``need_hash`` (a cache key or the dither's seed depends on it). Safe to
-        call from several threads at once (hashlib and libsndfile release the GIL)."""
+        hashed only if ``need_hash`` (a cache key or the dither's seed depends on it).
+        ``digest``: the SHA-256 of the file's bytes, when the caller knows it (then the file
+        is not hashed: the caller vouches for it). Safe to call from several threads at once
+        (hashlib and libsndfile release the GIL)."""
         info = probe(path, self.limits)
         if info.channels > 2:
             raise ChannelLimit(
@@ -413,7 +421,10 @@ class ClipStore:
             )
         in_place = info.format in IN_PLACE_FORMATS and info.sample_rate == self.rate
         try:
-            sha = self._content_hash(path) if need_hash or not in_place else None
+            if digest is not None:
+                sha: str | None = digest
+            else:
+                sha = self._content_hash(path) if need_hash or not in_place else None
         except OSError as exc:
             raise AudioError(f"cannot read {os.fspath(path)}: {exc.strerror}") from None
         if in_place:
@@ -431,10 +442,15 @@ class ClipStore:
         return Source(name, sha, info.channels, data.shape[0], data)
 
     def _content_hash(self, path: PathLike) -> str:
-        """sha256 of the file's bytes, remembered by path, inode, size and mtime."""
+        """sha256 of the file's bytes, remembered by path, device, inode, size, mtime and
+        ctime (the status-change time: a rewrite that restores size and mtime still moves it,
+        so a changed file is hashed again, never served a stale key)."""
         st = os.stat(path)
-        ident = (
-            f"{os.path.realpath(path)}\0{st.st_dev}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}"
+        ident = "\0".join(
+            [
+                os.path.realpath(path),
+                *map(str, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)),
+            ]
         )
         memo = self.dir / f"hash-{hashlib.sha256(ident.encode()).hexdigest()}"
         try:

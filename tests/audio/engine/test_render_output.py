@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audio.engine.errors import AudioError
 from audio.engine.loudness import measure
-from audio.engine.render import MixSpec, RangeInvalid, SpecInvalid, render
+from audio.engine.render import MixSpec, RangeInvalid, SpecInvalid, clips, render
 from tests.audio.engine.mixes import noise, spec_of, tone, write_source
 
 pytestmark = pytest.mark.engine
@@ -168,6 +170,73 @@ def test_a_fader_move_redoes_only_the_mix(tmp_path: Path, sources: dict[str, Pat
     third, _ = run(tmp_path, spec, sources, "3.wav", cache_dir=cache)
     assert len(list(cache.iterdir())) == len(entries) + 2
     assert third["samples_sha256"] == run(tmp_path, spec, sources, "4.wav")[0]["samples_sha256"]
+
+
+def _rewrite_keeping_size_and_mtime(path: Path, samples: np.ndarray) -> None:
+    """New samples in the same file (same inode, same size), its mtime put back: only the
+    status-change time, which no program can set, tells it changed."""
+    before = path.stat()
+    fresh = path.with_name("fresh-" + path.name)
+    sf.write(fresh, np.ascontiguousarray(samples.T), RATE, subtype="FLOAT")
+    data = fresh.read_bytes()
+    fresh.unlink()
+    assert len(data) == before.st_size
+    with open(path, "r+b") as fh:
+        fh.write(data)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+
+
+def test_a_changed_source_is_never_served_from_the_cache(
+    tmp_path: Path, sources: dict[str, Path]
+) -> None:
+    """A source rewritten in place with its size and mtime restored is hashed again: the
+    render after it equals a render without cache of the new file, not the old frozen
+    tracks, and a source replaced by a new file of the same name likewise."""
+    cache = tmp_path / "cache"
+    spec = busy_spec()
+    first, _ = run(tmp_path, spec, sources, "1.wav", cache_dir=cache)
+    _rewrite_keeping_size_and_mtime(sources["a.wav"], noise(RATE, 1.5, seed=9))
+    second, cached = run(tmp_path, spec, sources, "2.wav", cache_dir=cache)
+    _, fresh = run(tmp_path, spec, sources, "fresh.wav")
+    assert cached == fresh and second["samples_sha256"] != first["samples_sha256"]
+    write_source(tmp_path, "b.wav", tone(RATE, 1.0, 440, channels=2), RATE)  # a new inode
+    third, cached = run(tmp_path, spec, sources, "3.wav", cache_dir=cache)
+    _, fresh = run(tmp_path, spec, sources, "fresh.wav")
+    assert cached == fresh and third["samples_sha256"] != second["samples_sha256"]
+
+
+def test_known_digests_key_the_cache_without_hashing_a_source(
+    tmp_path: Path, sources: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's SHA-256 of each file (the app's Asset hash) is the key a render would
+    compute itself: the same entries, the same bytes, and no file read to be hashed; a
+    malformed digest is bad input."""
+    hashed = tmp_path / "hashed"
+    _, by_hash = run(tmp_path, busy_spec(), sources, "1.wav", cache_dir=hashed)
+    digests = {n: hashlib.sha256(p.read_bytes()).hexdigest() for n, p in sources.items()}
+
+    def no_hashing(path: Any) -> str:
+        raise AssertionError(f"{path} was hashed")
+
+    monkeypatch.setattr(clips, "file_sha256", no_hashing)
+    known = tmp_path / "known"
+    _, by_digest = run(tmp_path, busy_spec(), sources, "2.wav", cache_dir=known, digests=digests)
+    assert by_digest == by_hash
+    assert sorted(p.name for p in known.iterdir()) == sorted(
+        p.name for p in hashed.iterdir() if not p.name.startswith("hash-")
+    )
+    assert any(digests["c.wav"] in p.name for p in known.iterdir())  # the resampled copy
+    _, again = run(tmp_path, busy_spec(), sources, "3.wav", cache_dir=known, digests=digests)
+    assert again == by_hash
+    with pytest.raises(AudioError, match=r"digests\['a.wav'\]"):
+        run(tmp_path, busy_spec(), sources, "4.wav", digests={"a.wav": "ABC"})
+    assert not (tmp_path / "4.wav").exists()
 
 
 def _pcm(data: bytes, bits: int) -> np.ndarray:
