@@ -324,8 +324,11 @@ class LoudnessMeter:
         weights: tuple[float, ...] | None = None,
         *,
         series: bool = True,
+        true_peak: bool = True,
     ) -> None:
-        """``series=False`` leaves the 100 ms M/S lists empty (~3 MB of floats per hour)."""
+        """``series=False`` leaves the 100 ms M/S lists empty (~3 MB of floats per hour);
+        ``true_peak=False`` skips the 4x oversampling for a caller that needs the loudness
+        alone (the report's true peak is then the sample peak)."""
         if sample_rate <= 0 or channels <= 0:
             raise ValueError("sample_rate and channels must be positive")
         self.sample_rate = sample_rate
@@ -343,7 +346,7 @@ class LoudnessMeter:
         self._e100 = array("d")  # energy per closed 100 ms group: all the history kept
         self._sample_peak = np.zeros(channels)
         factor = oversampling_factor(sample_rate)
-        self._tp = _TruePeak(channels, factor) if factor > 1 else None
+        self._tp = _TruePeak(channels, factor) if factor > 1 and true_peak else None
         self._report: LoudnessReport | None = None
 
     def _boundary(self, k: int | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -9,9 +9,9 @@ limiter's per-unit peak and energy: 8 bytes per 16 frames, about 86 MB for an ho
    ``.prelimiter.wav``).
 2. Detection: the limiter's unit peaks (samples and 4x values between them) and the
    K-weighted energy of each unit.
-3. Search: the drive into the limiter is found by bisection (at most ``MAX_ITERATIONS``,
-   bracketed, so it cannot diverge) on the integrated loudness of the limited output,
-   predicted from the unit energies times the limiter's unit gains. Loudness rises
+3. Search: the drive into the limiter is found by regula falsi (Illinois; at most
+   ``MAX_ITERATIONS``, bracketed, so it cannot diverge) on the integrated loudness of the
+   limited output, predicted from the unit energies times the limiter's unit gains. Loudness rises
    monotonically with drive, so the bracket always holds the answer. The bracket's top is
    the drive that needs ``MAX_LIMITING_DB`` of limiting: a target beyond it is not met, and
    the loudest result within it is written instead.
@@ -36,6 +36,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -57,7 +58,7 @@ from audio.engine.mastering.limiter import (
 from audio.engine.mastering.presets import platforms_report
 from audio.engine.mastering.reference import match, profile, spectrum_of
 from audio.engine.mastering.stages import PHASES, Chain
-from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak, coarse_interval_peaks
+from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak
 from audio.engine.render.wav import WavWriter
 from audio.engine.types import ProgressFn
 
@@ -261,7 +262,8 @@ class _Plan:
 
 
 def _search(det: _Detection, target: float, threshold: float, release: float) -> _Plan:
-    """Bisection on the drive: loudness is monotonic in it, the bracket never loses the root."""
+    """Bracketed search on the drive: loudness is monotonic in it, the bracket never loses the
+    root."""
     top_peak = float(det.peaks_db.max()) if len(det.peaks_db) else -240.0
     unlimited, _ = _predict(det, 0.0, threshold, release, limit=False)
     if unlimited is None or top_peak < -200:
@@ -287,16 +289,29 @@ def _search(det: _Detection, target: float, threshold: float, release: float) ->
     lo_l, lo_g = loudness(lo)
     best = (lo, lo_g, lo_l) if abs(lo_l - target) < abs(hi_l - target) else (hi, hi_g, hi_l)
     iterations = 2
+    # Regula falsi with the Illinois rule: loudness is close to linear in the drive (in dB),
+    # so the secant through the bracket's ends lands near the root and a search takes about
+    # 4 predictions instead of bisection's 12. The bracket still always holds the root.
+    lo_w, hi_w = lo_l - target, hi_l - target  # the ends' (weighted) errors
+    side = 0
     while iterations < MAX_ITERATIONS and hi - lo > 0.001 and abs(best[2] - target) > 0.005:
         mid = (lo + hi) / 2
+        if hi_w > lo_w:
+            mid = min(max(lo - lo_w * (hi - lo) / (hi_w - lo_w), lo), hi)
+        if not lo < mid < hi:
+            mid = (lo + hi) / 2
         mid_l, mid_g = loudness(mid)
         iterations += 1
         if abs(mid_l - target) < abs(best[2] - target):
             best = (mid, mid_g, mid_l)
         if mid_l < target:
-            lo = mid
+            lo, lo_w = mid, mid_l - target
+            hi_w = hi_w / 2 if side == -1 else hi_w  # the same end kept twice: halve it
+            side = -1
         else:
-            hi = mid
+            hi, hi_w = mid, mid_l - target
+            lo_w = lo_w / 2 if side == 1 else lo_w
+            side = 1
     return _Plan(best[0], best[1], best[2], True, None, iterations)
 
 
@@ -403,29 +418,23 @@ def _seed(digest: bytes, settings: MasterSettings) -> int:
 
 def _measure_decoded(blocks: Iterator[npt.NDArray[np.float32]], channels: int) -> dict[str, Any]:
     """Sample peak, accurate true peak, and on-sample and inter-sample clipped samples (as
-    Apple's afclip counts them) of a decoded stream."""
+    Apple's afclip counts them) of a decoded stream. The inter-sample count reuses the
+    meter's own 4x estimates of every interval, so the decode is interpolated once."""
     meter = AccurateTruePeak(channels)
     peak = 0.0
     clipped = 0
-    over = 0
-    carry = np.zeros((channels, 0), dtype=np.float32)
     for block in blocks:
         meter.feed(block)
-        peak = max(peak, float(np.abs(block).max(initial=0.0)))
-        clipped += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
-        ext = np.concatenate([carry, block], axis=1)
-        if ext.shape[1] >= 2 * COARSE_HALF:
-            count = ext.shape[1] - 2 * COARSE_HALF + 1
-            for c in range(channels):
-                over += int(np.count_nonzero(coarse_interval_peaks(ext[c], count) > 1.0))
-            carry = ext[:, count:]
-        else:
-            carry = ext
+        top = float(np.abs(block).max(initial=0.0))
+        peak = max(peak, top)
+        if top >= CLIP_LEVEL:
+            clipped += int(np.count_nonzero(np.abs(block) >= CLIP_LEVEL))
+    true_peak = meter.dbtp()
     return {
         "sample_peak_dbfs": 20 * math.log10(peak) if peak > 0 else None,
-        "true_peak_dbtp": meter.dbtp(),
+        "true_peak_dbtp": true_peak,
         "clipped_samples": clipped,
-        "intersample_clipped": over,
+        "intersample_clipped": meter.over_intervals,
     }
 
 
@@ -564,13 +573,22 @@ def _with_reference(
     Also the references' spectrum, in the analyze report's form."""
     if not settings.references:
         return settings, None, None
-    profiles = []
-    for ref in settings.references:
+    # The references are measured in a worker thread while this one measures the mix: the
+    # passes are independent, and their numpy work (FFTs, filters, reads) releases the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="master-reference") as pool:
+        pending = [pool.submit(profile, ref, limits) for ref in settings.references]
         try:
-            profiles.append(profile(ref, limits))
-        except AudioError as exc:
-            raise type(exc)(f"--reference: {ref}: {exc}") from None
-    mix = profile(src, limits, loudness=False)
+            mix = profile(src, limits, loudness=False)
+        except BaseException:
+            for job in pending:
+                job.cancel()
+            raise
+        profiles = []
+        for ref, job in zip(settings.references, pending, strict=True):
+            try:
+                profiles.append(job.result())
+            except AudioError as exc:
+                raise type(exc)(f"--reference: {ref}: {exc}") from None
     raw_weights = settings.reference_weights or (1.0,) * len(profiles)
     weights = [w / sum(raw_weights) for w in raw_weights]
     found = match(

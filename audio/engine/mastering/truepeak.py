@@ -77,6 +77,7 @@ class AccurateTruePeak:
         self.done = 0  # intervals [n, n+1) with n < done are evaluated
         self.peak = np.zeros(channels)
         self.fine_intervals = 0  # how many intervals took the accurate pass (for tests)
+        self.over_intervals = 0  # intervals whose 4x estimate is over full scale (afclip's count)
         self.finished = False
 
     def feed(self, block: npt.NDArray[np.floating]) -> None:
@@ -111,6 +112,7 @@ class AccurateTruePeak:
         """seg holds x[lo-63 .. lo+count+63]; returns the max over intervals lo..lo+count-1."""
         off = FINE_HALF - COARSE_HALF
         inner = coarse_interval_peaks(seg[off : off + count + 2 * COARSE_HALF - 1], count)
+        self.over_intervals += int(np.count_nonzero(inner > 1.0))
         samples = np.abs(seg[FINE_HALF - 1 : FINE_HALF - 1 + count + 1])
         ends = np.maximum(samples[:-1], samples[1:])
         best = max(best, float(ends.max()))
