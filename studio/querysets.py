@@ -6,10 +6,12 @@ producer's "Recently deleted" lists read them on purpose through `deleted_for_me
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connection, models
 from django.db.models import Q
 
 SONG_LABEL = "studio.Song"
@@ -106,3 +108,75 @@ class ProjectScopedQuerySet(models.QuerySet):
             deleted_at__isnull=False,
             **{f"{path}__memberships__user": user, f"{path}__deleted_at__isnull": True},
         )
+
+
+@dataclass(frozen=True)
+class FixedRead:
+    """One precomposed SELECT whose first row is read as a model instance, as the ORM builds it.
+
+    For the few reads on every request where Django building and compiling the same query again
+    is most of the cost (token authentication, the player's waveform peaks: L2 in
+    docs/reliability.md). `sql` selects `fields` (attribute names of `model`, in order) from the
+    table aliased `alias`, then one value per `extra` name, set on the instance as an annotation
+    would be. Each use keeps a test that it answers what the ORM query it replaces answers."""
+
+    model: Any
+    fields: tuple[str, ...]
+    extra: tuple[str, ...]
+    sql: str
+
+    @classmethod
+    def compose(
+        cls,
+        model: Any,
+        *,
+        fields: Sequence[str],
+        alias: str,
+        extra: Sequence[tuple[str, str]] = (),
+        rest: str,
+    ) -> FixedRead:
+        """`SELECT <alias's fields>, <extra expressions> FROM <model's table> <alias> <rest>`."""
+        meta = model._meta
+        columns = [f'{alias}."{meta.get_field(name).column}"' for name in fields]
+        columns += [expression for _, expression in extra]
+        # names come from the models' metadata, never from a request: values are parameters
+        sql = f'SELECT {", ".join(columns)} FROM "{meta.db_table}" {alias} {rest}'  # noqa: S608
+        return cls(model, tuple(fields), tuple(name for name, _ in extra), sql)
+
+    @cached_property
+    def _converters(self) -> list[tuple[Any, list[Any]]]:
+        """Each field's column and converters (the backend's, then the field's), as the ORM's
+        compiler applies them to a value read."""
+        found = []
+        for name in self.fields:
+            field = self.model._meta.get_field(name)
+            column = field.get_col(self.model._meta.db_table)
+            found.append(
+                (
+                    column,
+                    connection.ops.get_db_converters(column) + field.get_db_converters(connection),
+                )
+            )
+        return found
+
+    def first(self, params: Sequence[Any]) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        count = len(self.fields)
+        values = [
+            _from_db(column, converters, value)
+            for (column, converters), value in zip(self._converters, row[:count], strict=True)
+        ]
+        instance = self.model.from_db(DEFAULT_DB_ALIAS, list(self.fields), values)
+        for name, value in zip(self.extra, row[count:], strict=True):
+            setattr(instance, name, value)
+        return instance
+
+
+def _from_db(column: Any, converters: list[Any], value: Any) -> Any:
+    for converter in converters:
+        value = converter(value, column, connection)
+    return value

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
@@ -33,6 +33,7 @@ from audio.models import (
     Take,
 )
 from audio.peaks import peaks_body
+from audio.selectors import asset_get_for_peaks
 from audio.services import assets as asset_services
 from audio.services import jobs as job_services
 from audio.services import masters as master_services
@@ -68,11 +69,23 @@ class AssetViewSet(ListRetrieveMixin, ScopedViewSet):
         "file": C.VIEW,
     }
 
+    def get_object(self) -> Any:
+        if self.action != "peaks":
+            return super().get_object()
+        # the player asks for these on every page: one fixed statement, only what the answer needs
+        asset_id = whole_number(str(self.kwargs.get("pk", "")))
+        asset = (
+            None
+            if asset_id is None
+            else asset_get_for_peaks(user=self.request.user, asset_id=asset_id)
+        )
+        if asset is None:
+            raise Http404
+        self.check_object_permissions(self.request, asset)
+        return asset
+
     def get_queryset(self) -> Any:
         qs = super().get_queryset()
-        if self.action == "peaks":
-            # the player asks for these on every page: only what the answer needs
-            return qs.only("id", "project_id", "sha256", "peaks_name", "peaks_index")
         if self.action in ("list", "retrieve", "file"):
             qs = qs.defer("analysis")
         return qs
