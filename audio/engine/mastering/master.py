@@ -21,7 +21,10 @@ limiter's per-unit peak and energy: 8 bytes per 16 frames, about 86 MB for an ho
    lowered by the excess; if the loudness is off by more than ``LOUDNESS_TOLERANCE_LU`` the
    prediction's bias is removed and the search run again. At most ``MAX_PASSES`` writes.
 5. Lossy check: the written master is encoded to MP3 at 320 kbit/s (LAME, through
-   pedalboard), decoded by libsndfile to the exact length, and measured; and to AAC at
+   pedalboard) beside the write pass, in ``MP3_PIECES`` overlapping pieces cut at MP3 frame
+   boundaries, a thread each (one core each), reading the stored blocks from a spool so the
+   writer never waits for LAME; each piece is decoded by libsndfile to its exact span and
+   measured on its own frames only, so the spliced figures are sample-accurate. AAC at
    256 kbit/s where pedalboard has an AAC encoder on this platform (otherwise the report
    says ``"aac": {"available": false, "reason": ...}``).
 """
@@ -29,13 +32,13 @@ limiter's per-unit peak and energy: 8 bytes per 16 frames, about 86 MB for an ho
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
-import queue
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,6 +46,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
+import soundfile as sf
 
 from audio.engine.analysis import CLIP_LEVEL, AnalysisReport, Analyzer
 from audio.engine.errors import AudioError, EmptyAudio, Unreadable
@@ -58,7 +62,7 @@ from audio.engine.mastering.limiter import (
 from audio.engine.mastering.presets import platforms_report
 from audio.engine.mastering.reference import match, profile, spectrum_of
 from audio.engine.mastering.stages import PHASES, Chain
-from audio.engine.mastering.truepeak import COARSE_HALF, AccurateTruePeak
+from audio.engine.mastering.truepeak import COARSE_HALF, FINE_HALF, AccurateTruePeak
 from audio.engine.render.wav import WavWriter
 from audio.engine.types import ProgressFn
 
@@ -148,6 +152,7 @@ class _Raw:
 
     def append(self, block: npt.NDArray[np.float32]) -> None:
         try:
+            self.fh.seek(self.frames * self.channels * 4)  # reads may have moved it (a spool)
             self.fh.write(np.ascontiguousarray(block.T, dtype="<f4").tobytes())
         except OSError as exc:
             raise Unreadable(f"{self.path.parent}: cannot write ({exc.strerror})") from None
@@ -438,79 +443,222 @@ def _measure_decoded(blocks: Iterator[npt.NDArray[np.float32]], channels: int) -
     }
 
 
-def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
-    """MP3 320 through LAME (pedalboard), decoded to the exact length by libsndfile."""
-    if rate not in MP3_RATES:
-        return {"skipped": f"MP3 needs 32, 44.1 or 48 kHz, not {rate} Hz"}
+MP3_FRAME = 1152  # samples per MPEG-1 Layer III frame
+MP3_PIECES = 2  # encoded at once, a thread each (a constant: the figures never depend on the host)
+MP3_MIN_PIECE_S = 30.0  # a programme under MP3_PIECES of these is encoded whole
+MP3_OVERLAP = 8 * MP3_FRAME  # encoded past each inner cut; that decode is only context
+
+
+@dataclass(frozen=True)
+class Mp3Piece:
+    """Programme frames [start, stop) are encoded; the decode's [keep_start, keep_stop) is
+    measured. Pieces are cut at MP3 frame boundaries and overlap by ``MP3_OVERLAP`` on each
+    inner side, so the measured frames never come from an encoder's start or end."""
+
+    start: int
+    stop: int
+    keep_start: int
+    keep_stop: int
+
+
+def mp3_pieces(frames: int, rate: int) -> list[Mp3Piece]:
+    """The pieces of a programme of ``frames`` frames (one when it is short)."""
+    if frames < MP3_PIECES * MP3_MIN_PIECE_S * rate:
+        return [Mp3Piece(0, frames, 0, frames)]
+    inner = [round(frames * k / MP3_PIECES / MP3_FRAME) * MP3_FRAME for k in range(1, MP3_PIECES)]
+    cuts = [0, *inner, frames]
+    return [
+        Mp3Piece(max(0, a - MP3_OVERLAP), min(frames, b + MP3_OVERLAP), a, b)
+        for a, b in itertools.pairwise(cuts)
+    ]
+
+
+def _window(
+    blocks: Iterator[npt.NDArray[np.float32]], lo: int, hi: int
+) -> Iterator[npt.NDArray[np.float32]]:
+    """Frames lo..hi-1 of a stream of (channels, n) blocks."""
+    pos = 0
+    for block in blocks:
+        n = block.shape[1]
+        a, b = max(lo - pos, 0), min(hi - pos, n)
+        if b > a:
+            yield block[:, a:b]
+        pos += n
+        if pos >= hi:
+            return
+
+
+@dataclass
+class _PieceFigures:
+    peak: float  # linear sample peak of the kept frames
+    true_peaks: npt.NDArray[np.float64]  # linear, per channel, of the kept intervals
+    clipped: int
+    over: int
+
+
+Reader = Callable[[int, int], "npt.NDArray[np.float32] | None"]  # None: cancelled
+
+
+def _mp3_piece(
+    read: Reader, piece: Mp3Piece, frames: int, rate: int, channels: int, tmp: Path
+) -> _PieceFigures | None:
+    """Encode one piece (LAME at 320 kbit/s, through pedalboard), decode it with libsndfile
+    (which removes LAME's delay and padding, so decoded frame i is programme frame
+    piece.start + i), and measure the kept frames. A piece that starts inside the programme
+    gives its meter the 64 decoded samples before them as history; one that ends inside it
+    feeds 64 more and reads only the intervals those complete, so every interval of the
+    programme is measured once, on one continuous decode. None when ``read`` is cancelled."""
     from pedalboard.io import AudioFile  # heavy: only when a master runs
 
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.mp3"
-    try:
-        with AudioFile(str(tmp), "w", rate, channels, quality="320") as f:
-            for block in read_blocks(path, BLOCK_FRAMES):
-                f.write(block)
-        return _measure_decoded(read_blocks(tmp, BLOCK_FRAMES), channels)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with AudioFile(str(tmp), "w", rate, channels, quality="320") as f:
+        for a in range(piece.start, piece.stop, BLOCK_FRAMES):
+            block = read(a, min(a + BLOCK_FRAMES, piece.stop))
+            if block is None:
+                return None
+            f.write(block)
+    head = piece.keep_start - piece.start
+    kept = piece.keep_stop - piece.keep_start
+    last = piece.keep_stop == frames
+    history = None
+    if head:
+        before = list(_window(read_blocks(tmp, BLOCK_FRAMES), head - FINE_HALF, head))
+        history = np.concatenate(before, axis=1)
+    meter = AccurateTruePeak(channels, history)
+    peak, clipped, pos = 0.0, 0, 0
+    stop = head + kept + (0 if last else FINE_HALF)
+    for block in _window(read_blocks(tmp, BLOCK_FRAMES), head, stop):
+        meter.feed(block)
+        own = block[:, : max(0, kept - pos)]  # the context after the cut is not this piece's
+        pos += block.shape[1]
+        top = float(np.abs(own).max(initial=0.0))
+        peak = max(peak, top)
+        if top >= CLIP_LEVEL:
+            clipped += int(np.count_nonzero(np.abs(own) >= CLIP_LEVEL))
+    true_peaks = meter.peaks() if last else meter.evaluated_peaks()
+    return _PieceFigures(peak, true_peaks, clipped, meter.over_intervals)
+
+
+class _Mp3Check:
+    """The MP3 320 check of a programme: its pieces encoded, decoded and measured at once, a
+    thread each (pedalboard releases the GIL while LAME encodes, libsndfile while it decodes),
+    each reading its frames through ``read``; ``result`` joins them into one report."""
+
+    def __init__(
+        self, read: Reader, frames: int, rate: int, channels: int, folder: Path, name: str
+    ) -> None:
+        self.frames, self.rate, self.channels = frames, rate, channels
+        self.pieces = mp3_pieces(frames, rate)
+        self.tmps = [folder / f".{name}.{secrets.token_hex(8)}.mp3" for _ in self.pieces]
+        self.figures: list[_PieceFigures | None] = [None] * len(self.pieces)
+        self.errors: list[BaseException] = []
+        self.threads = [
+            threading.Thread(target=self._run, args=(i, read), name=f"master-mp3-{i}", daemon=True)
+            for i in range(len(self.pieces))
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, i: int, read: Reader) -> None:
+        try:
+            self.figures[i] = _mp3_piece(
+                read, self.pieces[i], self.frames, self.rate, self.channels, self.tmps[i]
+            )
+        except BaseException as exc:  # handed to the caller by result()
+            self.errors.append(exc)
+        finally:
+            self.tmps[i].unlink(missing_ok=True)
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join()
+
+    def result(self) -> dict[str, Any]:
+        self.join()
+        if self.errors:
+            raise self.errors[0]
+        figures = [f for f in self.figures if f is not None]
+        if len(figures) != len(self.pieces):
+            raise RuntimeError("the MP3 check ended without a result")
+        peak = max(f.peak for f in figures)
+        top = max(float(f.true_peaks.max(initial=0.0)) for f in figures)
+        return {
+            "sample_peak_dbfs": 20 * math.log10(peak) if peak > 0 else None,
+            "true_peak_dbtp": 20 * math.log10(top) if top > 0 else None,
+            "clipped_samples": sum(f.clipped for f in figures),
+            "intersample_clipped": sum(f.over for f in figures),
+        }
+
+
+def lossy_check(path: Path, rate: int, channels: int) -> dict[str, Any]:
+    """MP3 320 through LAME (pedalboard) of a written file, in the pieces ``mp3_pieces``
+    gives, decoded to the exact length by libsndfile."""
+    if rate not in MP3_RATES:
+        return {"skipped": f"MP3 needs 32, 44.1 or 48 kHz, not {rate} Hz"}
+    frames = probe(path).frames
+
+    def read(start: int, stop: int) -> npt.NDArray[np.float32]:
+        with sf.SoundFile(str(path)) as snd:
+            snd.seek(start)
+            data = snd.read(stop - start, dtype="float32", always_2d=True)
+        return np.ascontiguousarray(data.T)
+
+    return _Mp3Check(read, frames, rate, channels, path.parent, path.name).result()
+
+
+class _Spool:
+    """The write pass's stored blocks in a temporary raw file, read by the MP3 pieces at
+    their own pace: the writer never waits for LAME, and each reader holds one block (the
+    price is a second float32 copy of the output on disk while the pass runs)."""
+
+    def __init__(self, folder: Path, channels: int) -> None:
+        self.raw = _Raw(folder, channels)
+        self.ready = threading.Condition()
+        self.cancelled = False
+
+    def append(self, block: npt.NDArray[np.float32]) -> None:
+        with self.ready:
+            self.raw.append(block)
+            self.ready.notify_all()
+
+    def read(self, start: int, stop: int) -> npt.NDArray[np.float32] | None:
+        with self.ready:
+            while self.raw.frames < stop and not self.cancelled:
+                self.ready.wait()
+            return None if self.cancelled else self.raw.read(start, stop)
+
+    def cancel(self) -> None:
+        with self.ready:
+            self.cancelled = True
+            self.ready.notify_all()
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 class _Mp3Beside:
     """The MP3 320 check run beside the write pass, so the master does not wait for LAME
-    after it: a worker thread encodes the stored (quantised) blocks as the pass writes them,
-    in the same blocks ``lossy_check`` reads them in (the same bytes, the same figures), then
-    decodes and measures. pedalboard releases the GIL while it encodes. The queue holds at
-    most ``QUEUED`` blocks, so memory stays bounded; a pass that is redone aborts it."""
+    after it: the pieces' threads encode the stored (quantised) blocks as the pass writes
+    them, the same frames ``lossy_check`` reads from the file (the same figures). A pass
+    that is redone aborts it."""
 
-    QUEUED = 4
-
-    def __init__(self, out: Path, rate: int, channels: int) -> None:
-        self.tmp = out.parent / f".{out.name}.{secrets.token_hex(8)}.mp3"
-        self.rate, self.channels = rate, channels
-        self.blocks: queue.Queue[npt.NDArray[np.float32] | None] = queue.Queue(self.QUEUED)
-        self.cancelled = False
-        self.result: dict[str, Any] | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="master-mp3-check", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        ended = False
-        try:
-            from pedalboard.io import AudioFile  # heavy: only when a master runs
-
-            with AudioFile(str(self.tmp), "w", self.rate, self.channels, quality="320") as f:
-                while (block := self.blocks.get()) is not None:
-                    if not self.cancelled:
-                        f.write(block)
-                ended = True
-            if not self.cancelled:
-                self.result = _measure_decoded(read_blocks(self.tmp, BLOCK_FRAMES), self.channels)
-        except BaseException as exc:  # handed to the caller by finish()
-            self.error = exc
-            while not ended and self.blocks.get() is not None:
-                pass  # keep the writer from blocking on a full queue
-        finally:
-            self.tmp.unlink(missing_ok=True)
+    def __init__(self, out: Path, frames: int, rate: int, channels: int) -> None:
+        self.spool = _Spool(out.parent, channels)
+        self.check = _Mp3Check(self.spool.read, frames, rate, channels, out.parent, out.name)
 
     def feed(self, stored: npt.NDArray[np.float32]) -> None:
-        self.blocks.put(stored)
+        self.spool.append(stored)
 
     def finish(self) -> dict[str, Any]:
-        self.blocks.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        if self.result is None:
-            raise RuntimeError("the MP3 check ended without a result")
-        return self.result
+        try:
+            return self.check.result()
+        finally:
+            self.spool.close()
 
     def abort(self) -> None:
         """Stop and remove the encode; harmless after finish()."""
-        if not self.thread.is_alive():
-            return
-        self.cancelled = True
-        self.blocks.put(None)
-        self.thread.join()
+        self.spool.cancel()
+        self.check.join()
+        self.spool.close()
 
 
 AAC_KBPS = 256  # what Apple's and most stores' AAC delivery uses
@@ -685,7 +833,7 @@ def master_file(
         beside = settings.lossy_check and rate in MP3_RATES
         while True:
             passes += 1
-            mp3 = _Mp3Beside(out_path, rate, channels) if beside else None
+            mp3 = _Mp3Beside(out_path, raw.frames, rate, channels) if beside else None
             writer, report, timeline = _write(
                 raw, det, plan, (threshold, release), trim, out_path, settings.bit_depth, seed, mp3
             )

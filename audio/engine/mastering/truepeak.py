@@ -70,10 +70,16 @@ class AccurateTruePeak:
     have arrived; ``peaks()`` evaluates the rest against trailing silence.
     """
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, history: npt.NDArray[np.floating] | None = None) -> None:
+        """``history`` (channels, FINE_HALF): the samples before the first fed one, for a
+        meter that takes over a stream in its middle (silence when None)."""
         self.channels = channels
         self.base = -FINE_HALF  # absolute frame of buf[:, 0]: starts with silence before 0
         self.buf = np.zeros((channels, FINE_HALF), dtype=np.float32)
+        if history is not None:
+            if history.shape != (channels, FINE_HALF):
+                raise ValueError(f"history must be ({channels}, {FINE_HALF}), not {history.shape}")
+            self.buf[:] = history
         self.done = 0  # intervals [n, n+1) with n < done are evaluated
         self.peak = np.zeros(channels)
         self.fine_intervals = 0  # how many intervals took the accurate pass (for tests)
@@ -131,6 +137,11 @@ class AccurateTruePeak:
             values = fine_windows[chunk] @ _FINE
             best = max(best, float(np.abs(values).max()))
         return best
+
+    def evaluated_peaks(self) -> npt.NDArray[np.float64]:
+        """Linear peaks of the intervals evaluated so far (each with its 64 later samples
+        fed), without finishing: for a meter whose stream continues in another meter."""
+        return self.peak.copy()
 
     def peaks(self) -> npt.NDArray[np.float64]:
         """Finish (trailing silence after the last sample) and return linear peaks."""
