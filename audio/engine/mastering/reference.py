@@ -265,26 +265,34 @@ def minimum_phase_fir(curve: tuple[tuple[float, float], ...], rate: int) -> Floa
 
 
 class FirFilter:
-    """Streaming FIR by overlap-add: one FFT convolution per block (the taps' transform kept
-    per FFT size), the tail carried to the next block."""
+    """Streaming FIR by overlap-add: each block is cut into segments of ``nfft - taps + 1``
+    frames, each one FFT convolution, the tail carried to the next block. ``nfft`` is the
+    power of two at or above 4x the taps: a cheap size for the FFT that keeps the segments
+    long next to the taps (for 2048 taps, about 3x faster per block than one FFT of the
+    whole block, whose size has large prime factors and falls out of the cache)."""
 
     def __init__(self, taps: Floats, channels: int) -> None:
+        from scipy.fft import rfft  # heavy: not on the analysis path
+
         self.taps = taps
         self.tail = np.zeros((channels, len(taps) - 1))
-        self.spectra: dict[int, npt.NDArray[np.complex128]] = {}
+        self.nfft = 1 << max(1, (4 * len(taps) - 1).bit_length())
+        self.spectrum = np.asarray(rfft(taps, self.nfft))
 
     def process(self, block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        from scipy.fft import irfft, next_fast_len, rfft  # heavy: not on the analysis path
+        from scipy.fft import irfft, rfft  # heavy: not on the analysis path
 
         m = block.shape[1]
         if m == 0:
             return block
-        full = m + len(self.taps) - 1
-        nfft = next_fast_len(full, real=True)
-        if nfft not in self.spectra:
-            self.spectra[nfft] = np.asarray(rfft(self.taps, nfft))
-        y = irfft(rfft(block.astype(np.float64), nfft, axis=1) * self.spectra[nfft], nfft, axis=1)
-        y = y[:, :full]
-        y[:, : self.tail.shape[1]] += self.tail  # y is m + taps - 1 long: the tail fits
+        k = len(self.taps)
+        hop = self.nfft - k + 1
+        y = np.zeros((block.shape[0], m + k - 1))
+        y[:, : k - 1] = self.tail
+        for a in range(0, m, hop):
+            seg = block[:, a : a + hop].astype(np.float64)
+            n = seg.shape[1] + k - 1
+            z = irfft(rfft(seg, self.nfft, axis=1) * self.spectrum, self.nfft, axis=1)
+            y[:, a : a + n] += z[:, :n]
         self.tail = y[:, m:].copy()
         return np.asarray(y[:, :m], dtype=np.float32)

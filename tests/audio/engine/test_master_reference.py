@@ -104,14 +104,17 @@ def test_minimum_phase_fir_follows_its_curve_with_no_delay() -> None:
     got = 20 * np.log10(np.abs(np.interp(freqs, grid, np.abs(response))))
     assert np.abs(got - curve_db_at(curve, freqs)).max() < 0.5
     assert int(np.argmax(np.abs(taps))) < 40  # minimum phase: the energy comes first
-    # streaming in blocks equals one convolution
-    x = np.random.default_rng(0).standard_normal((2, 10000)).astype(np.float32)
-    fir = FirFilter(taps, 2)
-    got_blocks = np.concatenate(
-        [fir.process(x[:, i : i + 777]) for i in range(0, 10000, 777)], axis=1
-    )
-    expected = np.stack([np.convolve(c, taps)[:10000] for c in x.astype(np.float64)])
-    assert np.abs(got_blocks - expected).max() < 1e-5
+    # streaming in blocks equals one convolution, for blocks shorter than the FFT segments
+    # and for blocks that span several of them
+    x = np.random.default_rng(0).standard_normal((2, 30000)).astype(np.float32)
+    expected = np.stack([np.convolve(c, taps)[:30000] for c in x.astype(np.float64)])
+    for size in (777, 14000):
+        fir = FirFilter(taps, 2)
+        assert size < fir.nfft - len(taps) + 1 or size > 2 * (fir.nfft - len(taps) + 1)
+        got_blocks = np.concatenate(
+            [fir.process(x[:, i : i + size]) for i in range(0, 30000, size)], axis=1
+        )
+        assert np.abs(got_blocks - expected).max() < 1e-5
 
 
 def test_a_matched_master_takes_the_reference_loudness_and_width(
