@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
 
 from audio.api import uploads, views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("assets", views.AssetViewSet, basename="api-asset")
 router.register("stems", views.StemViewSet, basename="api-stem")
 router.register("takes", views.TakeViewSet, basename="api-take")

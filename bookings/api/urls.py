@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from bookings.api import views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("resources", views.ResourceViewSet, basename="api-resource")
 router.register("bookings", views.BookingViewSet, basename="api-booking")
 

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from delivery.api import views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("releases", views.ReleaseViewSet, basename="api-release")
 router.register("release-tracks", views.ReleaseTrackViewSet, basename="api-releasetrack")
 router.register("deliveries", views.DeliveryViewSet, basename="api-delivery")

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from reviewlinks.api import views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("review-links", views.ReviewLinkViewSet, basename="api-reviewlink")
 router.register("leak-traces", views.LeakTraceViewSet, basename="api-leaktrace")
 

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from sessions.api import views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("comments", views.CommentViewSet, basename="comment")
 router.register("approvals", views.ApprovalViewSet, basename="approval")
 router.register("working-sessions", views.WorkingSessionViewSet, basename="workingsession")

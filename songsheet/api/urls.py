@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
 from songsheet.api import views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("song-sheets", views.SongSheetViewSet, basename="api-songsheet")
 router.register("sections", views.SectionViewSet, basename="api-section")
 router.register("palette-items", views.PaletteItemViewSet, basename="api-paletteitem")

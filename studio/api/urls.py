@@ -1,10 +1,9 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
 
 from studio.api import me, views
+from studio.api.routers import api_router
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("projects", views.ProjectViewSet, basename="api-project")
 router.register("members", views.MembershipViewSet, basename="api-membership")
 router.register("songs", views.SongViewSet, basename="api-song")

@@ -1,9 +1,7 @@
-from rest_framework.routers import DefaultRouter
-
+from studio.api.routers import api_router
 from timesheets.api import views
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+router = api_router()
 router.register("time-entries", views.TimeEntryViewSet, basename="api-timeentry")
 router.register("time-summary", views.TimeSummaryViewSet, basename="api-timesummary")
 
