@@ -269,19 +269,16 @@ class FirFilter:
     frames, each one FFT convolution, the tail carried to the next block. ``nfft`` is the
     power of two at or above 4x the taps: a cheap size for the FFT that keeps the segments
     long next to the taps (for 2048 taps, about 3x faster per block than one FFT of the
-    whole block, whose size has large prime factors and falls out of the cache)."""
+    whole block, whose size has large prime factors and falls out of the cache). numpy's
+    FFT: a master matched to a reference then never imports scipy (0.4 s)."""
 
     def __init__(self, taps: Floats, channels: int) -> None:
-        from scipy.fft import rfft  # heavy: not on the analysis path
-
         self.taps = taps
         self.tail = np.zeros((channels, len(taps) - 1))
         self.nfft = 1 << max(1, (4 * len(taps) - 1).bit_length())
-        self.spectrum = np.asarray(rfft(taps, self.nfft))
+        self.spectrum = np.fft.rfft(taps, self.nfft)
 
     def process(self, block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        from scipy.fft import irfft, rfft  # heavy: not on the analysis path
-
         m = block.shape[1]
         if m == 0:
             return block
@@ -292,7 +289,7 @@ class FirFilter:
         for a in range(0, m, hop):
             seg = block[:, a : a + hop].astype(np.float64)
             n = seg.shape[1] + k - 1
-            z = irfft(rfft(seg, self.nfft, axis=1) * self.spectrum, self.nfft, axis=1)
+            z = np.fft.irfft(np.fft.rfft(seg, self.nfft, axis=1) * self.spectrum, self.nfft, axis=1)
             y[:, a : a + n] += z[:, :n]
         self.tail = y[:, m:].copy()
         return np.asarray(y[:, :m], dtype=np.float32)
