@@ -23,4 +23,4 @@ echo "Studio is running at http://$HOST:$PORT/   (API docs: http://$HOST:$PORT/a
 echo "Worker log: var/log/worker.log. Debug mode: $DEBUG (DEBUG=true make run for tracebacks)."
 echo "Stop with Ctrl-C."
 echo
-.venv/bin/daphne -b "$HOST" -p "$PORT" --websocket_connect_timeout 30 studio.asgi:application
+.venv/bin/python -m studio.serve -b "$HOST" -p "$PORT" --websocket_connect_timeout 30 studio.asgi:application

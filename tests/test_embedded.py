@@ -87,7 +87,16 @@ def test_make_run_embedded_mode(tmp_path: Path) -> None:
     )
     port = free_port()
     web = subprocess.Popen(
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "studio.asgi:application"],
+        [
+            str(BIN / "python"),
+            "-m",
+            "studio.serve",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "studio.asgi:application",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -199,7 +199,9 @@ class Daphne:
         self.log = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
-                str(ROOT / ".venv/bin/daphne"),
+                str(ROOT / ".venv/bin/python"),
+                "-m",
+                "studio.serve",
                 "-b",
                 "127.0.0.1",
                 "-p",

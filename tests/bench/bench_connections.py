@@ -62,7 +62,16 @@ def main() -> None:
                     return sock.connect_ex(("127.0.0.1", port)) == 0
 
             daphne = start(
-                [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), APP],
+                [
+                    str(ROOT / ".venv/bin/python"),
+                    "-m",
+                    "studio.serve",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    APP,
+                ],
                 up,
                 ROOT / "var" / "log" / f"bench-connections-{number}.log",
                 env={"DATABASE_CONN_HEALTH_CHECKS": "true", **env},

@@ -92,7 +92,9 @@ def main() -> None:
         asset = Asset.objects.get(pk=asset.pk)
         daphne = start(
             [
-                str(ROOT / ".venv/bin/daphne"),
+                str(ROOT / ".venv/bin/python"),
+                "-m",
+                "studio.serve",
                 "-b",
                 "127.0.0.1",
                 "-p",

@@ -23,7 +23,7 @@ from tests.bench._audio_common import (
 )
 
 MIB = 1024 * 1024
-SIZE = 128 * MIB
+SIZE = 1024 * MIB
 CHUNK = 8 * MIB
 
 
@@ -88,7 +88,9 @@ def main() -> None:
     var = Path(settings.VAR_DIR)
     daphne = start(
         [
-            str(ROOT / ".venv/bin/daphne"),
+            str(ROOT / ".venv/bin/python"),
+            "-m",
+            "studio.serve",
             "-b",
             "127.0.0.1",
             "-p",

@@ -127,7 +127,9 @@ def stack(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Stack]:
         with open(logs / "daphne.log", "wb") as out:
             daphne = subprocess.Popen(
                 [
-                    str(ROOT / ".venv/bin/daphne"),
+                    str(ROOT / ".venv/bin/python"),
+                    "-m",
+                    "studio.serve",
                     "-b",
                     "127.0.0.1",
                     "-p",

@@ -101,7 +101,9 @@ class Daphne:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [
-                    str(ROOT / ".venv/bin/daphne"),
+                    str(ROOT / ".venv/bin/python"),
+                    "-m",
+                    "studio.serve",
                     "-b",
                     "127.0.0.1",
                     "-p",

@@ -73,7 +73,7 @@ def test_the_processes_and_their_queues(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for web in ("web1", "web2"):
         command = services[web]["command"]
-        assert command[0] == "daphne" and "--proxy-headers" in command
+        assert command[:3] == ["python", "-m", "studio.serve"] and "--proxy-headers" in command
     assert services["worker-audio"]["command"][:3] == ["celery", "-A", "studio"]
     queue = {name: services[name]["command"] for name in ("worker-audio", "worker-default")}
     assert queue["worker-audio"][queue["worker-audio"].index("-Q") + 1] == "audio"
