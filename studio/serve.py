@@ -11,8 +11,8 @@ work (its SHA-256 and fsync), for three reasons, each removed here:
   sees it. Here a body up to ``IN_MEMORY_BODY_BYTES`` (a chunk and its margin) stays in memory;
   Daphne queues a whole body at once whatever the file, so this adds one body's copy at most.
 - glibc maps each allocation over 128 kB afresh and unmaps it on free, so every megabyte piece
-  of every chunk page-faulted its memory in again. Here such pieces come from the heap, which
-  keeps up to ``MALLOC_TRIM_BYTES`` free for the next chunk.
+  of every chunk page-faulted its memory in again. Here such pieces come from the heap
+  (``audio.engine.memory.tune_malloc``, which the workers use for the same reason).
 
 Per 8 MiB chunk on the upload bench: a median PATCH of about 57 ms became about 43 ms (the
 chunk's SHA-256 and fsync take about 32 ms of it).
@@ -20,8 +20,6 @@ chunk's SHA-256 and fsync take about 32 ms of it).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import io
 import tempfile
 from typing import IO, Any
@@ -31,11 +29,10 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 
+from audio.engine.memory import tune_malloc
+
 REQUEST_BUFFER_BYTES = 1024 * 1024
 IN_MEMORY_BODY_BYTES = 9 * 1024 * 1024  # UPLOAD_MAX_CHUNK_BYTES and headroom
-MALLOC_MMAP_THRESHOLD_BYTES = 16 * 1024 * 1024
-MALLOC_TRIM_BYTES = 64 * 1024 * 1024
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 
 
 class StudioWebRequest(WebRequest):
@@ -66,21 +63,6 @@ class StudioServer(Server):
 
 class StudioCommandLine(CommandLineInterface):
     server_class = StudioServer
-
-
-def tune_malloc() -> bool:
-    """Keep megabyte allocations on glibc's heap (False where the C library is not glibc)."""
-    name = ctypes.util.find_library("c")
-    try:
-        mallopt = ctypes.CDLL(name).mallopt if name else None
-    except (OSError, AttributeError):
-        mallopt = None
-    if mallopt is None:
-        return False
-    return bool(
-        mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES)
-        and mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_BYTES)
-    )
 
 
 def main() -> None:

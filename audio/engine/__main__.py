@@ -12,6 +12,8 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
 from audio.engine.cli import main  # noqa: E402  (after the thread settings, on purpose)
+from audio.engine.memory import tune_malloc  # noqa: E402
 
 if __name__ == "__main__":
+    tune_malloc()  # block arrays on the heap: audio.engine.memory says why
     sys.exit(main())

@@ -65,6 +65,8 @@ HWM = (
     "    return t.user + t.system\n"
 )
 OURS_CHILD = HWM + (
+    "from audio.engine.memory import tune_malloc\n"
+    "tune_malloc()  # as in the worker that masters and the engine's CLI\n"
     "from audio.engine.mastering.master import MasterSettings, master_file\n"
     "before = hwm()\n"
     "start, cpu0 = time.perf_counter(), cpu()\n"

@@ -60,6 +60,7 @@ import soundfile as sf
 from scipy.signal import lfilter
 
 from audio.engine.loudness import LoudnessMeter
+from audio.engine.memory import tune_malloc
 from audio.engine.render import METER_BLOCK, MixSpec, render
 from audio.engine.render.clips import FileFrames, HandlePool
 from audio.engine.render.effects import build_board
@@ -82,6 +83,8 @@ MEMORY_CHILD = (
     "    status = open('/proc/self/status').read()\n"
     "    return int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) / 1024\n"
     "import pedalboard\n"
+    "from audio.engine.memory import tune_malloc\n"
+    "tune_malloc()\n"
     "from audio.engine.render import MixSpec, render\n"
     "spec = MixSpec.from_json(open(sys.argv[1]).read())\n"
     "sources = json.loads(open(sys.argv[2]).read())\n"
@@ -313,6 +316,7 @@ def max_diff_unclipped(ours: Path, peer: Path) -> float:
 
 
 def main() -> None:
+    tune_malloc()  # as in the worker that renders (studio/celery.py) and the engine's CLI
     sox = shutil.which("sox")
     with tempfile.TemporaryDirectory(prefix="studio-bench-render-") as name:
         tmp = Path(name)

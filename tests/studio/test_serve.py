@@ -1,5 +1,6 @@
-"""studio.serve: Daphne's command line with upload-sized body pieces, in-memory chunk bodies
-and megabyte allocations kept on the heap (the tus path's tests run through it end to end)."""
+"""studio.serve: Daphne's command line with upload-sized body pieces and in-memory chunk bodies
+(the tus path's tests run through it end to end; the allocator's tuning is tested with the
+engine, in tests/audio/engine/test_memory.py)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,3 @@ def test_the_server_hands_bodies_over_in_megabyte_pieces_unless_told_otherwise()
 def test_requests_are_built_by_our_factory() -> None:
     protocol = serve.StudioHTTPFactory(server=None).buildProtocol(("127.0.0.1", 1))
     assert protocol.requestFactory is serve.StudioWebRequest
-
-
-def test_malloc_is_tuned_on_glibc() -> None:
-    assert serve.tune_malloc() is True
