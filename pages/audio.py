@@ -59,6 +59,7 @@ def asset_facts(asset: Asset | None) -> dict[str, Any]:
         "duration_s": asset.duration_s,
         "integrated": integrated,
         "true_peak": true_peak,
+        "over": _over_full_scale(asset, true_peak, report),
         "lra": _num(report.get("loudness_range_lu")),
         "plot": [
             {"label": label, "value": value, "unit": unit, "width": _bar(value), "y": i * 9}
@@ -66,6 +67,18 @@ def asset_facts(asset: Asset | None) -> dict[str, Any]:
         ],
         "mini_wave": mini_wave(asset),
     }
+
+
+def _over_full_scale(asset: Asset, true_peak: float | None, report: dict[str, Any]) -> str:
+    """What an engineer must know about peaks over full scale, or "": a float file keeps them
+    (a 16- or 24-bit copy, or a player, will clip them); a fixed-point one has clipped."""
+    clipped = report.get("clipped_samples")
+    floating = (asset.bit_depth or 0) >= 32 and (asset.format or "").lower() in ("wav", "aiff")
+    if not floating and isinstance(clipped, int) and clipped > 0:
+        return f"{clipped:,} samples at full scale"
+    if true_peak is not None and true_peak > 0.0:
+        return f"peaks {true_peak:+.1f} dBTP over full scale"
+    return ""
 
 
 def mini_wave(asset: Asset, bars: int = 120) -> list[dict[str, float]]:
