@@ -234,6 +234,7 @@ def _release_context(
         deliveries=deliveries,
         latest=latest,
         qc=qc,
+        attention=[c for c in qc if c.get("status") in ("fail", "warn")],
         job=job,
         addable=[s for s in _mastered_songs(release.project_id) if s.pk not in on_release]
         + [

@@ -122,6 +122,10 @@ def test_deliverables_and_the_qc_report_show_fails_first(scenario: Any) -> None:
     assert statuses[0] == "fail" and statuses == sorted(
         statuses, key=["fail", "warn", "pass"].index
     )
+    # above the folded report, only what needs attention: every fail and warning, no pass
+    attention = html.split('id="qc-attention"')[1].split("</ul>")[0]
+    listed = [chunk.split('"')[0] for chunk in attention.split('<li data-status="')[1:]]
+    assert listed == [s for s in statuses if s != "pass"] and "fail" in listed
 
 
 def test_the_producer_moves_the_songs_to_delivered_each_through_its_gate(scenario: Any) -> None:

@@ -162,6 +162,9 @@ def test_a_release_is_sequenced_fixed_delivered_and_downloaded_the_artist_sees_i
     statuses = list(rows.evaluate_all("rs => rs.map(r => r.dataset.status)"))
     order = ["fail", "warn", "pass"]
     assert statuses == sorted(statuses, key=order.index), statuses
+    # what needs attention is listed above the folded report: each fail and warning, or nothing
+    attention = producer.locator("#qc-attention li")
+    expect(attention).to_have_count(len([s for s in statuses if s != "pass"]))
     shot(producer, "release-delivered")
 
     # The bundle downloads, and holds the manifest and the DDP image.
