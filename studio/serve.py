@@ -11,11 +11,12 @@ work (its SHA-256 and fsync), for three reasons, each removed here:
   sees it. Here a body up to ``IN_MEMORY_BODY_BYTES`` (a chunk and its margin) stays in memory;
   Daphne queues a whole body at once whatever the file, so this adds one body's copy at most.
 - glibc maps each allocation over 128 kB afresh and unmaps it on free, so every megabyte piece
-  of every chunk page-faulted its memory in again. Here such pieces come from the heap
-  (``audio.engine.memory.tune_malloc``, which the workers use for the same reason).
+  of every chunk page-faulted its memory in again. Such pieces now come from the heap:
+  ``audio.engine.memory.tune_malloc``, which importing the ``studio`` package runs (in
+  ``studio/celery.py``) for every Studio process, this one included.
 
-Per 8 MiB chunk on the upload bench: a median PATCH of about 57 ms became about 43 ms (the
-chunk's SHA-256 and fsync take about 32 ms of it).
+Per 8 MiB chunk on the upload bench: a median PATCH of 57-61 ms became 44-53 ms (the chunk's
+SHA-256 and fsync take about 32 ms of it).
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ import daphne.server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
-
-from audio.engine.memory import tune_malloc
 
 REQUEST_BUFFER_BYTES = 1024 * 1024
 IN_MEMORY_BODY_BYTES = 9 * 1024 * 1024  # UPLOAD_MAX_CHUNK_BYTES and headroom
@@ -66,7 +65,6 @@ class StudioCommandLine(CommandLineInterface):
 
 
 def main() -> None:
-    tune_malloc()
     # Server.run builds its factory from this module-level name: ours, with our request
     daphne.server.HTTPFactory = StudioHTTPFactory
     StudioCommandLine.entrypoint()

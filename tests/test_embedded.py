@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.launch import daphne_command
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -87,16 +89,7 @@ def test_make_run_embedded_mode(tmp_path: Path) -> None:
     )
     port = free_port()
     web = subprocess.Popen(
-        [
-            str(BIN / "python"),
-            "-m",
-            "studio.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "studio.asgi:application",
-        ],
+        daphne_command(port),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 
 from tests.audio import jobkinds  # noqa: F401  (registers the test-only kinds in this process)
+from tests.launch import daphne_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -198,17 +199,7 @@ class Daphne:
         self.log_path = log_dir / f"daphne-{os.getpid()}-{self.port}.log"
         self.log = open(self.log_path, "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/python"),
-                "-m",
-                "studio.serve",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                *options,
-                "studio.asgi:application",
-            ],
+            daphne_command(self.port, *options),
             cwd=ROOT,
             env=service_env(**env),
             stdout=self.log,

@@ -31,9 +31,9 @@ from tests.bench._audio_common import (
     stop,
 )
 from tests.bench.bench_peaks import wrk
+from tests.launch import daphne_command
 
 DURATION_S = int(os.environ.get("BENCH_CONNECTIONS_S", "10"))
-APP = "studio.asgi:application"
 # label -> the Daphne's database settings
 SETTINGS = {
     "per request (0)": {"DATABASE_CONN_MAX_AGE": "0"},
@@ -62,16 +62,7 @@ def main() -> None:
                     return sock.connect_ex(("127.0.0.1", port)) == 0
 
             daphne = start(
-                [
-                    str(ROOT / ".venv/bin/python"),
-                    "-m",
-                    "studio.serve",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    APP,
-                ],
+                daphne_command(port),
                 up,
                 ROOT / "var" / "log" / f"bench-connections-{number}.log",
                 env={"DATABASE_CONN_HEALTH_CHECKS": "true", **env},

@@ -24,7 +24,6 @@ from pathlib import Path
 import requests
 
 from tests.bench._audio_common import (
-    ROOT,
     bench_project,
     cleanup,
     free_port,
@@ -32,6 +31,7 @@ from tests.bench._audio_common import (
     start,
     stop,
 )
+from tests.launch import daphne_command
 
 DURATION_S = int(os.environ.get("BENCH_PEAKS_S", "15"))
 ROUNDS = int(os.environ.get("BENCH_PEAKS_ROUNDS", "2"))
@@ -91,16 +91,7 @@ def main() -> None:
             raise RuntimeError("the analysis job did not finish")
         asset = Asset.objects.get(pk=asset.pk)
         daphne = start(
-            [
-                str(ROOT / ".venv/bin/python"),
-                "-m",
-                "studio.serve",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "studio.asgi:application",
-            ],
+            daphne_command(port),
             up,
             var / "log" / "bench-peaks-daphne.log",
             # production's database setting (docker/studio.env): a pool per process

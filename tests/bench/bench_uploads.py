@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 from tests.bench._audio_common import (
-    ROOT,
     bench_project,
     cleanup,
     free_port,
@@ -21,6 +20,7 @@ from tests.bench._audio_common import (
     start,
     stop,
 )
+from tests.launch import daphne_command
 
 MIB = 1024 * 1024
 SIZE = 1024 * MIB
@@ -87,16 +87,7 @@ def main() -> None:
 
     var = Path(settings.VAR_DIR)
     daphne = start(
-        [
-            str(ROOT / ".venv/bin/python"),
-            "-m",
-            "studio.serve",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "studio.asgi:application",
-        ],
+        daphne_command(port),
         up,
         var / "log" / "bench-uploads-daphne.log",
         # production's database setting (docker/studio.env): a pool per process

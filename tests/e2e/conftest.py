@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.launch import daphne_command
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,16 +128,7 @@ def stack(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Stack]:
     try:
         with open(logs / "daphne.log", "wb") as out:
             daphne = subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/python"),
-                    "-m",
-                    "studio.serve",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(port),
-                    "studio.asgi:application",
-                ],
+                daphne_command(port),
                 cwd=ROOT,
                 env=env,
                 stdout=out,

@@ -28,6 +28,7 @@ from django.db import connection
 from sessions import services
 from studio.models import Project
 from tests.conftest import make_scenario
+from tests.launch import daphne_command
 from tests.live.conftest import make_mix, session_cookie
 
 ROOT = Path(settings.BASE_DIR)
@@ -100,20 +101,9 @@ class Daphne:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [
-                    str(ROOT / ".venv/bin/python"),
-                    "-m",
-                    "studio.serve",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    # As docker/Dockerfile runs it: a burst of handshakes waits on the database,
-                    # and the default 5 s handshake timeout dropped the last ones under load.
-                    "--websocket_connect_timeout",
-                    "30",
-                    "studio.asgi:application",
-                ],
+                # As docker/Dockerfile runs it: a burst of handshakes waits on the database,
+                # and the default 5 s handshake timeout dropped the last ones under load.
+                daphne_command(self.port, "--websocket_connect_timeout", "30"),
                 cwd=ROOT,
                 env=self.env,
                 stdout=out,
