@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings
 
 from tests.audio import jobkinds  # noqa: F401  (registers the test-only kinds in this process)
-from tests.launch import daphne_command
+from tests.launch import daphne_command, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,12 +182,6 @@ def make_worker(django_db_setup: Any) -> Iterator[Callable[..., Worker]]:
     yield make
     for worker in started:
         worker.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Daphne:

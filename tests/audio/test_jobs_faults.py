@@ -33,8 +33,9 @@ from audio import storage
 from audio.models import Job, JobState
 from audio.services.jobs import job_create
 from eventlog.models import Event
-from tests.audio.conftest import Worker, _test_db_url, free_port, wait_for
+from tests.audio.conftest import Worker, _test_db_url, wait_for
 from tests.audio.jobkinds import sleep_output_bytes
+from tests.launch import free_port
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -48,12 +47,6 @@ def cleanup(project: Any, user: Any) -> None:
         storage.delete_file(name)
     project.delete()
     user.delete()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(cmd: list[str], ready: Any, log: Path, env: dict[str, str] | None = None) -> Any:

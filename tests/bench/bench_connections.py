@@ -25,13 +25,12 @@ from tests.bench._audio_common import (
     ROOT,
     bench_project,
     cleanup,
-    free_port,
     setup_django,
     start,
     stop,
 )
 from tests.bench.bench_peaks import wrk
-from tests.launch import daphne_command
+from tests.launch import daphne_command, free_port
 
 DURATION_S = int(os.environ.get("BENCH_CONNECTIONS_S", "10"))
 # label -> the Daphne's database settings

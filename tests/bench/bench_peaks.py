@@ -26,12 +26,11 @@ import requests
 from tests.bench._audio_common import (
     bench_project,
     cleanup,
-    free_port,
     setup_django,
     start,
     stop,
 )
-from tests.launch import daphne_command
+from tests.launch import daphne_command, free_port
 
 DURATION_S = int(os.environ.get("BENCH_PEAKS_S", "15"))
 ROUNDS = int(os.environ.get("BENCH_PEAKS_ROUNDS", "2"))

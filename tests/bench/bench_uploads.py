@@ -20,12 +20,11 @@ import numpy as np
 from tests.bench._audio_common import (
     bench_project,
     cleanup,
-    free_port,
     setup_django,
     start,
     stop,
 )
-from tests.launch import daphne_command
+from tests.launch import daphne_command, free_port
 
 MIB = 1024 * 1024
 SIZE = 1024 * MIB

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.launch import daphne_command
+from tests.launch import daphne_command, free_port
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -35,12 +35,6 @@ PASSWORD = "e2e-pass-2468"
 ROLES = ("producer", "engineer", "artist", "viewer")
 WIDE = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:

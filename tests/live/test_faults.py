@@ -28,16 +28,10 @@ from django.db import connection
 from sessions import services
 from studio.models import Project
 from tests.conftest import make_scenario
-from tests.launch import daphne_command
+from tests.launch import daphne_command, free_port
 from tests.live.conftest import make_mix, session_cookie
 
 ROOT = Path(settings.BASE_DIR)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port: int, timeout: float = 20.0) -> None:

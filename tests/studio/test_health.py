@@ -16,7 +16,8 @@ from audio.models import Job
 from audio.services.jobs import job_create
 from studio import health
 from studio.requestids import JsonFormatter, RequestIdFilter, bound_request_id
-from tests.audio.conftest import free_port, tus_create, tus_patch, wait_for
+from tests.audio.conftest import tus_create, tus_patch, wait_for
+from tests.launch import free_port
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
 TOKEN = "metrics-token-for-the-tests"
