@@ -1,14 +1,15 @@
 """The review-link API for members who may send links (producer, engineer). Thin: validate the
 shape, fetch scoped objects, call a service.
 
-- `GET /api/review-links/?project=<id>`: the project's links with their stats (`project` is
-  required: the list is refused, 403, to a member who may not send links).
+- `GET /api/review-links/?project=<id>`: the project's links with their stats, newest first, in
+  pages like every list (`project` is required: the list is refused, 403, to a member who may
+  not send links).
 - `POST /api/review-links/` `{"mix" | "master", "recipient_name", "recipient_email", "note"?,
   "expires_at"?, "download_allowed"?, "play_limit"?}`: 201 with `url`, the link to send (its
   token is shown this once and never again); the `watermark` job makes the copy.
 - `GET /api/review-links/{id}/`: the link, its stats and its comments (from outside).
 - `POST /api/review-links/{id}/revoke/`: the next request through the link is refused.
-- `GET /api/leak-traces/?project=<id>`, `GET /api/leak-traces/{id}/`.
+- `GET /api/leak-traces/?project=<id>` (newest first, in pages), `GET /api/leak-traces/{id}/`.
 - `POST /api/leak-traces/?project=<id>` (multipart, `file`): 202; the `wmtrace` job looks for
   the mark against the project's issued ids."""
 
@@ -79,7 +80,8 @@ class ReviewLinkViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
     )
     def list(self, request: Request) -> Response:
         links = selectors.links_for_member(user=request.user, project_id=_project_param(request))
-        return Response(s.ReviewLinkSerializer(links, many=True).data)
+        page = self.paginate_queryset(links)
+        return self.get_paginated_response(s.ReviewLinkSerializer(page, many=True).data)
 
     @extend_schema(
         request=s.ReviewLinkCreateSerializer, responses={201: s.ReviewLinkSentSerializer, **_ERRORS}
@@ -127,7 +129,8 @@ class LeakTraceViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
     )
     def list(self, request: Request) -> Response:
         traces = selectors.traces_for_member(user=request.user, project_id=_project_param(request))
-        return Response(s.LeakTraceSerializer(traces, many=True).data)
+        page = self.paginate_queryset(traces)
+        return self.get_paginated_response(s.LeakTraceSerializer(page, many=True).data)
 
     @extend_schema(
         request={

@@ -212,10 +212,12 @@ class KeeperViewSet(ScopedViewSet):
 
 
 class PresenceViewSet(ScopedViewSet):
-    """Who has the project open now, and on which song or mix (one row per user)."""
+    """Who has the project open now, and on which song or mix (one row per user): one list, not
+    pages (it is as long as the project's membership at most)."""
 
     model = Project
     serializer_class = s.PresenceSerializer
+    pagination_class = None
     action_capabilities = {"list": C.VIEW}
 
     def base_queryset(self) -> Any:
