@@ -42,8 +42,11 @@ e2e: install services
 	@bash scripts/e2e-deps.sh
 	$(TEST_ENV) $(PYTEST) -m e2e -q tests/e2e
 
+# The full-size cases; -rP prints what each passing one printed (its figures: the soak's
+# requests, events and memory) and no other capture, also for a failure (its traceback and
+# stdout show; rerun it alone for its logs).
 reliability: install services
-	$(TEST_ENV) $(PYTEST) -m slow -q
+	$(TEST_ENV) $(PYTEST) -m slow -q -rP --show-capture=stdout
 	L1_USERS=50 L1_SECONDS=300 $(MAKE) prod-smoke
 
 # docker/compose.yaml's topology from distribution packages and the venv, and a user's journey

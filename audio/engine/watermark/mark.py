@@ -97,7 +97,7 @@ STRENGTH_WINDOW_S = 0.1
 VERSION = b"studio-watermark-1"
 
 # Decision thresholds (z-scores): set from the null distribution measured by the tests
-SYNC_Z_MIN = 7.0
+SYNC_Z_MIN = 7.5
 WORD_Z_MIN = 9.0
 IDS_WORD_Z_MIN = 8.0
 IDS_LEAD_MIN = 4.0
