@@ -29,8 +29,7 @@ from tests.launch import daphne_command, free_port
 MIB = 1024 * 1024
 SIZE = 1024 * MIB
 CHUNK = 8 * MIB
-ROUNDS = 3
-SETTLE_S = 4.0
+ROUNDS = 3  # alternating (copy, upload, the second peer), so a slow minute hits all
 
 
 @dataclass
@@ -84,19 +83,8 @@ def _guarded_copy(src: Path, dest: Path) -> float:
     return elapsed
 
 
-def settle() -> None:
-    """Start a timed write from the same memory state as every other. On a VM with free page
-    reporting (this one), a page freed less than about 2 s earlier is reused at memcpy speed and
-    an older one is faulted in from the host again (0.6-2.4 s per GiB measured here): a 1 GiB
-    copy that happened to follow a deletion (the previous bench's) took 0.56 s, one that did
-    not 2.6-3.1 s. An upload of 1 GiB outlasts that window whatever came before it, so each
-    side starts after a pause longer than the window: both write fresh pages."""
-    time.sleep(SETTLE_S)
-
-
 def plain_copy(src: Path, dest: Path) -> float:
     """The peer: a local copy of the same bytes and one fsync (then deleted)."""
-    settle()
     started = time.perf_counter()
     shutil.copyfile(src, dest)
     with open(dest, "rb+") as fh:
@@ -113,7 +101,6 @@ def tus_upload(session: Any, base: str, auth: dict[str, str], src: Path, project
         for k, v in {"filename": "bench.wav", "project": str(project)}.items()
     )
     size = src.stat().st_size
-    settle()
     started = time.perf_counter()
     created = session.post(
         f"{base}/api/uploads/",
@@ -180,15 +167,15 @@ def main() -> None:
         # warm: Daphne loads the URL configuration on its first request, not part of an upload
         session.options(f"{base}/api/uploads/", headers=auth, timeout=60)
         rounds = []
-        for _ in range(ROUNDS):  # alternating, so a slow minute of the machine hits both
+        for _ in range(ROUNDS):
             copy_s = plain_copy(src, tmp / "copy.wav")
             upload = tus_upload(session, base, auth, src, project.pk)
-            settle()
             floor_s = _guarded_copy(src, tmp / "guarded.wav")
             rounds.append((copy_s, upload, floor_s))
         print(
-            f"{ROUNDS} rounds of {mb:.0f} MiB, each timed write after a {SETTLE_S:.0f} s pause "
-            "(every side writes fresh pages: see settle())"
+            f"{ROUNDS} alternating rounds of {mb:.0f} MiB (the plain copy's time swings with the "
+            "state of the VM's memory: a page the kernel handed back to the host is faulted in "
+            "again, 0.6-2.4 s per GiB)"
         )
         for k, (copy_s, upload, floor_s) in enumerate(rounds, 1):
             patches = upload.patch_s[:-1]
