@@ -113,7 +113,18 @@ def test_preproduction_from_sheet_to_booking_time_and_mention(
     expect(first.locator(".session-needs")).to_contain_text("Live room")
     _book(first, "U87 (microphone)")
     expect(first.locator(".session-needs")).to_contain_text("U87")
-    _book(second, "Live room (room)")
+    # A live re-render of the sessions while a resource is picked keeps the pick: it used to put
+    # the select back to its first option, and the click then booked that resource instead.
+    picker = second.locator("select[name=resource]")
+    assert picker.locator("option").first.inner_text() != "Live room (room)"
+    picker.select_option(label="Live room (room)")
+    producer.evaluate("document.getElementById('song-sessions').dataset.beforeLive = '1'")
+    producer.evaluate(
+        "document.body.dispatchEvent(new CustomEvent('studio:session-updated', {bubbles: true}))"
+    )
+    expect(producer.locator("#song-sessions[data-before-live]")).to_have_count(0)  # replaced
+    expect(picker.locator("option:checked")).to_have_text("Live room (room)")
+    second.get_by_role("button", name="Book", exact=True).click()
     refusal = second.locator(".booking-error")
     expect(refusal).to_contain_text("Live room is booked")
     expect(refusal).to_contain_text("Harbour Lights")
